@@ -1,0 +1,250 @@
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { openDatabase, databasePath, type Db } from '../store/index.ts';
+import { Queue } from '../engine/queue.ts';
+import { systemClock, type Clock } from '../engine/clock.ts';
+import { defaultLaneConcurrency } from '../engine/engine.ts';
+import { LANES, loadRegistry, type Lane, type Registry } from '../engine/workflow.ts';
+import type { JobRow, StepRow, WorkflowRow } from '../engine/queue.ts';
+import { isProcessAlive } from '../engine/process-alive.ts';
+import type {
+  Api,
+  JobView,
+  JobsQuery,
+  LaneView,
+  StatusView,
+  WorkerView,
+  WorkflowStatus,
+  WorkflowView,
+} from './contract.ts';
+import { ApiInputError, parseArgs } from './schemas.ts';
+
+export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
+
+export function workflowsModule(env: NodeJS.ProcessEnv = process.env): string {
+  return env.EARSHOT_WORKFLOWS_MODULE ? path.resolve(env.EARSHOT_WORKFLOWS_MODULE) : defaultWorkflowsModule;
+}
+
+export interface AppContext {
+  dataDir: string;
+  db: Db;
+  registry: Registry;
+  registryModule: string;
+  queue: Queue;
+  clock: Clock;
+  lanes: Record<Lane, number>;
+}
+
+export async function openApp(
+  dataDir: string,
+  options: { clock?: Clock; lanes?: Partial<Record<Lane, number>>; leaseMs?: number } = {},
+): Promise<AppContext> {
+  const registryModule = workflowsModule();
+  const registry = await loadRegistry(registryModule);
+  const db = openDatabase(databasePath(dataDir));
+  const clock = options.clock ?? systemClock;
+  const lanes = { ...defaultLaneConcurrency(), ...options.lanes };
+  return {
+    dataDir,
+    db,
+    registry,
+    registryModule,
+    clock,
+    lanes,
+    queue: new Queue(db, registry, clock, { leaseMs: options.leaseMs }),
+  };
+}
+
+function jobView(r: JobRow): JobView {
+  return {
+    id: r.id,
+    workflowId: r.workflow_id,
+    step: r.step,
+    lane: r.lane,
+    state: r.state,
+    priority: r.priority,
+    attempts: r.attempts,
+    recoveries: r.recoveries,
+    runAt: r.run_at,
+    leaseOwner: r.lease_owner,
+    leaseExpiresAt: r.lease_expires_at,
+    lastError: r.last_error ?? r.crash_reason,
+  };
+}
+
+/** The application API over one data directory. Inputs are validated with zod. */
+export class App implements Api {
+  readonly ctx: AppContext;
+  constructor(ctx: AppContext) {
+    this.ctx = ctx;
+  }
+
+  private get db(): Db {
+    return this.ctx.db;
+  }
+
+  private lane(lane: Lane): LaneView {
+    const now = this.ctx.clock.now();
+    const counts = this.db
+      .prepare(
+        `SELECT
+           sum(state = 'queued' AND run_at <= ?) AS queued,
+           sum(state = 'queued' AND run_at > ?) AS delayed,
+           sum(state = 'running') AS running
+         FROM jobs WHERE lane = ?`,
+      )
+      .get(now, now, lane) as { queued: number | null; delayed: number | null; running: number | null };
+    return {
+      lane,
+      paused: this.ctx.queue.isPaused(lane),
+      concurrency: this.ctx.lanes[lane],
+      queued: counts.queued ?? 0,
+      delayed: counts.delayed ?? 0,
+      running: counts.running ?? 0,
+    };
+  }
+
+  async status(): Promise<StatusView> {
+    parseArgs('status', []);
+    const here = os.hostname();
+    const workers = (
+      this.db
+        .prepare(
+          `SELECT w.*, e.pid AS engine_pid, e.hostname FROM workers w JOIN engines e ON e.boot_id = w.boot_id
+           WHERE e.stopped_at IS NULL ORDER BY e.started_at, w.worker_id`,
+        )
+        .all() as {
+        boot_id: string;
+        worker_id: string;
+        lane: Lane;
+        pid: number | null;
+        state: WorkerView['state'];
+        job_id: number | null;
+        restarts: number;
+        last_exit: string | null;
+        engine_pid: number;
+        hostname: string;
+      }[]
+    )
+      .filter((w) => w.hostname !== here || isProcessAlive(w.engine_pid))
+      .map(
+        (w): WorkerView => ({
+          engine: w.boot_id,
+          workerId: w.worker_id,
+          lane: w.lane,
+          pid: w.pid,
+          state: w.state,
+          jobId: w.job_id,
+          restarts: w.restarts,
+          lastExit: w.last_exit,
+        }),
+      );
+    const workflows: Record<WorkflowStatus, number> = { queued: 0, running: 0, completed: 0, dead: 0, cancelled: 0 };
+    for (const r of this.db.prepare('SELECT status, count(*) AS n FROM workflows GROUP BY status').all() as {
+      status: WorkflowStatus;
+      n: number;
+    }[]) {
+      workflows[r.status] = r.n;
+    }
+    const deadLetters = (
+      this.db
+        .prepare(`SELECT id, kind, subject, dead_reason, updated_at FROM workflows WHERE status = 'dead' ORDER BY updated_at DESC LIMIT 100`)
+        .all() as { id: string; kind: string; subject: string; dead_reason: string | null; updated_at: number }[]
+    ).map((r) => ({
+      workflowId: r.id,
+      kind: r.kind,
+      subject: r.subject,
+      reason: r.dead_reason ?? 'unknown',
+      updatedAt: r.updated_at,
+    }));
+    return { dataDir: this.ctx.dataDir, lanes: LANES.map((l) => this.lane(l)), workers, workflows, deadLetters };
+  }
+
+  async jobs(query?: JobsQuery): Promise<JobView[]> {
+    const [q = {}] = parseArgs('jobs', query === undefined ? [] : [query]);
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (q.state) {
+      where.push('state = ?');
+      params.push(q.state);
+    } else {
+      where.push(`state IN ('queued', 'running', 'failed')`);
+    }
+    if (q.lane) {
+      where.push('lane = ?');
+      params.push(q.lane);
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM jobs WHERE ${where.join(' AND ')}
+         ORDER BY state = 'running' DESC, priority DESC, run_at, id LIMIT ?`,
+      )
+      .all(...params, q.limit ?? 50) as JobRow[];
+    return rows.map(jobView);
+  }
+
+  async workflow(id: string): Promise<WorkflowView> {
+    const [wid] = parseArgs('workflow', [id]);
+    const wf = this.db.prepare('SELECT * FROM workflows WHERE id = ?').get(wid) as WorkflowRow | undefined;
+    if (!wf) throw new ApiInputError(`There is no workflow with id ${wid}; \`earshot jobs\` lists them.`);
+    const steps = this.db.prepare('SELECT * FROM steps WHERE workflow_id = ? ORDER BY position').all(wid) as StepRow[];
+    return {
+      id: wf.id,
+      kind: wf.kind,
+      subject: wf.subject,
+      status: wf.status,
+      priority: wf.priority,
+      deadReason: wf.dead_reason,
+      createdAt: wf.created_at,
+      updatedAt: wf.updated_at,
+      completedAt: wf.completed_at,
+      steps: steps.map((s) => ({
+        name: s.name,
+        lane: s.lane,
+        status: s.status,
+        attempts: s.attempts,
+        recoveries: s.recoveries,
+        startedAt: s.started_at,
+        finishedAt: s.finished_at,
+        durationMs: s.started_at !== null && s.finished_at !== null ? s.finished_at - s.started_at : null,
+        error: s.last_error,
+        reusedFrom: s.reused_from,
+      })),
+    };
+  }
+
+  async retry(id: string, fromStep?: string): Promise<WorkflowView> {
+    const [wid, step] = parseArgs('retry', fromStep === undefined ? [id] : [id, fromStep]);
+    await this.workflow(wid);
+    try {
+      this.ctx.queue.retry(wid, step);
+    } catch (err) {
+      if (err instanceof Error && !('code' in err)) throw new ApiInputError(err.message);
+      throw err;
+    }
+    return this.workflow(wid);
+  }
+
+  async cancel(id: string): Promise<WorkflowView> {
+    const [wid] = parseArgs('cancel', [id]);
+    const before = await this.workflow(wid);
+    if (before.status === 'completed' || before.status === 'cancelled') {
+      throw new ApiInputError(`Workflow ${wid} is already ${before.status}; there is nothing to cancel.`);
+    }
+    this.ctx.queue.cancel(wid);
+    return this.workflow(wid);
+  }
+
+  async pauseLane(lane: Lane): Promise<LaneView> {
+    const [l] = parseArgs('pauseLane', [lane]);
+    this.ctx.queue.setPaused(l, true);
+    return this.lane(l);
+  }
+
+  async resumeLane(lane: Lane): Promise<LaneView> {
+    const [l] = parseArgs('resumeLane', [lane]);
+    this.ctx.queue.setPaused(l, false);
+    return this.lane(l);
+  }
+}

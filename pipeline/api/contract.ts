@@ -1,0 +1,107 @@
+/**
+ * The one typed application API. Every shell (Electron IPC, the HTTP/WebSocket transport of
+ * `earshot serve`, the CLI) is checked against this interface. Pure types: the renderer imports
+ * this file, so it must not import Node modules.
+ */
+export type LaneName = 'gpu' | 'cpu' | 'io';
+export type WorkflowStatus = 'queued' | 'running' | 'completed' | 'dead' | 'cancelled';
+export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface LaneView {
+  lane: LaneName;
+  paused: boolean;
+  /** Jobs this lane runs at once (for gpu: the number of GPU devices). */
+  concurrency: number;
+  queued: number;
+  /** Queued but waiting for a retry backoff to end. */
+  delayed: number;
+  running: number;
+}
+
+export interface WorkerView {
+  engine: string;
+  workerId: string;
+  lane: LaneName;
+  pid: number | null;
+  state: 'starting' | 'idle' | 'busy' | 'exited';
+  jobId: number | null;
+  restarts: number;
+  lastExit: string | null;
+}
+
+export interface DeadLetterView {
+  workflowId: string;
+  kind: string;
+  subject: string;
+  reason: string;
+  updatedAt: number;
+}
+
+export interface StatusView {
+  dataDir: string;
+  lanes: LaneView[];
+  workers: WorkerView[];
+  workflows: Record<WorkflowStatus, number>;
+  deadLetters: DeadLetterView[];
+}
+
+export interface JobView {
+  id: number;
+  workflowId: string;
+  step: string;
+  lane: LaneName;
+  state: JobState;
+  priority: number;
+  attempts: number;
+  recoveries: number;
+  runAt: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  lastError: string | null;
+}
+
+export interface StepView {
+  name: string;
+  lane: LaneName;
+  status: StepStatus;
+  attempts: number;
+  recoveries: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  durationMs: number | null;
+  error: string | null;
+  reusedFrom: string | null;
+}
+
+export interface WorkflowView {
+  id: string;
+  kind: string;
+  subject: string;
+  status: WorkflowStatus;
+  priority: number;
+  deadReason: string | null;
+  createdAt: number;
+  updatedAt: number;
+  completedAt: number | null;
+  steps: StepView[];
+}
+
+export interface JobsQuery {
+  state?: JobState;
+  lane?: LaneName;
+  /** Default 50. */
+  limit?: number;
+}
+
+export interface Api {
+  status(): Promise<StatusView>;
+  jobs(query?: JobsQuery): Promise<JobView[]>;
+  workflow(id: string): Promise<WorkflowView>;
+  retry(id: string, fromStep?: string): Promise<WorkflowView>;
+  cancel(id: string): Promise<WorkflowView>;
+  pauseLane(lane: LaneName): Promise<LaneView>;
+  resumeLane(lane: LaneName): Promise<LaneView>;
+}
+
+export type ApiMethod = keyof Api;

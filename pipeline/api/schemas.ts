@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import type { ApiMethod } from './contract.ts';
+
+/** Argument schemas for every API method: payloads are validated here, at the boundary. */
+export const laneSchema = z.enum(['gpu', 'cpu', 'io'], {
+  error: (issue) => `"${String(issue.input)}" is not a lane; the lanes are gpu, cpu and io.`,
+});
+const workflowIdSchema = z.string().min(1, 'Give a workflow id (see `earshot jobs`).');
+
+export const argSchemas = {
+  status: z.tuple([]),
+  jobs: z.union([
+    z.tuple([]),
+    z.tuple([
+      z
+        .object({
+          state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']).optional(),
+          lane: laneSchema.optional(),
+          limit: z.number().int().positive().max(10_000).optional(),
+        })
+        .strict()
+        .optional(),
+    ]),
+  ]),
+  workflow: z.tuple([workflowIdSchema]),
+  retry: z.union([z.tuple([workflowIdSchema]), z.tuple([workflowIdSchema, z.string().min(1).optional()])]),
+  cancel: z.tuple([workflowIdSchema]),
+  pauseLane: z.tuple([laneSchema]),
+  resumeLane: z.tuple([laneSchema]),
+} satisfies Record<ApiMethod, z.ZodType>;
+
+export class ApiInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ApiInputError';
+  }
+}
+
+export function parseArgs<K extends ApiMethod>(method: K, args: unknown[]): z.infer<(typeof argSchemas)[K]> {
+  const r = argSchemas[method].safeParse(args);
+  if (!r.success) throw new ApiInputError(r.error.issues.map((i) => i.message).join('; '));
+  return r.data as z.infer<(typeof argSchemas)[K]>;
+}

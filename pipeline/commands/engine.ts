@@ -1,0 +1,203 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { Engine } from '../engine/engine.ts';
+import { LANES, isLane, type Lane } from '../engine/workflow.ts';
+import { resolveDataDir } from '../store/paths.ts';
+import { openApp } from '../api/app.ts';
+import { parseArgs } from '../api/schemas.ts';
+import { print, table, when, withApp } from './io.ts';
+
+function parseLanes(value: string): Partial<Record<Lane, number>> {
+  const out: Partial<Record<Lane, number>> = {};
+  for (const part of value.split(',').filter(Boolean)) {
+    const [name = '', n] = part.split('=');
+    const count = Number(n);
+    if (!isLane(name) || !Number.isInteger(count) || count < 0) {
+      throw new InvalidArgumentError(`"${part}" should look like gpu=1 (lanes: ${LANES.join(', ')}; a whole number ≥ 0).`);
+    }
+    out[name] = count;
+  }
+  return out;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a whole number above 0.`);
+  return n;
+}
+
+export function registerEngineCommands(program: Command): void {
+  program
+    .command('status')
+    .description('lanes, queue depths, workers and dead letters')
+    .action(async (_opts, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        const s = await app.status();
+        print(cmd, s, () => {
+          const lanes = table([
+            ['LANE', 'STATE', 'CONCURRENCY', 'QUEUED', 'WAITING', 'RUNNING'],
+            ...s.lanes.map((l) => [
+              l.lane,
+              l.paused ? 'paused' : 'active',
+              String(l.concurrency),
+              String(l.queued),
+              String(l.delayed),
+              String(l.running),
+            ]),
+          ]);
+          const workers = s.workers.length
+            ? table([
+                ['WORKER', 'PID', 'STATE', 'JOB', 'RESTARTS'],
+                ...s.workers.map((w) => [w.workerId, String(w.pid ?? '-'), w.state, String(w.jobId ?? '-'), String(w.restarts)]),
+              ])
+            : 'No engine is running (start one with `earshot run`).';
+          const wf = Object.entries(s.workflows)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ');
+          const dead = s.deadLetters.length
+            ? s.deadLetters.map((d) => `  ${d.workflowId}  ${d.reason}`).join('\n')
+            : '  none';
+          return `Library: ${s.dataDir}\n\n${lanes}\n\n${workers}\n\nWorkflows: ${wf}\nDead letters:\n${dead}`;
+        });
+      });
+    });
+
+  program
+    .command('jobs')
+    .description('queued, running and failed jobs (most urgent first)')
+    .option('--state <state>', 'only jobs in this state: queued, running, done, failed, cancelled')
+    .option('--lane <lane>', 'only jobs on this lane: gpu, cpu, io')
+    .option('--limit <n>', 'at most this many (default 50)', positiveInt)
+    .action(async (opts: { state?: string; lane?: string; limit?: number }, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        const query = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+        const jobs = await app.jobs(query as never);
+        print(cmd, jobs, () =>
+          jobs.length === 0
+            ? 'No jobs.'
+            : table([
+                ['JOB', 'WORKFLOW', 'STEP', 'LANE', 'STATE', 'PRIO', 'ATTEMPTS', 'RECOVERIES', 'ERROR'],
+                ...jobs.map((j) => [
+                  String(j.id),
+                  j.workflowId,
+                  j.step,
+                  j.lane,
+                  j.state,
+                  String(j.priority),
+                  String(j.attempts),
+                  String(j.recoveries),
+                  j.lastError ?? '',
+                ]),
+              ]),
+        );
+      });
+    });
+
+  const workflow = program.command('workflow').description('inspect workflows');
+  workflow
+    .command('show')
+    .argument('<id>', 'workflow id')
+    .description('steps with state, attempts, timings and errors')
+    .action(async (id: string, _opts, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        const w = await app.workflow(id);
+        print(cmd, w, () => {
+          const head = `${w.id}  ${w.kind}  ${w.subject}\nstatus: ${w.status}${w.deadReason ? ` — ${w.deadReason}` : ''}`;
+          const steps = table([
+            ['STEP', 'LANE', 'STATUS', 'ATTEMPTS', 'RECOVERIES', 'STARTED', 'TOOK', 'ERROR'],
+            ...w.steps.map((s) => [
+              s.name,
+              s.lane,
+              s.reusedFrom ? 'reused' : s.status,
+              String(s.attempts),
+              String(s.recoveries),
+              when(s.startedAt),
+              s.durationMs === null ? '-' : `${s.durationMs} ms`,
+              s.error ?? '',
+            ]),
+          ]);
+          return `${head}\n\n${steps}`;
+        });
+      });
+    });
+
+  program
+    .command('retry')
+    .argument('<id>', 'workflow id')
+    .option('--from-step <step>', 'run this step and every later one again')
+    .description('bring back a dead-lettered or cancelled workflow')
+    .action(async (id: string, opts: { fromStep?: string }, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        const w = await app.retry(id, opts.fromStep);
+        print(cmd, w, () => `${w.id} is ${w.status} again${opts.fromStep ? ` from step ${opts.fromStep}` : ''}.`);
+      });
+    });
+
+  program
+    .command('cancel')
+    .argument('<id>', 'workflow id')
+    .description('cancel a workflow; a running step is stopped')
+    .action(async (id: string, _opts, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        const w = await app.cancel(id);
+        print(cmd, w, () => `${w.id} is cancelled.`);
+      });
+    });
+
+  for (const [name, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    program
+      .command(name)
+      .argument('<lane>', 'gpu, cpu or io')
+      .description(paused ? 'stop starting new jobs on a lane (running ones finish)' : 'start jobs on a lane again')
+      .action(async (lane: string, _opts, cmd: Command) => {
+        await withApp(cmd, async (app) => {
+          const [l] = parseArgs('pauseLane', [lane]);
+          const v = paused ? await app.pauseLane(l) : await app.resumeLane(l);
+          print(cmd, v, () => `The ${v.lane} lane is ${v.paused ? 'paused' : 'running'}.`);
+        });
+      });
+  }
+
+  program
+    .command('run')
+    .description('run the engine until interrupted (Ctrl-C finishes running steps first)')
+    .option('--until-idle', 'exit 0 once nothing is left to run')
+    .option('--lanes <spec>', 'workers per lane, e.g. gpu=1,cpu=2,io=4', parseLanes)
+    .option('--grace <ms>', 'on shutdown, how long running steps may take to finish (default 10000)', positiveInt)
+    .action(async (opts: { untilIdle?: boolean; lanes?: Partial<Record<Lane, number>>; grace?: number }, cmd: Command) => {
+      const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
+      const leaseMs = process.env.EARSHOT_LEASE_MS ? Number(process.env.EARSHOT_LEASE_MS) : undefined;
+      const ctx = await openApp(resolveDataDir(dirOpt), { lanes: opts.lanes, leaseMs });
+      const engine = new Engine({
+        db: ctx.db,
+        registry: ctx.registry,
+        registryModule: ctx.registryModule,
+        dataDir: ctx.dataDir,
+        lanes: ctx.lanes,
+        leaseMs,
+      });
+      engine.on('error', (err) => process.stderr.write(`earshot: ${err.message}\n`));
+      let stopping: Promise<void> | null = null;
+      const shutdown = () => {
+        stopping ??= engine.stop(opts.grace ?? 10_000).then(() => {
+          ctx.db.close();
+        });
+        return stopping;
+      };
+      process.once('SIGINT', () => void shutdown());
+      process.once('SIGTERM', () => void shutdown());
+      engine.start();
+      if (opts.untilIdle) {
+        await Promise.race([engine.untilIdle(), new Promise<void>((r) => process.once('SIGTERM', r))]);
+        await shutdown();
+      } else {
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await shutdown();
+      }
+    });
+}

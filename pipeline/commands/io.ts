@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { resolveDataDir } from '../store/paths.ts';
+import { App, openApp, type AppContext } from '../api/app.ts';
+
+export interface GlobalOptions {
+  dataDir?: string;
+  json?: boolean;
+}
+
+export function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+/** Print a result: JSON with --json, otherwise the human rendering. */
+export function print(cmd: Command, value: unknown, human: () => string): void {
+  if (globals(cmd).json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  else process.stdout.write(`${human()}\n`);
+}
+
+/** Open the library for a command, run it, and always close the database. */
+export async function withApp<T>(cmd: Command, fn: (app: App, ctx: AppContext) => Promise<T>): Promise<T> {
+  const ctx = await openApp(resolveDataDir(globals(cmd).dataDir));
+  try {
+    return await fn(new App(ctx), ctx);
+  } finally {
+    ctx.db.close();
+  }
+}
+
+export function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function when(ms: number | null): string {
+  return ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+}

@@ -1,0 +1,475 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { Db } from '../store/db.ts';
+import { writeTx } from '../store/db.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { Queue, type ClaimedJob, type JobRow, type Outcome, type QueueOptions } from './queue.ts';
+import { LANES, type Json, type Lane, type Registry } from './workflow.ts';
+import { NodeWorkerHost, type WorkerHandle, type WorkerHost } from './worker-host.ts';
+import type { WorkerMessage } from './protocol.ts';
+import { isProcessAlive } from './process-alive.ts';
+
+export interface EngineOptions extends QueueOptions {
+  db: Db;
+  registry: Registry;
+  /** Module the worker processes import to find step code (the same one `registry` came from). */
+  registryModule: string;
+  dataDir: string;
+  clock?: Clock;
+  /** Worker processes per lane. Defaults: gpu 1 (one job per GPU), cpu half the cores, io 4. */
+  lanes?: Partial<Record<Lane, number>>;
+  /** How often a running step heartbeats, in ms. Default: a third of the lease. */
+  heartbeatMs?: number;
+  /** How often the engine looks for work from other processes, in ms. Default 100. */
+  pollMs?: number;
+  /** How often expired leases and orphaned jobs are swept, in ms. Default: half the lease. */
+  sweepMs?: number;
+  /** How long a worker may take to stop after its step was aborted, in ms. Default 5000. */
+  abortGraceMs?: number;
+  host?: WorkerHost;
+}
+
+export interface EngineEvents {
+  started: [{ jobId: number; workflowId: string; step: string; lane: Lane; workerId: string }];
+  progress: [{ jobId: number; workflowId: string; step: string; fraction: number; detail?: Json }];
+  finished: [{ jobId: number; workflowId: string; step: string; outcome: Outcome }];
+  crashed: [{ workerId: string; lane: Lane; reason: string; jobId?: number }];
+  error: [Error];
+  idle: [];
+}
+
+type SlotState = 'starting' | 'idle' | 'busy' | 'exited';
+
+interface Slot {
+  workerId: string;
+  lane: Lane;
+  handle: WorkerHandle | null;
+  state: SlotState;
+  job: ClaimedJob | null;
+  /** Set when the job was taken from this worker (cancelled, lease lost, shutdown). */
+  lost: string | null;
+  killTimer: NodeJS.Timeout | null;
+  restarts: number;
+  lastExit: string | null;
+}
+
+export function defaultLaneConcurrency(): Record<Lane, number> {
+  return { gpu: 1, cpu: Math.max(1, Math.floor(os.availableParallelism() / 2)), io: 4 };
+}
+
+/**
+ * The engine process: owns a pool of worker processes per lane, claims jobs for idle workers,
+ * commits what they return, heartbeats their leases, recovers from their crashes, and sweeps
+ * leases that expired anywhere.
+ */
+export class Engine extends EventEmitter<EngineEvents> {
+  readonly bootId = randomUUID();
+  readonly queue: Queue;
+  readonly concurrency: Record<Lane, number>;
+  private readonly clock: Clock;
+  private readonly host: WorkerHost;
+  private readonly slots: Slot[] = [];
+  private readonly heartbeatMs: number;
+  private readonly pollMs: number;
+  private readonly sweepMs: number;
+  private readonly abortGraceMs: number;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private running = false;
+  private stopping = false;
+  private ticking = false;
+  private tickAgain = false;
+
+  private readonly options: EngineOptions;
+
+  constructor(options: EngineOptions) {
+    super();
+    this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.queue = new Queue(options.db, options.registry, this.clock, options);
+    this.concurrency = { ...defaultLaneConcurrency(), ...options.lanes };
+    this.host = options.host ?? new NodeWorkerHost();
+    this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(this.queue.leaseMs / 3));
+    this.pollMs = options.pollMs ?? 100;
+    this.sweepMs = options.sweepMs ?? Math.max(50, Math.floor(this.queue.leaseMs / 2));
+    this.abortGraceMs = options.abortGraceMs ?? 5000;
+  }
+
+  get db(): Db {
+    return this.options.db;
+  }
+
+  /** Register this engine, start its workers and begin claiming work. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const now = this.clock.now();
+    writeTx(this.db, 'starting the engine', () => {
+      this.db
+        .prepare('INSERT INTO engines (boot_id, pid, hostname, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)')
+        .run(this.bootId, process.pid, os.hostname(), now, now);
+    });
+    for (const lane of LANES) {
+      for (let i = 0; i < this.concurrency[lane]; i++) {
+        const slot: Slot = {
+          workerId: `${lane}-${i}`,
+          lane,
+          handle: null,
+          state: 'exited',
+          job: null,
+          lost: null,
+          killTimer: null,
+          restarts: 0,
+          lastExit: null,
+        };
+        this.slots.push(slot);
+        this.spawn(slot);
+      }
+    }
+    this.sweep();
+    this.pollTimer = setInterval(() => this.tick(), this.pollMs);
+    this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs);
+  }
+
+  private owner(slot: Slot): string {
+    return `${this.bootId}:${slot.workerId}`;
+  }
+
+  private spawn(slot: Slot): void {
+    slot.state = 'starting';
+    const handle = this.host.spawn({
+      registryModule: this.options.registryModule,
+      dataDir: this.options.dataDir,
+      heartbeatMs: this.heartbeatMs,
+      lane: slot.lane,
+      workerId: slot.workerId,
+    });
+    slot.handle = handle;
+    handle.onMessage((m) => this.onWorkerMessage(slot, handle, m));
+    handle.onExit((reason) => this.onWorkerExit(slot, handle, reason));
+    this.recordWorker(slot);
+  }
+
+  private recordWorker(slot: Slot): void {
+    try {
+      writeTx(this.db, 'recording a worker', () => {
+        this.db
+          .prepare(
+            `INSERT INTO workers (boot_id, worker_id, lane, pid, state, job_id, restarts, last_exit, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (boot_id, worker_id) DO UPDATE SET pid = excluded.pid, state = excluded.state,
+               job_id = excluded.job_id, restarts = excluded.restarts, last_exit = excluded.last_exit,
+               updated_at = excluded.updated_at`,
+          )
+          .run(
+            this.bootId,
+            slot.workerId,
+            slot.lane,
+            slot.handle?.pid ?? null,
+            slot.state,
+            slot.job?.jobId ?? null,
+            slot.restarts,
+            slot.lastExit,
+            this.clock.now(),
+          );
+      });
+    } catch (err) {
+      this.emit('error', err as Error);
+    }
+  }
+
+  private onWorkerMessage(slot: Slot, handle: WorkerHandle, m: WorkerMessage): void {
+    if (slot.handle !== handle) return;
+    switch (m.type) {
+      case 'ready':
+        if (slot.state === 'starting') {
+          slot.state = 'idle';
+          slot.restarts = 0;
+          this.recordWorker(slot);
+          this.tick();
+        }
+        return;
+      case 'heartbeat': {
+        const job = slot.job;
+        if (!job || job.jobId !== m.jobId || slot.lost) return;
+        let held = false;
+        try {
+          held = this.queue.heartbeat(job.jobId, job.fence);
+        } catch (err) {
+          this.emit('error', err as Error);
+          return;
+        }
+        if (held) job.leaseExpiresAt = this.clock.now() + this.queue.leaseMs;
+        else this.takeAway(slot, this.whyLost(job.jobId));
+        return;
+      }
+      case 'progress':
+        if (slot.job?.jobId === m.jobId) {
+          this.emit('progress', {
+            jobId: m.jobId,
+            workflowId: slot.job.workflowId,
+            step: slot.job.step,
+            fraction: m.fraction,
+            detail: m.detail,
+          });
+        }
+        return;
+      case 'done':
+      case 'failed': {
+        const job = slot.job;
+        if (!job || job.jobId !== m.jobId) return;
+        const lost = slot.lost;
+        this.clearJob(slot);
+        let outcome: Outcome = { kind: 'stale' };
+        try {
+          if (!lost) {
+            outcome =
+              m.type === 'done'
+                ? this.queue.complete(job.jobId, job.fence, m.output)
+                : this.queue.fail(job.jobId, job.fence, m.message, m.retryable);
+          }
+        } catch (err) {
+          // The commit itself failed (disk full, database busy): the lease runs out and the
+          // step runs again later; nothing half-written stays behind.
+          this.emit('error', err as Error);
+        }
+        this.emit('finished', { jobId: job.jobId, workflowId: job.workflowId, step: job.step, outcome });
+        slot.state = 'idle';
+        this.recordWorker(slot);
+        this.tick();
+        return;
+      }
+    }
+  }
+
+  private whyLost(jobId: number): string {
+    const row = this.db.prepare('SELECT state FROM jobs WHERE id = ?').get(jobId) as { state: string } | undefined;
+    return row?.state === 'cancelled' ? 'cancelled' : 'lease lost';
+  }
+
+  /** The job is no longer this worker's: abort the step, and kill the worker if it does not stop. */
+  private takeAway(slot: Slot, reason: string): void {
+    if (!slot.job || slot.lost) return;
+    slot.lost = reason;
+    slot.handle?.send({ type: 'abort', jobId: slot.job.jobId, reason });
+    const handle = slot.handle;
+    slot.killTimer = setTimeout(() => {
+      if (slot.handle === handle && slot.lost) handle?.kill('SIGKILL');
+    }, this.abortGraceMs);
+  }
+
+  private clearJob(slot: Slot): void {
+    slot.job = null;
+    slot.lost = null;
+    if (slot.killTimer) clearTimeout(slot.killTimer);
+    slot.killTimer = null;
+  }
+
+  private onWorkerExit(slot: Slot, handle: WorkerHandle, reason: string): void {
+    if (slot.handle !== handle) return;
+    const job = slot.job;
+    slot.handle = null;
+    slot.state = 'exited';
+    slot.lastExit = reason;
+    this.clearJob(slot);
+    if (job) {
+      // The exit is the crash signal: the job is claimable again now, not when the lease ends.
+      try {
+        const outcome = this.queue.recover(job.jobId, job.fence, reason);
+        this.emit('finished', { jobId: job.jobId, workflowId: job.workflowId, step: job.step, outcome });
+      } catch (err) {
+        this.emit('error', err as Error);
+      }
+    }
+    if (this.stopping || !this.running) {
+      this.recordWorker(slot);
+      return;
+    }
+    this.emit('crashed', { workerId: slot.workerId, lane: slot.lane, reason, jobId: job?.jobId });
+    slot.restarts += 1;
+    this.recordWorker(slot);
+    // A worker that dies before it is even ready is restarted with growing pauses.
+    const delay = Math.min(10_000, 50 * 2 ** Math.min(slot.restarts - 1, 8));
+    setTimeout(() => {
+      if (!this.stopping && this.running) this.spawn(slot);
+    }, delay);
+  }
+
+  /** Claim work for every idle worker. Re-entrant calls coalesce. */
+  tick(): void {
+    if (!this.running || this.stopping) return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    try {
+      do {
+        this.tickAgain = false;
+        for (const slot of this.slots) {
+          if (slot.state !== 'idle' || !slot.handle) continue;
+          let job: ClaimedJob | null = null;
+          try {
+            job = this.queue.claim(slot.lane, this.owner(slot), slot.handle.pid ?? 0, this.concurrency[slot.lane]);
+          } catch (err) {
+            this.emit('error', err as Error);
+            continue;
+          }
+          if (!job) continue;
+          slot.state = 'busy';
+          slot.job = job;
+          slot.handle.send({
+            type: 'run',
+            jobId: job.jobId,
+            fence: job.fence,
+            workflowId: job.workflowId,
+            kind: job.kind,
+            subject: job.subject,
+            step: job.step,
+            input: job.input,
+            outputs: job.outputs,
+            run: job.run,
+          });
+          this.recordWorker(slot);
+          this.emit('started', {
+            jobId: job.jobId,
+            workflowId: job.workflowId,
+            step: job.step,
+            lane: job.lane,
+            workerId: slot.workerId,
+          });
+        }
+      } while (this.tickAgain);
+    } finally {
+      this.ticking = false;
+    }
+    if (this.slots.every((s) => s.state !== 'busy') && !this.queue.hasPendingWork()) this.emit('idle');
+  }
+
+  /**
+   * Return expired leases and the jobs of engines that died on this machine to the queue. A job
+   * whose process is still alive here is stopped first, so a lane never runs more than its
+   * limit (the gpu lane above all) even while a hung step is being replaced.
+   */
+  sweep(): void {
+    if (!this.running) return;
+    try {
+      const now = this.clock.now();
+      this.db.prepare('UPDATE engines SET heartbeat_at = ? WHERE boot_id = ?').run(now, this.bootId);
+      const here = os.hostname();
+      const localEngines = new Set(
+        (this.db.prepare('SELECT boot_id FROM engines WHERE hostname = ?').all(here) as { boot_id: string }[]).map(
+          (r) => r.boot_id,
+        ),
+      );
+      const isLocal = (job: JobRow) => localEngines.has(job.lease_owner?.split(':')[0] ?? '');
+      this.queue.sweep((job) => {
+        if (!isLocal(job) || !isProcessAlive(job.lease_pid)) return true;
+        const mine = this.slots.find((s) => s.job?.jobId === job.id && s.job.fence === job.fence);
+        if (mine) mine.handle?.kill('SIGKILL');
+        else if (job.lease_pid) process.kill(job.lease_pid, 'SIGKILL');
+        return false;
+      });
+      for (const job of this.queue.running()) {
+        const bootId = job.lease_owner?.split(':')[0];
+        if (bootId === this.bootId || !isLocal(job) || isProcessAlive(job.lease_pid)) continue;
+        const outcome = this.queue.recover(job.id, job.fence, 'Earshot stopped unexpectedly while this step ran');
+        this.emit('finished', { jobId: job.id, workflowId: job.workflow_id, step: job.step, outcome });
+      }
+    } catch (err) {
+      this.emit('error', err as Error);
+    }
+    this.tick();
+  }
+
+  /** Abort a running step of this engine at once (cancel), without waiting for a heartbeat. */
+  cancel(workflowId: string): boolean {
+    const done = this.queue.cancel(workflowId);
+    for (const slot of this.slots) if (slot.job?.workflowId === workflowId) this.takeAway(slot, 'cancelled');
+    return done;
+  }
+
+  /** Resolves when nothing is queued or running in an unpaused lane. */
+  untilIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.slots.every((s) => s.state !== 'busy') && !this.queue.hasPendingWork()) {
+          this.off('idle', check);
+          clearInterval(timer);
+          resolve();
+        }
+      };
+      const timer = setInterval(check, this.pollMs);
+      this.on('idle', check);
+      check();
+    });
+  }
+
+  /**
+   * Graceful shutdown: stop claiming, give running steps `graceMs` to finish, then abort them
+   * and release their leases (without counting a failure) so they resume in the next run.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.running || this.stopping) return;
+    this.stopping = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    const busy = () => this.slots.filter((s) => s.job);
+    if (busy().length > 0) {
+      await new Promise<void>((resolve) => {
+        const onFinished = () => {
+          if (busy().length === 0) done();
+        };
+        const done = () => {
+          clearTimeout(deadline);
+          this.off('finished', onFinished);
+          resolve();
+        };
+        const deadline = setTimeout(done, graceMs);
+        this.on('finished', onFinished);
+      });
+    }
+    for (const slot of busy()) {
+      const job = slot.job!;
+      try {
+        this.queue.release(job.jobId, job.fence);
+      } catch (err) {
+        this.emit('error', err as Error);
+      }
+      slot.handle?.send({ type: 'abort', jobId: job.jobId, reason: 'Earshot is shutting down' });
+      this.clearJob(slot);
+    }
+    const exits = this.slots
+      .filter((s) => s.handle)
+      .map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            const h = s.handle!;
+            h.onExit(() => resolve());
+            h.send({ type: 'shutdown' });
+            setTimeout(() => h.kill('SIGKILL'), 2000).unref();
+          }),
+      );
+    await Promise.all(exits);
+    this.running = false;
+    try {
+      writeTx(this.db, 'stopping the engine', () => {
+        this.db.prepare('UPDATE engines SET stopped_at = ? WHERE boot_id = ?').run(this.clock.now(), this.bootId);
+        this.db.prepare(`UPDATE workers SET state = 'exited', pid = NULL, job_id = NULL WHERE boot_id = ?`).run(this.bootId);
+      });
+    } catch (err) {
+      this.emit('error', err as Error);
+    }
+  }
+
+  workers(): { workerId: string; lane: Lane; pid: number | undefined; state: SlotState; jobId: number | null }[] {
+    return this.slots.map((s) => ({
+      workerId: s.workerId,
+      lane: s.lane,
+      pid: s.handle?.pid,
+      state: s.state,
+      jobId: s.job?.jobId ?? null,
+    }));
+  }
+}

@@ -1,0 +1,524 @@
+import type { Statement } from 'better-sqlite3';
+import type { Db } from '../store/db.ts';
+import { writeTx } from '../store/db.ts';
+import type { Clock } from './clock.ts';
+import { backoffDelay, defaultBackoff, type BackoffPolicy } from './backoff.ts';
+import {
+  pipelineFingerprint,
+  stepFingerprints,
+  workflowId,
+  type Json,
+  type Lane,
+  type Registry,
+} from './workflow.ts';
+
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const DEFAULT_MAX_RECOVERIES = 3;
+/** Priority of work a person asked for just now; background backlog runs at 0. */
+export const PRIORITY_USER = 10;
+
+export interface ClaimedJob {
+  jobId: number;
+  fence: number;
+  workflowId: string;
+  kind: string;
+  subject: string;
+  step: string;
+  lane: Lane;
+  input: Json;
+  outputs: Record<string, Json>;
+  run: number;
+  leaseExpiresAt: number;
+}
+
+export interface JobRow {
+  id: number;
+  workflow_id: string;
+  step: string;
+  lane: Lane;
+  priority: number;
+  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  run_at: number;
+  lease_owner: string | null;
+  lease_pid: number | null;
+  lease_expires_at: number | null;
+  fence: number;
+  attempts: number;
+  recoveries: number;
+  last_error: string | null;
+  crash_reason: string | null;
+  created_at: number;
+  claimed_at: number | null;
+  finished_at: number | null;
+}
+
+export interface WorkflowRow {
+  id: string;
+  kind: string;
+  subject: string;
+  fingerprint: string;
+  input: string;
+  status: 'queued' | 'running' | 'completed' | 'dead' | 'cancelled';
+  priority: number;
+  dead_reason: string | null;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
+export interface StepRow {
+  workflow_id: string;
+  name: string;
+  position: number;
+  lane: Lane;
+  fingerprint: string;
+  status: 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+  output: string | null;
+  attempts: number;
+  recoveries: number;
+  last_error: string | null;
+  reused_from: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export type Outcome =
+  | { kind: 'committed'; workflowDone: boolean }
+  | { kind: 'retry'; runAt: number }
+  | { kind: 'dead'; reason: string }
+  | { kind: 'stale' };
+
+export class LeaseLostError extends Error {
+  constructor(jobId: number) {
+    super(`Job ${jobId} is no longer held by this worker (its lease expired or it was cancelled)`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+export interface QueueOptions {
+  /** How long a claim holds a job without a heartbeat, in ms. Default 30000. */
+  leaseMs?: number;
+  backoff?: BackoffPolicy;
+  random?: () => number;
+}
+
+/**
+ * The durable queue: every state change of workflows, steps and jobs, each one a single
+ * BEGIN IMMEDIATE transaction, with every write by a job holder checked against its fence.
+ */
+export class Queue {
+  readonly leaseMs: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly random: () => number;
+
+  private readonly statements = new Map<string, Statement>();
+
+  /** Prepared statements are cached: preparing costs more than running most of these. */
+  private sql(source: string): Statement {
+    let st = this.statements.get(source);
+    if (!st) {
+      st = this.db.prepare(source);
+      this.statements.set(source, st);
+    }
+    return st;
+  }
+
+  readonly db: Db;
+  readonly registry: Registry;
+  readonly clock: Clock;
+
+  constructor(db: Db, registry: Registry, clock: Clock, options: QueueOptions = {}) {
+    this.db = db;
+    this.registry = registry;
+    this.clock = clock;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.backoff = options.backoff ?? defaultBackoff;
+    this.random = options.random ?? Math.random;
+  }
+
+  /**
+   * Start (or find) the workflow for `subject`. Steps whose fingerprint matches a step already
+   * committed for the same subject are reused, so a pipeline change re-runs only what it affects.
+   */
+  start(kind: string, subject: string, input: Json = {}, options: { priority?: number } = {}): string {
+    const def = this.registry.get(kind);
+    const prints = stepFingerprints(def, input);
+    const id = workflowId(kind, subject, pipelineFingerprint(prints));
+    const now = this.clock.now();
+    const priority = options.priority ?? 0;
+    writeTx(this.db, `starting ${kind} for ${subject}`, () => {
+      const existing = this.sql('SELECT status, priority FROM workflows WHERE id = ?').get(id) as
+        | { status: string; priority: number }
+        | undefined;
+      if (existing) {
+        if (priority > existing.priority) this.setPriority(id, priority);
+        return;
+      }
+      this.sql(
+          `INSERT INTO workflows (id, kind, subject, fingerprint, input, status, priority, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+        )
+        .run(id, kind, subject, pipelineFingerprint(prints), JSON.stringify(input), priority, now, now);
+      const findReusable = this.sql(
+        `SELECT s.workflow_id, s.output FROM steps s JOIN workflows w ON w.id = s.workflow_id
+         WHERE w.kind = ? AND w.subject = ? AND s.name = ? AND s.fingerprint = ? AND s.status = 'completed'
+         ORDER BY s.finished_at DESC LIMIT 1`,
+      );
+      const insertStep = this.sql(
+        `INSERT INTO steps (workflow_id, name, position, lane, fingerprint, status, output, reused_from, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      let reusing = true;
+      def.steps.forEach((step, position) => {
+        const fp = prints.get(step.name)!;
+        const prior = reusing
+          ? (findReusable.get(kind, subject, step.name, fp) as { workflow_id: string; output: string } | undefined)
+          : undefined;
+        if (prior) {
+          insertStep.run(id, step.name, position, step.lane, fp, 'completed', prior.output, prior.workflow_id, now);
+        } else {
+          reusing = false;
+          insertStep.run(id, step.name, position, step.lane, fp, 'pending', null, null, null);
+        }
+      });
+      this.enqueueNext(id, now);
+    });
+    return id;
+  }
+
+  setPriority(workflowId: string, priority: number): void {
+    writeTx(this.db, 'changing a priority', () => {
+      this.sql('UPDATE workflows SET priority = ? WHERE id = ?').run(priority, workflowId);
+      this.sql(`UPDATE jobs SET priority = ? WHERE workflow_id = ? AND state = 'queued'`).run(priority, workflowId);
+    });
+  }
+
+  /** Queue the first step not yet committed, or mark the workflow completed. Inside a tx. */
+  private enqueueNext(id: string, now: number): boolean {
+    const next = this.sql(`SELECT name, lane FROM steps WHERE workflow_id = ? AND status != 'completed' ORDER BY position LIMIT 1`)
+      .get(id) as { name: string; lane: Lane } | undefined;
+    if (!next) {
+      this.sql(`UPDATE workflows SET status = 'completed', completed_at = ?, updated_at = ?, dead_reason = NULL WHERE id = ?`)
+        .run(now, now, id);
+      return true;
+    }
+    const { priority } = this.sql('SELECT priority FROM workflows WHERE id = ?').get(id) as { priority: number };
+    this.sql(
+        `INSERT INTO jobs (workflow_id, step, lane, priority, state, run_at, created_at)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?)
+         ON CONFLICT (workflow_id, step) DO UPDATE SET
+           state = 'queued', lane = excluded.lane, priority = excluded.priority, run_at = excluded.run_at,
+           lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL, attempts = 0, recoveries = 0,
+           last_error = NULL, crash_reason = NULL, claimed_at = NULL, finished_at = NULL`,
+      )
+      .run(id, next.name, next.lane, priority, now, now);
+    this.sql(`UPDATE steps SET status = 'pending' WHERE workflow_id = ? AND name = ?`).run(id, next.name);
+    return false;
+  }
+
+  /**
+   * Atomically claim the most urgent runnable job of a lane, unless the lane already runs
+   * `limit` jobs (counted across every process using this database) or is paused.
+   */
+  claim(lane: Lane, owner: string, pid: number, limit: number): ClaimedJob | null {
+    const now = this.clock.now();
+    return writeTx(this.db, `claiming work on the ${lane} lane`, () => {
+      const paused = this.sql('SELECT paused FROM lanes WHERE name = ?').get(lane) as
+        | { paused: number }
+        | undefined;
+      if (paused?.paused) return null;
+      const { running } = this.sql(`SELECT count(*) AS running FROM jobs WHERE lane = ? AND state = 'running'`)
+        .get(lane) as { running: number };
+      if (running >= limit) return null;
+      const job = this.sql(
+          `UPDATE jobs SET state = 'running', lease_owner = ?, lease_pid = ?, lease_expires_at = ?,
+             fence = fence + 1, claimed_at = ?
+           WHERE id = (SELECT id FROM jobs WHERE lane = ? AND state = 'queued' AND run_at <= ?
+                       ORDER BY priority DESC, run_at, id LIMIT 1)
+           RETURNING *`,
+        )
+        .get(owner, pid, now + this.leaseMs, now, lane, now) as JobRow | undefined;
+      if (!job) return null;
+      const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(job.workflow_id) as WorkflowRow;
+      this.sql(`UPDATE workflows SET status = 'running', updated_at = ? WHERE id = ?`).run(now, wf.id);
+      this.sql(`UPDATE steps SET status = 'running', started_at = ? WHERE workflow_id = ? AND name = ?`)
+        .run(now, wf.id, job.step);
+      const outputs: Record<string, Json> = {};
+      for (const s of this.sql(`SELECT name, output FROM steps WHERE workflow_id = ? AND status = 'completed'`)
+        .all(wf.id) as { name: string; output: string | null }[]) {
+        outputs[s.name] = s.output === null ? null : (JSON.parse(s.output) as Json);
+      }
+      return {
+        jobId: job.id,
+        fence: job.fence,
+        workflowId: wf.id,
+        kind: wf.kind,
+        subject: wf.subject,
+        step: job.step,
+        lane: job.lane,
+        input: JSON.parse(wf.input) as Json,
+        outputs,
+        run: job.attempts + job.recoveries + 1,
+        leaseExpiresAt: now + this.leaseMs,
+      };
+    });
+  }
+
+  /** Extend a lease. False when the holder lost it (expired and swept, cancelled, or re-claimed). */
+  heartbeat(jobId: number, fence: number): boolean {
+    const now = this.clock.now();
+    const r = writeTx(this.db, 'renewing a lease', () =>
+      this.sql(`UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND fence = ? AND state = 'running'`)
+        .run(now + this.leaseMs, jobId, fence),
+    );
+    return r.changes === 1;
+  }
+
+  private holds(jobId: number, fence: number): JobRow | undefined {
+    return this.sql(`SELECT * FROM jobs WHERE id = ? AND fence = ? AND state = 'running'`).get(jobId, fence) as
+      | JobRow
+      | undefined;
+  }
+
+  /** Commit a step's output (and its projection) if the fence still holds; queue the next step. */
+  complete(jobId: number, fence: number, output: Json): Outcome {
+    const now = this.clock.now();
+    return writeTx(this.db, 'saving a finished step', () => {
+      const job = this.holds(jobId, fence);
+      if (!job) return { kind: 'stale' } as const;
+      const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(job.workflow_id) as WorkflowRow;
+      const step = this.registry.step(wf.kind, job.step);
+      this.sql(`UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`)
+        .run(now, jobId);
+      this.sql(
+          `UPDATE steps SET status = 'completed', output = ?, finished_at = ?, last_error = NULL,
+             attempts = ?, recoveries = ? WHERE workflow_id = ? AND name = ?`,
+        )
+        .run(JSON.stringify(output), now, job.attempts, job.recoveries, wf.id, job.step);
+      step.commit?.({
+        db: this.db,
+        workflowId: wf.id,
+        kind: wf.kind,
+        subject: wf.subject,
+        step: job.step,
+        input: JSON.parse(wf.input) as Json,
+        output,
+        fence,
+        now,
+      });
+      this.sql('UPDATE workflows SET updated_at = ? WHERE id = ?').run(now, wf.id);
+      return { kind: 'committed', workflowDone: this.enqueueNext(wf.id, now) } as const;
+    });
+  }
+
+  /** The step threw. Retry with backoff, or dead-letter past its limit or if not retryable. */
+  fail(jobId: number, fence: number, message: string, retryable = true): Outcome {
+    const now = this.clock.now();
+    return writeTx(this.db, 'recording a failed step', () => {
+      const job = this.holds(jobId, fence);
+      if (!job) return { kind: 'stale' } as const;
+      const wf = this.sql('SELECT kind FROM workflows WHERE id = ?').get(job.workflow_id) as { kind: string };
+      const max = this.registry.step(wf.kind, job.step).maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+      const attempts = job.attempts + 1;
+      if (!retryable || attempts >= max) {
+        const reason = retryable
+          ? `Step "${job.step}" failed ${attempts} time${attempts === 1 ? '' : 's'}; the last error was: ${message}`
+          : `Step "${job.step}" failed and retrying will not help: ${message}`;
+        this.deadLetter(job, attempts, job.recoveries, message, reason, now);
+        return { kind: 'dead', reason } as const;
+      }
+      const runAt = now + backoffDelay(attempts, this.backoff, this.random);
+      this.requeue(job, attempts, job.recoveries, message, runAt);
+      return { kind: 'retry', runAt } as const;
+    });
+  }
+
+  /**
+   * The worker running the job died or the lease expired: a recovery, counted apart from
+   * ordinary failures. The job is claimable at once, or dead-lettered past its limit.
+   * Pass `fence` to act only if the caller's claim still holds.
+   */
+  recover(jobId: number, fence: number | null, crash: string): Outcome {
+    const now = this.clock.now();
+    return writeTx(this.db, 'recovering an interrupted step', () => this.recoverInTx(jobId, fence, crash, now));
+  }
+
+  private recoverInTx(jobId: number, fence: number | null, crash: string, now: number): Outcome {
+    const job = (
+      fence === null
+        ? this.sql(`SELECT * FROM jobs WHERE id = ? AND state = 'running'`).get(jobId)
+        : this.holds(jobId, fence)
+    ) as JobRow | undefined;
+    if (!job) return { kind: 'stale' };
+    const wf = this.sql('SELECT kind FROM workflows WHERE id = ?').get(job.workflow_id) as { kind: string };
+    const max = this.registry.has(wf.kind)
+      ? (this.registry.step(wf.kind, job.step).maxRecoveries ?? DEFAULT_MAX_RECOVERIES)
+      : DEFAULT_MAX_RECOVERIES;
+    const recoveries = job.recoveries + 1;
+    if (recoveries > max) {
+      const reason =
+        `Step "${job.step}" was interrupted ${recoveries} times and Earshot gave up on it ` +
+        `(the last time: ${crash}). Use retry to try again.`;
+      this.deadLetter(job, job.attempts, recoveries, crash, reason, now, crash);
+      return { kind: 'dead', reason };
+    }
+    this.requeue(job, job.attempts, recoveries, job.last_error, now, crash);
+    return { kind: 'retry', runAt: now };
+  }
+
+  /** Give a job back without counting anything (graceful shutdown). */
+  release(jobId: number, fence: number): boolean {
+    const now = this.clock.now();
+    return writeTx(this.db, 'releasing a step', () => {
+      const job = this.holds(jobId, fence);
+      if (!job) return false;
+      this.requeue(job, job.attempts, job.recoveries, job.last_error, now);
+      return true;
+    });
+  }
+
+  private requeue(job: JobRow, attempts: number, recoveries: number, error: string | null, runAt: number, crash?: string) {
+    this.sql(
+        `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL,
+           attempts = ?, recoveries = ?, last_error = ?, crash_reason = coalesce(?, crash_reason), run_at = ?
+         WHERE id = ?`,
+      )
+      .run(attempts, recoveries, error, crash ?? null, runAt, job.id);
+    this.sql(
+        `UPDATE steps SET status = 'pending', attempts = ?, recoveries = ?, last_error = ? WHERE workflow_id = ? AND name = ?`,
+      )
+      .run(attempts, recoveries, error ?? crash ?? null, job.workflow_id, job.step);
+    this.sql(`UPDATE workflows SET status = 'queued', updated_at = ? WHERE id = ?`).run(runAt, job.workflow_id);
+  }
+
+  private deadLetter(
+    job: JobRow,
+    attempts: number,
+    recoveries: number,
+    error: string,
+    reason: string,
+    now: number,
+    crash?: string,
+  ) {
+    this.sql(
+        `UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL,
+           attempts = ?, recoveries = ?, last_error = ?, crash_reason = coalesce(?, crash_reason), finished_at = ?
+         WHERE id = ?`,
+      )
+      .run(attempts, recoveries, error, crash ?? null, now, job.id);
+    this.sql(
+        `UPDATE steps SET status = 'failed', attempts = ?, recoveries = ?, last_error = ?, finished_at = ?
+         WHERE workflow_id = ? AND name = ?`,
+      )
+      .run(attempts, recoveries, error, now, job.workflow_id, job.step);
+    this.sql(`UPDATE workflows SET status = 'dead', dead_reason = ?, updated_at = ? WHERE id = ?`)
+      .run(reason, now, job.workflow_id);
+  }
+
+  /** Running jobs whose lease has run out (the backstop for hung or vanished holders). */
+  expired(): JobRow[] {
+    return this.sql(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ?`)
+      .all(this.clock.now()) as JobRow[];
+  }
+
+  running(): JobRow[] {
+    return this.sql(`SELECT * FROM jobs WHERE state = 'running'`).all() as JobRow[];
+  }
+
+  /**
+   * Return expired leases to the queue as recoveries. `canRelease` lets the engine hold back a
+   * job whose holder process is still alive on this machine until it has been stopped.
+   */
+  sweep(canRelease: (job: JobRow) => boolean = () => true): Outcome[] {
+    const now = this.clock.now();
+    return writeTx(this.db, 'returning expired leases', () =>
+      (this.sql(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ?`).all(now) as JobRow[])
+        .filter(canRelease)
+        .map((job) => this.recoverInTx(job.id, job.fence, 'its lease expired without a heartbeat (the step hung or its process vanished)', now)),
+    );
+  }
+
+  /** Cancel a workflow. A running step learns of it at its next heartbeat (or at once in-process). */
+  cancel(workflowId: string): boolean {
+    const now = this.clock.now();
+    return writeTx(this.db, 'cancelling a workflow', () => {
+      const r = this.sql(`UPDATE workflows SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('queued', 'running', 'dead')`)
+        .run(now, workflowId);
+      if (r.changes === 0) return false;
+      this.sql(
+          `UPDATE jobs SET state = 'cancelled', lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL, finished_at = ?
+           WHERE workflow_id = ? AND state IN ('queued', 'running', 'failed')`,
+        )
+        .run(now, workflowId);
+      this.sql(`UPDATE steps SET status = 'cancelled' WHERE workflow_id = ? AND status IN ('pending', 'running', 'failed')`)
+        .run(workflowId);
+      return true;
+    });
+  }
+
+  /**
+   * Bring a dead-lettered, cancelled (or finished) workflow back. With `fromStep`, that step
+   * and every later one run again; otherwise it resumes at the first step not committed.
+   */
+  retry(workflowId: string, fromStep?: string): void {
+    const now = this.clock.now();
+    writeTx(this.db, 'retrying a workflow', () => {
+      const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(workflowId) as WorkflowRow | undefined;
+      if (!wf) throw new Error(`There is no workflow with id ${workflowId}.`);
+      if (fromStep !== undefined) {
+        const s = this.sql('SELECT position FROM steps WHERE workflow_id = ? AND name = ?')
+          .get(workflowId, fromStep) as { position: number } | undefined;
+        if (!s) {
+          const names = (this.sql('SELECT name FROM steps WHERE workflow_id = ? ORDER BY position').all(workflowId) as { name: string }[]).map((r) => r.name);
+          throw new Error(`Workflow ${workflowId} has no step "${fromStep}"; its steps are: ${names.join(', ')}.`);
+        }
+        if (wf.status === 'running') {
+          throw new Error(`Workflow ${workflowId} is running; cancel it first or wait for it to finish.`);
+        }
+        this.sql(
+            `UPDATE steps SET status = 'pending', output = NULL, attempts = 0, recoveries = 0, last_error = NULL,
+               reused_from = NULL, started_at = NULL, finished_at = NULL WHERE workflow_id = ? AND position >= ?`,
+          )
+          .run(workflowId, s.position);
+      } else if (wf.status === 'queued' || wf.status === 'running' || wf.status === 'completed') {
+        return;
+      }
+      this.sql(`UPDATE jobs SET state = 'cancelled' WHERE workflow_id = ? AND state IN ('queued', 'failed')`)
+        .run(workflowId);
+      this.sql(`UPDATE steps SET status = 'pending' WHERE workflow_id = ? AND status IN ('failed', 'cancelled', 'running')`)
+        .run(workflowId);
+      this.sql(`UPDATE workflows SET status = 'queued', dead_reason = NULL, completed_at = NULL, updated_at = ? WHERE id = ?`)
+        .run(now, workflowId);
+      this.enqueueNext(workflowId, now);
+    });
+  }
+
+  setPaused(lane: Lane, paused: boolean): void {
+    writeTx(this.db, `${paused ? 'pausing' : 'resuming'} the ${lane} lane`, () => {
+      this.sql(`INSERT INTO lanes (name, paused) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET paused = excluded.paused`)
+        .run(lane, paused ? 1 : 0);
+    });
+  }
+
+  isPaused(lane: Lane): boolean {
+    const r = this.sql('SELECT paused FROM lanes WHERE name = ?').get(lane) as { paused: number } | undefined;
+    return Boolean(r?.paused);
+  }
+
+  /** True while something could still run: queued jobs (even ones waiting for backoff) or running ones. */
+  hasPendingWork(lanes?: readonly Lane[]): boolean {
+    const rows = this.sql(`SELECT lane FROM jobs WHERE state IN ('queued', 'running') GROUP BY lane`)
+      .all() as { lane: Lane }[];
+    return rows.some((r) => (!lanes || lanes.includes(r.lane)) && !(this.isPaused(r.lane) && !this.hasRunning(r.lane)));
+  }
+
+  private hasRunning(lane: Lane): boolean {
+    return Boolean(this.sql(`SELECT 1 FROM jobs WHERE lane = ? AND state = 'running' LIMIT 1`).get(lane));
+  }
+
+  /** The earliest time a queued job becomes runnable (for sleeping until backoff ends). */
+  nextRunAt(): number | null {
+    const r = this.sql(`SELECT min(run_at) AS t FROM jobs WHERE state = 'queued'`).get() as { t: number | null };
+    return r.t;
+  }
+}

@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../store/db.ts';
+
+export const LANES = ['gpu', 'cpu', 'io'] as const;
+export type Lane = (typeof LANES)[number];
+
+export function isLane(value: string): value is Lane {
+  return (LANES as readonly string[]).includes(value);
+}
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** What a step sees while it runs inside a worker process. */
+export interface StepContext {
+  workflowId: string;
+  kind: string;
+  subject: string;
+  step: string;
+  input: Json;
+  /** Outputs of the steps already committed in this workflow, by step name. */
+  outputs: Record<string, Json>;
+  /** 1 on the first run; counts every start of this step (retries and recoveries). */
+  run: number;
+  /** Aborted when the step is cancelled, its lease is lost, or the engine shuts down. */
+  signal: AbortSignal;
+  dataDir: string;
+  /** Report progress (0..1 and anything JSON); forwarded to the UI as an event. */
+  progress(fraction: number, detail?: Json): void;
+}
+
+/** Runs inside the engine's write transaction when a step commits, after the fence check. */
+export interface CommitContext {
+  db: Db;
+  workflowId: string;
+  kind: string;
+  subject: string;
+  step: string;
+  input: Json;
+  output: Json;
+  fence: number;
+  now: number;
+}
+
+export interface StepDef {
+  name: string;
+  lane: Lane;
+  /** Bump when the step's code changes what it produces: the step and those after it re-run. */
+  version: string;
+  /** Extra fingerprint material taken from the input, e.g. the model id. Default: none. */
+  fingerprint?: (input: Json) => string;
+  /** Ordinary failures (the step threw) before the workflow is dead-lettered. Default 3. */
+  maxAttempts?: number;
+  /** Crashes or lost leases before the workflow is dead-lettered. Default 3. */
+  maxRecoveries?: number;
+  /** Steps whose outputs this one depends on, for fingerprints. Default: the previous step. */
+  after?: string[];
+  run(ctx: StepContext): Promise<Json>;
+  /** Project the output into the store, atomically with the step's commit. Must be idempotent. */
+  commit?(ctx: CommitContext): void;
+}
+
+export interface WorkflowDef {
+  kind: string;
+  steps: StepDef[];
+}
+
+/** A user-facing error: the step failed for a reason retrying will not fix. */
+export class PermanentStepError extends Error {
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentStepError';
+  }
+}
+
+function sha(parts: string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\u0000');
+  return h.digest('hex');
+}
+
+/**
+ * Each step's fingerprint covers its name, version, extra material and the fingerprints of the
+ * steps it depends on, so a change re-runs that step and what depends on it, nothing else.
+ */
+export function stepFingerprints(def: WorkflowDef, input: Json): Map<string, string> {
+  const out = new Map<string, string>();
+  def.steps.forEach((step, i) => {
+    const deps = step.after ?? (i > 0 ? [def.steps[i - 1]!.name] : []);
+    const depPrints = deps.map((d) => {
+      const fp = out.get(d);
+      if (!fp) throw new Error(`Workflow "${def.kind}": step "${step.name}" depends on unknown or later step "${d}"`);
+      return fp;
+    });
+    out.set(step.name, sha([step.name, step.version, step.fingerprint?.(input) ?? '', ...depPrints]).slice(0, 16));
+  });
+  return out;
+}
+
+export function pipelineFingerprint(stepPrints: Map<string, string>): string {
+  return sha([...stepPrints.entries()].map(([k, v]) => `${k}=${v}`)).slice(0, 16);
+}
+
+/** Deterministic: the same subject under the same pipeline is always the same workflow. */
+export function workflowId(kind: string, subject: string, fingerprint: string): string {
+  return `${kind}-${sha([kind, subject, fingerprint]).slice(0, 20)}`;
+}
+
+export class Registry {
+  private readonly defs = new Map<string, WorkflowDef>();
+  constructor(defs: readonly WorkflowDef[] = []) {
+    for (const d of defs) this.add(d);
+  }
+  add(def: WorkflowDef): void {
+    if (this.defs.has(def.kind)) throw new Error(`Workflow kind "${def.kind}" is defined twice`);
+    const names = new Set<string>();
+    for (const s of def.steps) {
+      if (names.has(s.name)) throw new Error(`Workflow "${def.kind}" has two steps named "${s.name}"`);
+      names.add(s.name);
+    }
+    this.defs.set(def.kind, def);
+  }
+  get(kind: string): WorkflowDef {
+    const d = this.defs.get(kind);
+    if (!d) throw new Error(`No workflow of kind "${kind}" is registered in this Earshot`);
+    return d;
+  }
+  has(kind: string): boolean {
+    return this.defs.has(kind);
+  }
+  step(kind: string, name: string): StepDef {
+    const s = this.get(kind).steps.find((x) => x.name === name);
+    if (!s) throw new Error(`Workflow "${kind}" has no step "${name}"`);
+    return s;
+  }
+  kinds(): string[] {
+    return [...this.defs.keys()];
+  }
+}
+
+/** A module that both the engine and its worker processes load to find the workflows. */
+export async function loadRegistry(modulePath: string): Promise<Registry> {
+  const mod = (await import(modulePath)) as { workflows?: WorkflowDef[] };
+  if (!Array.isArray(mod.workflows)) throw new Error(`${modulePath} does not export "workflows"`);
+  return new Registry(mod.workflows);
+}

@@ -1,0 +1,136 @@
+/**
+ * Numbered migrations, applied in order at open. `PRAGMA user_version` holds the number of the
+ * last one applied. Never edit a migration that has shipped: add a new one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'library and engine',
+    sql: `
+      CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        title TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE episodes (
+        id INTEGER PRIMARY KEY,
+        feed_id INTEGER REFERENCES feeds(id) ON DELETE CASCADE,
+        key TEXT NOT NULL UNIQUE,
+        title TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE artifacts (
+        id INTEGER PRIMARY KEY,
+        episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        path TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        schema_version INTEGER NOT NULL,
+        model_id TEXT,
+        prompt_version TEXT,
+        created_at INTEGER NOT NULL,
+        UNIQUE (episode_id, kind)
+      );
+      CREATE TABLE workflows (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        input TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'dead', 'cancelled')),
+        priority INTEGER NOT NULL DEFAULT 0,
+        dead_reason TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        completed_at INTEGER
+      );
+      CREATE INDEX workflows_subject ON workflows (kind, subject);
+      CREATE INDEX workflows_status ON workflows (status);
+      CREATE TABLE steps (
+        workflow_id TEXT NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        lane TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+        output TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        recoveries INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        reused_from TEXT,
+        started_at INTEGER,
+        finished_at INTEGER,
+        PRIMARY KEY (workflow_id, name)
+      );
+      CREATE INDEX steps_reuse ON steps (name, fingerprint) WHERE status = 'completed';
+      CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        workflow_id TEXT NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,
+        step TEXT NOT NULL,
+        lane TEXT NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+        run_at INTEGER NOT NULL,
+        lease_owner TEXT,
+        lease_pid INTEGER,
+        lease_expires_at INTEGER,
+        fence INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        recoveries INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        claimed_at INTEGER,
+        finished_at INTEGER,
+        UNIQUE (workflow_id, step)
+      );
+      CREATE INDEX jobs_claim ON jobs (lane, priority DESC, run_at, id) WHERE state = 'queued';
+      CREATE INDEX jobs_running ON jobs (lane) WHERE state = 'running';
+      CREATE TABLE lanes (
+        name TEXT PRIMARY KEY,
+        paused INTEGER NOT NULL DEFAULT 0,
+        concurrency INTEGER
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'engine processes and workers, visible to other processes',
+    sql: `
+      CREATE TABLE engines (
+        boot_id TEXT PRIMARY KEY,
+        pid INTEGER NOT NULL,
+        hostname TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        stopped_at INTEGER
+      );
+      CREATE TABLE workers (
+        boot_id TEXT NOT NULL REFERENCES engines(boot_id) ON DELETE CASCADE,
+        worker_id TEXT NOT NULL,
+        lane TEXT NOT NULL,
+        pid INTEGER,
+        state TEXT NOT NULL CHECK (state IN ('starting', 'idle', 'busy', 'exited')),
+        job_id INTEGER,
+        restarts INTEGER NOT NULL DEFAULT 0,
+        last_exit TEXT,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (boot_id, worker_id)
+      );
+      ALTER TABLE jobs ADD COLUMN crash_reason TEXT;
+    `,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]?.version ?? 0;
