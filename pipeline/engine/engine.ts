@@ -52,6 +52,8 @@ interface Slot {
   killTimer: NodeJS.Timeout | null;
   restarts: number;
   lastExit: string | null;
+  /** Why the engine itself killed this worker, if it did; reported instead of the signal. */
+  killedBecause: string | null;
 }
 
 export function defaultLaneConcurrency(): Record<Lane, number> {
@@ -122,6 +124,7 @@ export class Engine extends EventEmitter<EngineEvents> {
           killTimer: null,
           restarts: 0,
           lastExit: null,
+          killedBecause: null,
         };
         this.slots.push(slot);
         this.spawn(slot);
@@ -255,8 +258,13 @@ export class Engine extends EventEmitter<EngineEvents> {
     slot.handle?.send({ type: 'abort', jobId: slot.job.jobId, reason });
     const handle = slot.handle;
     slot.killTimer = setTimeout(() => {
-      if (slot.handle === handle && slot.lost) handle?.kill('SIGKILL');
+      if (slot.handle === handle && slot.lost) this.kill(slot, `it did not stop within ${this.abortGraceMs} ms of being asked to (${reason})`);
     }, this.abortGraceMs);
+  }
+
+  private kill(slot: Slot, because: string): void {
+    slot.killedBecause = because;
+    slot.handle?.kill('SIGKILL');
   }
 
   private clearJob(slot: Slot): void {
@@ -266,8 +274,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     slot.killTimer = null;
   }
 
-  private onWorkerExit(slot: Slot, handle: WorkerHandle, reason: string): void {
+  private onWorkerExit(slot: Slot, handle: WorkerHandle, exit: string): void {
     if (slot.handle !== handle) return;
+    const reason = slot.killedBecause ?? exit;
+    slot.killedBecause = null;
     const job = slot.job;
     slot.handle = null;
     slot.state = 'exited';
@@ -367,7 +377,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.queue.sweep((job) => {
         if (!isLocal(job) || !isProcessAlive(job.lease_pid)) return true;
         const mine = this.slots.find((s) => s.job?.jobId === job.id && s.job.fence === job.fence);
-        if (mine) mine.handle?.kill('SIGKILL');
+        if (mine) this.kill(mine, 'its lease expired without a heartbeat (the step hung), so Earshot stopped its worker');
         else if (job.lease_pid) process.kill(job.lease_pid, 'SIGKILL');
         return false;
       });

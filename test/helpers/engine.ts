@@ -1,0 +1,39 @@
+import { Engine, type EngineEvents, type EngineOptions } from '../../pipeline/engine/engine.ts';
+import { openDatabase, databasePath, type Db } from '../../pipeline/store/index.ts';
+import { Registry } from '../../pipeline/engine/workflow.ts';
+import { workflows } from '../fixtures/workflows.ts';
+import { fixtureWorkflowsModule } from './env.ts';
+
+export function fixtureEngine(dataDir: string, options: Partial<EngineOptions> = {}): { engine: Engine; db: Db } {
+  const db = options.db ?? openDatabase(databasePath(dataDir));
+  const engine = new Engine({
+    db,
+    registry: new Registry(workflows),
+    registryModule: fixtureWorkflowsModule,
+    dataDir,
+    lanes: { gpu: 1, cpu: 1, io: 2 },
+    leaseMs: 2000,
+    pollMs: 20,
+    ...options,
+  });
+  engine.on('error', (err) => {
+    throw err;
+  });
+  return { engine, db };
+}
+
+/** Resolve on the first event that matches. */
+export function next<K extends keyof EngineEvents>(
+  engine: Engine,
+  event: K,
+  match: (...args: EngineEvents[K]) => boolean = () => true,
+): Promise<EngineEvents[K]> {
+  return new Promise((resolve) => {
+    const listener = (...args: EngineEvents[K]) => {
+      if (!match(...args)) return;
+      engine.off(event, listener as never);
+      resolve(args);
+    };
+    engine.on(event, listener as never);
+  });
+}
