@@ -1,0 +1,144 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { Queue } from '../../pipeline/engine/queue.ts';
+import { systemClock } from '../../pipeline/engine/clock.ts';
+import { childEnv, cliPath, freshStore, tempDir } from '../helpers/env.ts';
+
+function earshot(dataDir: string | null, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [cliPath, ...(dataDir ? ['--data-dir', dataDir] : []), ...args], {
+    env: childEnv(env),
+    encoding: 'utf8',
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('earshot CLI', () => {
+  it('status on a new library: lanes, no workers, no dead letters', () => {
+    const dir = tempDir();
+    const r = earshot(dir, ['--json', 'status']);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.dataDir).toBe(dir);
+    expect(s.lanes.map((l: { lane: string }) => l.lane)).toEqual(['gpu', 'cpu', 'io']);
+    expect(s.lanes[0]).toMatchObject({ lane: 'gpu', concurrency: 1, paused: false, queued: 0, running: 0 });
+    expect(s.workers).toEqual([]);
+    expect(s.deadLetters).toEqual([]);
+    expect(fs.existsSync(path.join(dir, 'earshot.db'))).toBe(true);
+    const human = earshot(dir, ['status']);
+    expect(human.stdout).toContain('No engine is running (start one with `earshot run`).');
+  });
+
+  it('honours EARSHOT_DATA_DIR when --data-dir is not given', () => {
+    const dir = tempDir();
+    const r = earshot(null, ['--json', 'status'], { EARSHOT_DATA_DIR: dir });
+    expect(JSON.parse(r.stdout).dataDir).toBe(dir);
+  });
+
+  it('pauses and resumes a lane', () => {
+    const dir = tempDir();
+    expect(earshot(dir, ['pause', 'gpu']).stdout).toBe('The gpu lane is paused.\n');
+    const s = JSON.parse(earshot(dir, ['--json', 'status']).stdout);
+    expect(s.lanes[0].paused).toBe(true);
+    expect(JSON.parse(earshot(dir, ['--json', 'resume', 'gpu']).stdout)).toMatchObject({ lane: 'gpu', paused: false });
+  });
+
+  it('bad input exits non-zero with one clear line and leaves the library usable', () => {
+    const dir = tempDir();
+    const bad = earshot(dir, ['pause', 'turbo']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('earshot: "turbo" is not a lane; the lanes are gpu, cpu and io.\n');
+    const missing = earshot(dir, ['workflow', 'show', 'nope']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('earshot: There is no workflow with id nope; `earshot jobs` lists them.\n');
+    const unknown = earshot(dir, ['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/);
+    const lanes = earshot(dir, ['run', '--lanes', 'gpu=two']);
+    expect(lanes.code).toBe(2);
+    expect(lanes.stderr).toMatch(/"gpu=two" should look like gpu=1/);
+    expect(earshot(dir, ['--json', 'status']).code).toBe(0);
+  });
+
+  it('a library file that is not a database is a clear error, and the file is left alone', () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'earshot.db'), 'garbage'.repeat(1000));
+    const r = earshot(dir, ['status']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^earshot: The library database is damaged or is not an Earshot database/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(fs.readFileSync(path.join(dir, 'earshot.db'), 'utf8').startsWith('garbage')).toBe(true);
+  });
+
+  it('run --until-idle processes the queue and exits 0; jobs and workflow show report it', () => {
+    const { dataDir, db, registry } = freshStore();
+    const q = new Queue(db, registry, systemClock);
+    const ok = q.start('ledger', 'ep-ok');
+    const failing = q.start('single', 'ep-bad', { fail: { step: 'only', times: 9, permanent: true } });
+    const queued = JSON.parse(earshot(dataDir, ['--json', 'jobs']).stdout);
+    expect(queued.map((j: { workflowId: string; step: string; state: string }) => [j.workflowId, j.step, j.state])).toEqual([
+      [ok, 'fetch', 'queued'],
+      [failing, 'only', 'queued'],
+    ]);
+    const run = earshot(dataDir, ['run', '--until-idle']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+
+    const show = JSON.parse(earshot(dataDir, ['--json', 'workflow', 'show', ok]).stdout);
+    expect(show.status).toBe('completed');
+    expect(show.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`)).toEqual([
+      'fetch:completed',
+      'transcode:completed',
+      'analyze:completed',
+      'index:completed',
+    ]);
+    expect(show.steps.every((s: { durationMs: number | null }) => typeof s.durationMs === 'number')).toBe(true);
+    const dead = JSON.parse(earshot(dataDir, ['--json', 'workflow', 'show', failing]).stdout);
+    expect(dead).toMatchObject({ status: 'dead', deadReason: 'Step "only" failed and retrying will not help: only cannot work on this input' });
+    const human = earshot(dataDir, ['workflow', 'show', failing]).stdout;
+    expect(human).toContain('status: dead — Step "only" failed and retrying will not help');
+    const failedJobs = JSON.parse(earshot(dataDir, ['--json', 'jobs', '--state', 'failed']).stdout);
+    expect(failedJobs).toEqual([expect.objectContaining({ workflowId: failing, attempts: 1, lastError: 'only cannot work on this input' })]);
+    const bad = earshot(dataDir, ['retry', ok, '--from-step', 'nope']);
+    expect(bad.stderr).toBe(`earshot: Workflow ${ok} has no step "nope"; its steps are: fetch, transcode, analyze, index.\n`);
+    const again = earshot(dataDir, ['--json', 'retry', ok, '--from-step', 'analyze']);
+    expect(JSON.parse(again.stdout).steps.map((s: { status: string }) => s.status)).toEqual([
+      'completed',
+      'completed',
+      'pending',
+      'pending',
+    ]);
+  });
+
+  it('run exits cleanly on SIGTERM, giving the running step back for the next run', async () => {
+    const { dataDir, db, registry } = freshStore();
+    const q = new Queue(db, registry, systemClock);
+    const id = q.start('single', 'long', { slow: { step: 'only', ms: 60_000 } });
+    const child = spawn(process.execPath, [cliPath, '--data-dir', dataDir, 'run', '--grace', '200'], {
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Wait until the step has really started (its first act is to log the run).
+    await new Promise<void>((resolve) => {
+      const watcher = fs.watch(dataDir, () => {
+        if (fs.existsSync(path.join(dataDir, 'runs.log'))) {
+          watcher.close();
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(db.prepare('SELECT state, attempts, recoveries FROM jobs WHERE workflow_id = ?').get(id)).toEqual({
+      state: 'queued',
+      attempts: 0,
+      recoveries: 0,
+    });
+    expect(db.prepare('SELECT count(*) AS n FROM engines WHERE stopped_at IS NULL').get()).toEqual({ n: 0 });
+  });
+});
