@@ -128,19 +128,23 @@ export class App implements Api {
       }[]
     )
       .filter((w) => w.hostname !== here || isProcessAlive(w.engine_pid))
-      .map(
-        (w): WorkerView => ({
-          engine: w.boot_id,
-          workerId: w.worker_id,
-          lane: w.lane,
-          pid: w.pid,
-          state: w.state,
-          jobId: w.job_id,
-          restarts: w.restarts,
-          lastExit: w.last_exit,
-        }),
-      );
-    const workflows: Record<WorkflowStatus, number> = { queued: 0, running: 0, completed: 0, dead: 0, cancelled: 0 };
+      .map((w): WorkerView => ({
+        engine: w.boot_id,
+        workerId: w.worker_id,
+        lane: w.lane,
+        pid: w.pid,
+        state: w.state,
+        jobId: w.job_id,
+        restarts: w.restarts,
+        lastExit: w.last_exit,
+      }));
+    const workflows: Record<WorkflowStatus, number> = {
+      queued: 0,
+      running: 0,
+      completed: 0,
+      dead: 0,
+      cancelled: 0,
+    };
     for (const r of this.db.prepare('SELECT status, count(*) AS n FROM workflows GROUP BY status').all() as {
       status: WorkflowStatus;
       n: number;
@@ -149,8 +153,16 @@ export class App implements Api {
     }
     const deadLetters = (
       this.db
-        .prepare(`SELECT id, kind, subject, dead_reason, updated_at FROM workflows WHERE status = 'dead' ORDER BY updated_at DESC LIMIT 100`)
-        .all() as { id: string; kind: string; subject: string; dead_reason: string | null; updated_at: number }[]
+        .prepare(
+          `SELECT id, kind, subject, dead_reason, updated_at FROM workflows WHERE status = 'dead' ORDER BY updated_at DESC LIMIT 100`,
+        )
+        .all() as {
+        id: string;
+        kind: string;
+        subject: string;
+        dead_reason: string | null;
+        updated_at: number;
+      }[]
     ).map((r) => ({
       workflowId: r.id,
       kind: r.kind,
@@ -158,7 +170,13 @@ export class App implements Api {
       reason: r.dead_reason ?? 'unknown',
       updatedAt: r.updated_at,
     }));
-    return { dataDir: this.ctx.dataDir, lanes: LANES.map((l) => this.lane(l)), workers, workflows, deadLetters };
+    return {
+      dataDir: this.ctx.dataDir,
+      lanes: LANES.map((l) => this.lane(l)),
+      workers,
+      workflows,
+      deadLetters,
+    };
   }
 
   async jobs(query?: JobsQuery): Promise<JobView[]> {
@@ -188,7 +206,9 @@ export class App implements Api {
     const [wid] = parseArgs('workflow', [id]);
     const wf = this.db.prepare('SELECT * FROM workflows WHERE id = ?').get(wid) as WorkflowRow | undefined;
     if (!wf) throw new ApiInputError(`There is no workflow with id ${wid}; \`earshot jobs\` lists them.`);
-    const steps = this.db.prepare('SELECT * FROM steps WHERE workflow_id = ? ORDER BY position').all(wid) as StepRow[];
+    const steps = this.db
+      .prepare('SELECT * FROM steps WHERE workflow_id = ? ORDER BY position')
+      .all(wid) as StepRow[];
     return {
       id: wf.id,
       kind: wf.kind,

@@ -1,4 +1,5 @@
-import { Command, InvalidArgumentError } from 'commander';
+import type { Command} from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { Engine } from '../engine/engine.ts';
 import { LANES, isLane, type Lane } from '../engine/workflow.ts';
 import { resolveDataDir } from '../store/paths.ts';
@@ -12,7 +13,9 @@ function parseLanes(value: string): Partial<Record<Lane, number>> {
     const [name = '', n] = part.split('=');
     const count = Number(n);
     if (!isLane(name) || !Number.isInteger(count) || count < 0) {
-      throw new InvalidArgumentError(`"${part}" should look like gpu=1 (lanes: ${LANES.join(', ')}; a whole number ≥ 0).`);
+      throw new InvalidArgumentError(
+        `"${part}" should look like gpu=1 (lanes: ${LANES.join(', ')}; a whole number ≥ 0).`,
+      );
     }
     out[name] = count;
   }
@@ -21,7 +24,8 @@ function parseLanes(value: string): Partial<Record<Lane, number>> {
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a whole number above 0.`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidArgumentError(`"${value}" is not a whole number above 0.`);
   return n;
 }
 
@@ -47,7 +51,13 @@ export function registerEngineCommands(program: Command): void {
           const workers = s.workers.length
             ? table([
                 ['WORKER', 'PID', 'STATE', 'JOB', 'RESTARTS'],
-                ...s.workers.map((w) => [w.workerId, String(w.pid ?? '-'), w.state, String(w.jobId ?? '-'), String(w.restarts)]),
+                ...s.workers.map((w) => [
+                  w.workerId,
+                  String(w.pid ?? '-'),
+                  w.state,
+                  String(w.jobId ?? '-'),
+                  String(w.restarts),
+                ]),
               ])
             : 'No engine is running (start one with `earshot run`).';
           const wf = Object.entries(s.workflows)
@@ -128,7 +138,11 @@ export function registerEngineCommands(program: Command): void {
     .action(async (id: string, opts: { fromStep?: string }, cmd: Command) => {
       await withApp(cmd, async (app) => {
         const w = await app.retry(id, opts.fromStep);
-        print(cmd, w, () => `${w.id} is ${w.status} again${opts.fromStep ? ` from step ${opts.fromStep}` : ''}.`);
+        print(
+          cmd,
+          w,
+          () => `${w.id} is ${w.status} again${opts.fromStep ? ` from step ${opts.fromStep}` : ''}.`,
+        );
       });
     });
 
@@ -150,7 +164,9 @@ export function registerEngineCommands(program: Command): void {
     program
       .command(name)
       .argument('<lane>', 'gpu, cpu or io')
-      .description(paused ? 'stop starting new jobs on a lane (running ones finish)' : 'start jobs on a lane again')
+      .description(
+        paused ? 'stop starting new jobs on a lane (running ones finish)' : 'start jobs on a lane again',
+      )
       .action(async (lane: string, _opts, cmd: Command) => {
         await withApp(cmd, async (app) => {
           const [l] = parseArgs('pauseLane', [lane]);
@@ -165,39 +181,48 @@ export function registerEngineCommands(program: Command): void {
     .description('run the engine until interrupted (Ctrl-C finishes running steps first)')
     .option('--until-idle', 'exit 0 once nothing is left to run')
     .option('--lanes <spec>', 'workers per lane, e.g. gpu=1,cpu=2,io=4', parseLanes)
-    .option('--grace <ms>', 'on shutdown, how long running steps may take to finish (default 10000)', positiveInt)
-    .action(async (opts: { untilIdle?: boolean; lanes?: Partial<Record<Lane, number>>; grace?: number }, cmd: Command) => {
-      const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
-      const leaseMs = process.env.EARSHOT_LEASE_MS ? Number(process.env.EARSHOT_LEASE_MS) : undefined;
-      const ctx = await openApp(resolveDataDir(dirOpt), { lanes: opts.lanes, leaseMs });
-      const engine = new Engine({
-        db: ctx.db,
-        registry: ctx.registry,
-        registryModule: ctx.registryModule,
-        dataDir: ctx.dataDir,
-        lanes: ctx.lanes,
-        leaseMs,
-      });
-      engine.on('error', (err) => process.stderr.write(`earshot: ${err.message}\n`));
-      let stopping: Promise<void> | null = null;
-      const shutdown = () => {
-        stopping ??= engine.stop(opts.grace ?? 10_000).then(() => {
-          ctx.db.close();
+    .option(
+      '--grace <ms>',
+      'on shutdown, how long running steps may take to finish (default 10000)',
+      positiveInt,
+    )
+    .action(
+      async (
+        opts: { untilIdle?: boolean; lanes?: Partial<Record<Lane, number>>; grace?: number },
+        cmd: Command,
+      ) => {
+        const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
+        const leaseMs = process.env.EARSHOT_LEASE_MS ? Number(process.env.EARSHOT_LEASE_MS) : undefined;
+        const ctx = await openApp(resolveDataDir(dirOpt), { lanes: opts.lanes, leaseMs });
+        const engine = new Engine({
+          db: ctx.db,
+          registry: ctx.registry,
+          registryModule: ctx.registryModule,
+          dataDir: ctx.dataDir,
+          lanes: ctx.lanes,
+          leaseMs,
         });
-        return stopping;
-      };
-      process.once('SIGINT', () => void shutdown());
-      process.once('SIGTERM', () => void shutdown());
-      engine.start();
-      if (opts.untilIdle) {
-        await Promise.race([engine.untilIdle(), new Promise<void>((r) => process.once('SIGTERM', r))]);
-        await shutdown();
-      } else {
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
-        await shutdown();
-      }
-    });
+        engine.on('error', (err) => process.stderr.write(`earshot: ${err.message}\n`));
+        let stopping: Promise<void> | null = null;
+        const shutdown = () => {
+          stopping ??= engine.stop(opts.grace ?? 10_000).then(() => {
+            ctx.db.close();
+          });
+          return stopping;
+        };
+        process.once('SIGINT', () => void shutdown());
+        process.once('SIGTERM', () => void shutdown());
+        engine.start();
+        if (opts.untilIdle) {
+          await Promise.race([engine.untilIdle(), new Promise<void>((r) => process.once('SIGTERM', r))]);
+          await shutdown();
+        } else {
+          await new Promise<void>((resolve) => {
+            process.once('SIGINT', resolve);
+            process.once('SIGTERM', resolve);
+          });
+          await shutdown();
+        }
+      },
+    );
 }

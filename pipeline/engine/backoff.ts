@@ -15,7 +15,11 @@ export const defaultBackoff: BackoffPolicy = { baseMs: 2000, capMs: 10 * 60_000,
  * Delay before retry number `attempt` (1 = first retry): exponential growth, capped, with the
  * jittered part drawn from `random` so many failing jobs do not retry in lockstep.
  */
-export function backoffDelay(attempt: number, policy: BackoffPolicy = defaultBackoff, random = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  policy: BackoffPolicy = defaultBackoff,
+  random = Math.random,
+): number {
   const n = Math.max(1, Math.floor(attempt));
   const exp = Math.min(policy.capMs, policy.baseMs * policy.factor ** (n - 1));
   const fixed = exp * (1 - policy.jitter);

@@ -109,7 +109,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     const now = this.clock.now();
     writeTx(this.db, 'starting the engine', () => {
       this.db
-        .prepare('INSERT INTO engines (boot_id, pid, hostname, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT INTO engines (boot_id, pid, hostname, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)',
+        )
         .run(this.bootId, process.pid, os.hostname(), now, now);
     });
     for (const lane of LANES) {
@@ -247,7 +249,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   private whyLost(jobId: number): string {
-    const row = this.db.prepare('SELECT state FROM jobs WHERE id = ?').get(jobId) as { state: string } | undefined;
+    const row = this.db.prepare('SELECT state FROM jobs WHERE id = ?').get(jobId) as
+      { state: string } | undefined;
     return row?.state === 'cancelled' ? 'cancelled' : 'lease lost';
   }
 
@@ -258,7 +261,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     slot.handle?.send({ type: 'abort', jobId: slot.job.jobId, reason });
     const handle = slot.handle;
     slot.killTimer = setTimeout(() => {
-      if (slot.handle === handle && slot.lost) this.kill(slot, `it did not stop within ${this.abortGraceMs} ms of being asked to (${reason})`);
+      if (slot.handle === handle && slot.lost)
+        this.kill(slot, `it did not stop within ${this.abortGraceMs} ms of being asked to (${reason})`);
     }, this.abortGraceMs);
   }
 
@@ -321,7 +325,12 @@ export class Engine extends EventEmitter<EngineEvents> {
           if (slot.state !== 'idle' || !slot.handle) continue;
           let job: ClaimedJob | null = null;
           try {
-            job = this.queue.claim(slot.lane, this.owner(slot), slot.handle.pid ?? 0, this.concurrency[slot.lane]);
+            job = this.queue.claim(
+              slot.lane,
+              this.owner(slot),
+              slot.handle.pid ?? 0,
+              this.concurrency[slot.lane],
+            );
           } catch (err) {
             this.emit('error', err as Error);
             continue;
@@ -369,22 +378,30 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.db.prepare('UPDATE engines SET heartbeat_at = ? WHERE boot_id = ?').run(now, this.bootId);
       const here = os.hostname();
       const localEngines = new Set(
-        (this.db.prepare('SELECT boot_id FROM engines WHERE hostname = ?').all(here) as { boot_id: string }[]).map(
-          (r) => r.boot_id,
-        ),
+        (
+          this.db.prepare('SELECT boot_id FROM engines WHERE hostname = ?').all(here) as { boot_id: string }[]
+        ).map((r) => r.boot_id),
       );
       const isLocal = (job: JobRow) => localEngines.has(job.lease_owner?.split(':')[0] ?? '');
       this.queue.sweep((job) => {
         if (!isLocal(job) || !isProcessAlive(job.lease_pid)) return true;
         const mine = this.slots.find((s) => s.job?.jobId === job.id && s.job.fence === job.fence);
-        if (mine) this.kill(mine, 'its lease expired without a heartbeat (the step hung), so Earshot stopped its worker');
+        if (mine)
+          this.kill(
+            mine,
+            'its lease expired without a heartbeat (the step hung), so Earshot stopped its worker',
+          );
         else if (job.lease_pid) process.kill(job.lease_pid, 'SIGKILL');
         return false;
       });
       for (const job of this.queue.running()) {
         const bootId = job.lease_owner?.split(':')[0];
         if (bootId === this.bootId || !isLocal(job) || isProcessAlive(job.lease_pid)) continue;
-        const outcome = this.queue.recover(job.id, job.fence, 'Earshot stopped unexpectedly while this step ran');
+        const outcome = this.queue.recover(
+          job.id,
+          job.fence,
+          'Earshot stopped unexpectedly while this step ran',
+        );
         this.emit('finished', { jobId: job.id, workflowId: job.workflow_id, step: job.step, outcome });
       }
     } catch (err) {
@@ -465,15 +482,25 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.running = false;
     try {
       writeTx(this.db, 'stopping the engine', () => {
-        this.db.prepare('UPDATE engines SET stopped_at = ? WHERE boot_id = ?').run(this.clock.now(), this.bootId);
-        this.db.prepare(`UPDATE workers SET state = 'exited', pid = NULL, job_id = NULL WHERE boot_id = ?`).run(this.bootId);
+        this.db
+          .prepare('UPDATE engines SET stopped_at = ? WHERE boot_id = ?')
+          .run(this.clock.now(), this.bootId);
+        this.db
+          .prepare(`UPDATE workers SET state = 'exited', pid = NULL, job_id = NULL WHERE boot_id = ?`)
+          .run(this.bootId);
       });
     } catch (err) {
       this.emit('error', err as Error);
     }
   }
 
-  workers(): { workerId: string; lane: Lane; pid: number | undefined; state: SlotState; jobId: number | null }[] {
+  workers(): {
+    workerId: string;
+    lane: Lane;
+    pid: number | undefined;
+    state: SlotState;
+    jobId: number | null;
+  }[] {
     return this.slots.map((s) => ({
       workerId: s.workerId,
       lane: s.lane,

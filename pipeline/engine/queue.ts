@@ -148,17 +148,15 @@ export class Queue {
     const priority = options.priority ?? 0;
     writeTx(this.db, `starting ${kind} for ${subject}`, () => {
       const existing = this.sql('SELECT status, priority FROM workflows WHERE id = ?').get(id) as
-        | { status: string; priority: number }
-        | undefined;
+        { status: string; priority: number } | undefined;
       if (existing) {
         if (priority > existing.priority) this.setPriority(id, priority);
         return;
       }
       this.sql(
-          `INSERT INTO workflows (id, kind, subject, fingerprint, input, status, priority, created_at, updated_at)
+        `INSERT INTO workflows (id, kind, subject, fingerprint, input, status, priority, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
-        )
-        .run(id, kind, subject, pipelineFingerprint(prints), JSON.stringify(input), priority, now, now);
+      ).run(id, kind, subject, pipelineFingerprint(prints), JSON.stringify(input), priority, now, now);
       const findReusable = this.sql(
         `SELECT s.workflow_id, s.output FROM steps s JOIN workflows w ON w.id = s.workflow_id
          WHERE w.kind = ? AND w.subject = ? AND s.name = ? AND s.fingerprint = ? AND s.status = 'completed'
@@ -172,10 +170,21 @@ export class Queue {
       def.steps.forEach((step, position) => {
         const fp = prints.get(step.name)!;
         const prior = reusing
-          ? (findReusable.get(kind, subject, step.name, fp) as { workflow_id: string; output: string } | undefined)
+          ? (findReusable.get(kind, subject, step.name, fp) as
+              { workflow_id: string; output: string } | undefined)
           : undefined;
         if (prior) {
-          insertStep.run(id, step.name, position, step.lane, fp, 'completed', prior.output, prior.workflow_id, now);
+          insertStep.run(
+            id,
+            step.name,
+            position,
+            step.lane,
+            fp,
+            'completed',
+            prior.output,
+            prior.workflow_id,
+            now,
+          );
         } else {
           reusing = false;
           insertStep.run(id, step.name, position, step.lane, fp, 'pending', null, null, null);
@@ -189,29 +198,35 @@ export class Queue {
   setPriority(workflowId: string, priority: number): void {
     writeTx(this.db, 'changing a priority', () => {
       this.sql('UPDATE workflows SET priority = ? WHERE id = ?').run(priority, workflowId);
-      this.sql(`UPDATE jobs SET priority = ? WHERE workflow_id = ? AND state = 'queued'`).run(priority, workflowId);
+      this.sql(`UPDATE jobs SET priority = ? WHERE workflow_id = ? AND state = 'queued'`).run(
+        priority,
+        workflowId,
+      );
     });
   }
 
   /** Queue the first step not yet committed, or mark the workflow completed. Inside a tx. */
   private enqueueNext(id: string, now: number): boolean {
-    const next = this.sql(`SELECT name, lane FROM steps WHERE workflow_id = ? AND status != 'completed' ORDER BY position LIMIT 1`)
-      .get(id) as { name: string; lane: Lane } | undefined;
+    const next = this.sql(
+      `SELECT name, lane FROM steps WHERE workflow_id = ? AND status != 'completed' ORDER BY position LIMIT 1`,
+    ).get(id) as { name: string; lane: Lane } | undefined;
     if (!next) {
-      this.sql(`UPDATE workflows SET status = 'completed', completed_at = ?, updated_at = ?, dead_reason = NULL WHERE id = ?`)
-        .run(now, now, id);
+      this.sql(
+        `UPDATE workflows SET status = 'completed', completed_at = ?, updated_at = ?, dead_reason = NULL WHERE id = ?`,
+      ).run(now, now, id);
       return true;
     }
-    const { priority } = this.sql('SELECT priority FROM workflows WHERE id = ?').get(id) as { priority: number };
+    const { priority } = this.sql('SELECT priority FROM workflows WHERE id = ?').get(id) as {
+      priority: number;
+    };
     this.sql(
-        `INSERT INTO jobs (workflow_id, step, lane, priority, state, run_at, created_at)
+      `INSERT INTO jobs (workflow_id, step, lane, priority, state, run_at, created_at)
          VALUES (?, ?, ?, ?, 'queued', ?, ?)
          ON CONFLICT (workflow_id, step) DO UPDATE SET
            state = 'queued', lane = excluded.lane, priority = excluded.priority, run_at = excluded.run_at,
            lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL, attempts = 0, recoveries = 0,
            last_error = NULL, crash_reason = NULL, claimed_at = NULL, finished_at = NULL`,
-      )
-      .run(id, next.name, next.lane, priority, now, now);
+    ).run(id, next.name, next.lane, priority, now, now);
     this.sql(`UPDATE steps SET status = 'pending' WHERE workflow_id = ? AND name = ?`).run(id, next.name);
     return false;
   }
@@ -224,28 +239,31 @@ export class Queue {
     const now = this.clock.now();
     return writeTx(this.db, `claiming work on the ${lane} lane`, () => {
       const paused = this.sql('SELECT paused FROM lanes WHERE name = ?').get(lane) as
-        | { paused: number }
-        | undefined;
+        { paused: number } | undefined;
       if (paused?.paused) return null;
-      const { running } = this.sql(`SELECT count(*) AS running FROM jobs WHERE lane = ? AND state = 'running'`)
-        .get(lane) as { running: number };
+      const { running } = this.sql(
+        `SELECT count(*) AS running FROM jobs WHERE lane = ? AND state = 'running'`,
+      ).get(lane) as { running: number };
       if (running >= limit) return null;
       const job = this.sql(
-          `UPDATE jobs SET state = 'running', lease_owner = ?, lease_pid = ?, lease_expires_at = ?,
+        `UPDATE jobs SET state = 'running', lease_owner = ?, lease_pid = ?, lease_expires_at = ?,
              fence = fence + 1, claimed_at = ?
            WHERE id = (SELECT id FROM jobs WHERE lane = ? AND state = 'queued' AND run_at <= ?
                        ORDER BY priority DESC, run_at, id LIMIT 1)
            RETURNING *`,
-        )
-        .get(owner, pid, now + this.leaseMs, now, lane, now) as JobRow | undefined;
+      ).get(owner, pid, now + this.leaseMs, now, lane, now) as JobRow | undefined;
       if (!job) return null;
       const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(job.workflow_id) as WorkflowRow;
       this.sql(`UPDATE workflows SET status = 'running', updated_at = ? WHERE id = ?`).run(now, wf.id);
-      this.sql(`UPDATE steps SET status = 'running', started_at = ? WHERE workflow_id = ? AND name = ?`)
-        .run(now, wf.id, job.step);
+      this.sql(`UPDATE steps SET status = 'running', started_at = ? WHERE workflow_id = ? AND name = ?`).run(
+        now,
+        wf.id,
+        job.step,
+      );
       const outputs: Record<string, Json> = {};
-      for (const s of this.sql(`SELECT name, output FROM steps WHERE workflow_id = ? AND status = 'completed'`)
-        .all(wf.id) as { name: string; output: string | null }[]) {
+      for (const s of this.sql(
+        `SELECT name, output FROM steps WHERE workflow_id = ? AND status = 'completed'`,
+      ).all(wf.id) as { name: string; output: string | null }[]) {
         outputs[s.name] = s.output === null ? null : (JSON.parse(s.output) as Json);
       }
       return {
@@ -268,16 +286,20 @@ export class Queue {
   heartbeat(jobId: number, fence: number): boolean {
     const now = this.clock.now();
     const r = writeTx(this.db, 'renewing a lease', () =>
-      this.sql(`UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND fence = ? AND state = 'running'`)
-        .run(now + this.leaseMs, jobId, fence),
+      this.sql(`UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND fence = ? AND state = 'running'`).run(
+        now + this.leaseMs,
+        jobId,
+        fence,
+      ),
     );
     return r.changes === 1;
   }
 
   private holds(jobId: number, fence: number): JobRow | undefined {
-    return this.sql(`SELECT * FROM jobs WHERE id = ? AND fence = ? AND state = 'running'`).get(jobId, fence) as
-      | JobRow
-      | undefined;
+    return this.sql(`SELECT * FROM jobs WHERE id = ? AND fence = ? AND state = 'running'`).get(
+      jobId,
+      fence,
+    ) as JobRow | undefined;
   }
 
   /** Commit a step's output (and its projection) if the fence still holds; queue the next step. */
@@ -288,13 +310,13 @@ export class Queue {
       if (!job) return { kind: 'stale' } as const;
       const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(job.workflow_id) as WorkflowRow;
       const step = this.registry.step(wf.kind, job.step);
-      this.sql(`UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`)
-        .run(now, jobId);
       this.sql(
-          `UPDATE steps SET status = 'completed', output = ?, finished_at = ?, last_error = NULL,
+        `UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`,
+      ).run(now, jobId);
+      this.sql(
+        `UPDATE steps SET status = 'completed', output = ?, finished_at = ?, last_error = NULL,
              attempts = ?, recoveries = ? WHERE workflow_id = ? AND name = ?`,
-        )
-        .run(JSON.stringify(output), now, job.attempts, job.recoveries, wf.id, job.step);
+      ).run(JSON.stringify(output), now, job.attempts, job.recoveries, wf.id, job.step);
       step.commit?.({
         db: this.db,
         workflowId: wf.id,
@@ -340,7 +362,9 @@ export class Queue {
    */
   recover(jobId: number, fence: number | null, crash: string): Outcome {
     const now = this.clock.now();
-    return writeTx(this.db, 'recovering an interrupted step', () => this.recoverInTx(jobId, fence, crash, now));
+    return writeTx(this.db, 'recovering an interrupted step', () =>
+      this.recoverInTx(jobId, fence, crash, now),
+    );
   }
 
   private recoverInTx(jobId: number, fence: number | null, crash: string, now: number): Outcome {
@@ -377,18 +401,26 @@ export class Queue {
     });
   }
 
-  private requeue(job: JobRow, attempts: number, recoveries: number, error: string | null, runAt: number, crash?: string) {
+  private requeue(
+    job: JobRow,
+    attempts: number,
+    recoveries: number,
+    error: string | null,
+    runAt: number,
+    crash?: string,
+  ) {
     this.sql(
-        `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL,
+      `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL,
            attempts = ?, recoveries = ?, last_error = ?, crash_reason = coalesce(?, crash_reason), run_at = ?
          WHERE id = ?`,
-      )
-      .run(attempts, recoveries, error, crash ?? null, runAt, job.id);
+    ).run(attempts, recoveries, error, crash ?? null, runAt, job.id);
     this.sql(
-        `UPDATE steps SET status = 'pending', attempts = ?, recoveries = ?, last_error = ? WHERE workflow_id = ? AND name = ?`,
-      )
-      .run(attempts, recoveries, error ?? crash ?? null, job.workflow_id, job.step);
-    this.sql(`UPDATE workflows SET status = 'queued', updated_at = ? WHERE id = ?`).run(runAt, job.workflow_id);
+      `UPDATE steps SET status = 'pending', attempts = ?, recoveries = ?, last_error = ? WHERE workflow_id = ? AND name = ?`,
+    ).run(attempts, recoveries, error ?? crash ?? null, job.workflow_id, job.step);
+    this.sql(`UPDATE workflows SET status = 'queued', updated_at = ? WHERE id = ?`).run(
+      runAt,
+      job.workflow_id,
+    );
   }
 
   private deadLetter(
@@ -401,24 +433,26 @@ export class Queue {
     crash?: string,
   ) {
     this.sql(
-        `UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL,
+      `UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL,
            attempts = ?, recoveries = ?, last_error = ?, crash_reason = coalesce(?, crash_reason), finished_at = ?
          WHERE id = ?`,
-      )
-      .run(attempts, recoveries, error, crash ?? null, now, job.id);
+    ).run(attempts, recoveries, error, crash ?? null, now, job.id);
     this.sql(
-        `UPDATE steps SET status = 'failed', attempts = ?, recoveries = ?, last_error = ?, finished_at = ?
+      `UPDATE steps SET status = 'failed', attempts = ?, recoveries = ?, last_error = ?, finished_at = ?
          WHERE workflow_id = ? AND name = ?`,
-      )
-      .run(attempts, recoveries, error, now, job.workflow_id, job.step);
-    this.sql(`UPDATE workflows SET status = 'dead', dead_reason = ?, updated_at = ? WHERE id = ?`)
-      .run(reason, now, job.workflow_id);
+    ).run(attempts, recoveries, error, now, job.workflow_id, job.step);
+    this.sql(`UPDATE workflows SET status = 'dead', dead_reason = ?, updated_at = ? WHERE id = ?`).run(
+      reason,
+      now,
+      job.workflow_id,
+    );
   }
 
   /** Running jobs whose lease has run out (the backstop for hung or vanished holders). */
   expired(): JobRow[] {
-    return this.sql(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ?`)
-      .all(this.clock.now()) as JobRow[];
+    return this.sql(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ?`).all(
+      this.clock.now(),
+    ) as JobRow[];
   }
 
   running(): JobRow[] {
@@ -434,7 +468,14 @@ export class Queue {
     return writeTx(this.db, 'returning expired leases', () =>
       (this.sql(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ?`).all(now) as JobRow[])
         .filter(canRelease)
-        .map((job) => this.recoverInTx(job.id, job.fence, 'its lease expired without a heartbeat (the step hung or its process vanished)', now)),
+        .map((job) =>
+          this.recoverInTx(
+            job.id,
+            job.fence,
+            'its lease expired without a heartbeat (the step hung or its process vanished)',
+            now,
+          ),
+        ),
     );
   }
 
@@ -442,16 +483,17 @@ export class Queue {
   cancel(workflowId: string): boolean {
     const now = this.clock.now();
     return writeTx(this.db, 'cancelling a workflow', () => {
-      const r = this.sql(`UPDATE workflows SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('queued', 'running', 'dead')`)
-        .run(now, workflowId);
+      const r = this.sql(
+        `UPDATE workflows SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('queued', 'running', 'dead')`,
+      ).run(now, workflowId);
       if (r.changes === 0) return false;
       this.sql(
-          `UPDATE jobs SET state = 'cancelled', lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL, finished_at = ?
+        `UPDATE jobs SET state = 'cancelled', lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL, finished_at = ?
            WHERE workflow_id = ? AND state IN ('queued', 'running', 'failed')`,
-        )
-        .run(now, workflowId);
-      this.sql(`UPDATE steps SET status = 'cancelled' WHERE workflow_id = ? AND status IN ('pending', 'running', 'failed')`)
-        .run(workflowId);
+      ).run(now, workflowId);
+      this.sql(
+        `UPDATE steps SET status = 'cancelled' WHERE workflow_id = ? AND status IN ('pending', 'running', 'failed')`,
+      ).run(workflowId);
       return true;
     });
   }
@@ -466,37 +508,48 @@ export class Queue {
       const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(workflowId) as WorkflowRow | undefined;
       if (!wf) throw new Error(`There is no workflow with id ${workflowId}.`);
       if (fromStep !== undefined) {
-        const s = this.sql('SELECT position FROM steps WHERE workflow_id = ? AND name = ?')
-          .get(workflowId, fromStep) as { position: number } | undefined;
+        const s = this.sql('SELECT position FROM steps WHERE workflow_id = ? AND name = ?').get(
+          workflowId,
+          fromStep,
+        ) as { position: number } | undefined;
         if (!s) {
-          const names = (this.sql('SELECT name FROM steps WHERE workflow_id = ? ORDER BY position').all(workflowId) as { name: string }[]).map((r) => r.name);
-          throw new Error(`Workflow ${workflowId} has no step "${fromStep}"; its steps are: ${names.join(', ')}.`);
+          const names = (
+            this.sql('SELECT name FROM steps WHERE workflow_id = ? ORDER BY position').all(workflowId) as {
+              name: string;
+            }[]
+          ).map((r) => r.name);
+          throw new Error(
+            `Workflow ${workflowId} has no step "${fromStep}"; its steps are: ${names.join(', ')}.`,
+          );
         }
         if (wf.status === 'running') {
           throw new Error(`Workflow ${workflowId} is running; cancel it first or wait for it to finish.`);
         }
         this.sql(
-            `UPDATE steps SET status = 'pending', output = NULL, attempts = 0, recoveries = 0, last_error = NULL,
+          `UPDATE steps SET status = 'pending', output = NULL, attempts = 0, recoveries = 0, last_error = NULL,
                reused_from = NULL, started_at = NULL, finished_at = NULL WHERE workflow_id = ? AND position >= ?`,
-          )
-          .run(workflowId, s.position);
+        ).run(workflowId, s.position);
       } else if (wf.status === 'queued' || wf.status === 'running' || wf.status === 'completed') {
         return;
       }
-      this.sql(`UPDATE jobs SET state = 'cancelled' WHERE workflow_id = ? AND state IN ('queued', 'failed')`)
-        .run(workflowId);
-      this.sql(`UPDATE steps SET status = 'pending' WHERE workflow_id = ? AND status IN ('failed', 'cancelled', 'running')`)
-        .run(workflowId);
-      this.sql(`UPDATE workflows SET status = 'queued', dead_reason = NULL, completed_at = NULL, updated_at = ? WHERE id = ?`)
-        .run(now, workflowId);
+      this.sql(
+        `UPDATE jobs SET state = 'cancelled' WHERE workflow_id = ? AND state IN ('queued', 'failed')`,
+      ).run(workflowId);
+      this.sql(
+        `UPDATE steps SET status = 'pending' WHERE workflow_id = ? AND status IN ('failed', 'cancelled', 'running')`,
+      ).run(workflowId);
+      this.sql(
+        `UPDATE workflows SET status = 'queued', dead_reason = NULL, completed_at = NULL, updated_at = ? WHERE id = ?`,
+      ).run(now, workflowId);
       this.enqueueNext(workflowId, now);
     });
   }
 
   setPaused(lane: Lane, paused: boolean): void {
     writeTx(this.db, `${paused ? 'pausing' : 'resuming'} the ${lane} lane`, () => {
-      this.sql(`INSERT INTO lanes (name, paused) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET paused = excluded.paused`)
-        .run(lane, paused ? 1 : 0);
+      this.sql(
+        `INSERT INTO lanes (name, paused) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET paused = excluded.paused`,
+      ).run(lane, paused ? 1 : 0);
     });
   }
 
@@ -507,9 +560,12 @@ export class Queue {
 
   /** True while something could still run: queued jobs (even ones waiting for backoff) or running ones. */
   hasPendingWork(lanes?: readonly Lane[]): boolean {
-    const rows = this.sql(`SELECT lane FROM jobs WHERE state IN ('queued', 'running') GROUP BY lane`)
-      .all() as { lane: Lane }[];
-    return rows.some((r) => (!lanes || lanes.includes(r.lane)) && !(this.isPaused(r.lane) && !this.hasRunning(r.lane)));
+    const rows = this.sql(
+      `SELECT lane FROM jobs WHERE state IN ('queued', 'running') GROUP BY lane`,
+    ).all() as { lane: Lane }[];
+    return rows.some(
+      (r) => (!lanes || lanes.includes(r.lane)) && !(this.isPaused(r.lane) && !this.hasRunning(r.lane)),
+    );
   }
 
   private hasRunning(lane: Lane): boolean {
@@ -518,7 +574,9 @@ export class Queue {
 
   /** The earliest time a queued job becomes runnable (for sleeping until backoff ends). */
   nextRunAt(): number | null {
-    const r = this.sql(`SELECT min(run_at) AS t FROM jobs WHERE state = 'queued'`).get() as { t: number | null };
+    const r = this.sql(`SELECT min(run_at) AS t FROM jobs WHERE state = 'queued'`).get() as {
+      t: number | null;
+    };
     return r.t;
   }
 }

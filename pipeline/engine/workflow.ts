@@ -89,10 +89,16 @@ export function stepFingerprints(def: WorkflowDef, input: Json): Map<string, str
     const deps = step.after ?? (i > 0 ? [def.steps[i - 1]!.name] : []);
     const depPrints = deps.map((d) => {
       const fp = out.get(d);
-      if (!fp) throw new Error(`Workflow "${def.kind}": step "${step.name}" depends on unknown or later step "${d}"`);
+      if (!fp)
+        throw new Error(
+          `Workflow "${def.kind}": step "${step.name}" depends on unknown or later step "${d}"`,
+        );
       return fp;
     });
-    out.set(step.name, sha([step.name, step.version, step.fingerprint?.(input) ?? '', ...depPrints]).slice(0, 16));
+    out.set(
+      step.name,
+      sha([step.name, step.version, step.fingerprint?.(input) ?? '', ...depPrints]).slice(0, 16),
+    );
   });
   return out;
 }

@@ -24,8 +24,14 @@ describe('chaos', () => {
   it(`${WORKFLOWS} workflows survive random SIGKILLs of workers and of the engine`, async () => {
     const { dataDir, db, registry } = freshStore();
     const queue = new Queue(db, registry, systemClock);
-    const ids = db.transaction(() => Array.from({ length: WORKFLOWS }, (_, i) => queue.start('ledger', `episode-${i}`)))();
-    const env = childEnv({ EARSHOT_LEASE_MS: '1500', EARSHOT_TEST_SLEEP_MS: process.env.EARSHOT_CHAOS_STEP_MS ?? '80', EARSHOT_TEST_MAX_RECOVERIES: '25' });
+    const ids = db.transaction(() =>
+      Array.from({ length: WORKFLOWS }, (_, i) => queue.start('ledger', `episode-${i}`)),
+    )();
+    const env = childEnv({
+      EARSHOT_LEASE_MS: '1500',
+      EARSHOT_TEST_SLEEP_MS: process.env.EARSHOT_CHAOS_STEP_MS ?? '80',
+      EARSHOT_TEST_MAX_RECOVERIES: '25',
+    });
     const args = [cliPath, '--data-dir', dataDir, 'run', '--lanes', 'gpu=1,cpu=1,io=3', '--grace', '500'];
 
     let engine: ChildProcess | null = null;
@@ -36,9 +42,15 @@ describe('chaos', () => {
       engine = child;
     };
     const exited = (c: ChildProcess) =>
-      new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
+      new Promise<void>((r) =>
+        c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()),
+      );
     const terminal = () =>
-      (db.prepare(`SELECT count(*) AS n FROM workflows WHERE status IN ('completed', 'dead')`).get() as { n: number }).n;
+      (
+        db.prepare(`SELECT count(*) AS n FROM workflows WHERE status IN ('completed', 'dead')`).get() as {
+          n: number;
+        }
+      ).n;
 
     const kills = { workers: 0, engines: 0 };
     launch();
@@ -76,10 +88,14 @@ describe('chaos', () => {
       last.kill('SIGTERM');
       await exited(last);
     }
-    const finisher = spawn(process.execPath, [...args.slice(0, -4), '--until-idle', '--lanes', 'gpu=1,cpu=1,io=3'], {
-      env,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const finisher = spawn(
+      process.execPath,
+      [...args.slice(0, -4), '--until-idle', '--lanes', 'gpu=1,cpu=1,io=3'],
+      {
+        env,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
     const code = await new Promise<number | null>((r) => finisher.on('exit', (c) => r(c)));
     expect(code).toBe(0);
 
@@ -90,13 +106,17 @@ describe('chaos', () => {
     const byStatus = Object.fromEntries(statuses.map((s) => [s.status, s.n]));
     expect((byStatus.completed ?? 0) + (byStatus.dead ?? 0)).toBe(WORKFLOWS);
     const deadWithoutReason = db
-      .prepare(`SELECT count(*) AS n FROM workflows WHERE status = 'dead' AND (dead_reason IS NULL OR dead_reason = '')`)
+      .prepare(
+        `SELECT count(*) AS n FROM workflows WHERE status = 'dead' AND (dead_reason IS NULL OR dead_reason = '')`,
+      )
       .get() as { n: number };
     expect(deadWithoutReason.n).toBe(0);
 
     const ledger = ledgerCounts(db);
     const completed = new Set(
-      (db.prepare(`SELECT id FROM workflows WHERE status = 'completed'`).all() as { id: string }[]).map((r) => r.id),
+      (db.prepare(`SELECT id FROM workflows WHERE status = 'completed'`).all() as { id: string }[]).map(
+        (r) => r.id,
+      ),
     );
     for (const id of ids) {
       for (const step of STEPS) {
@@ -105,7 +125,8 @@ describe('chaos', () => {
         else expect(n, `${id}/${step}`).toBeLessThanOrEqual(1);
       }
       if (completed.has(id)) {
-        for (const step of STEPS) expect(fs.existsSync(path.join(dataDir, 'out', id, `${step}.json`))).toBe(true);
+        for (const step of STEPS)
+          expect(fs.existsSync(path.join(dataDir, 'out', id, `${step}.json`))).toBe(true);
       }
     }
     const violations = path.join(dataDir, 'gpu-violations.log');
@@ -113,7 +134,13 @@ describe('chaos', () => {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
 
     const runs = fs.readFileSync(path.join(dataDir, 'runs.log'), 'utf8').trim().split('\n').length;
-    const summary = { workflows: WORKFLOWS, ...byStatus, kills, stepRuns: runs, stepsCommitted: [...ledger.values()].length };
+    const summary = {
+      workflows: WORKFLOWS,
+      ...byStatus,
+      kills,
+      stepRuns: runs,
+      stepsCommitted: [...ledger.values()].length,
+    };
     console.log(`chaos: ${JSON.stringify(summary)}`);
     expect(kills.engines + kills.workers).toBeGreaterThan(0);
     expect(runs).toBeGreaterThan(ledger.size); // the kills really interrupted steps that then re-ran

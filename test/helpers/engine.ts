@@ -4,7 +4,10 @@ import { Registry } from '../../pipeline/engine/workflow.ts';
 import { workflows } from '../fixtures/workflows.ts';
 import { fixtureWorkflowsModule } from './env.ts';
 
-export function fixtureEngine(dataDir: string, options: Partial<EngineOptions> = {}): { engine: Engine; db: Db } {
+export function fixtureEngine(
+  dataDir: string,
+  options: Partial<EngineOptions> = {},
+): { engine: Engine; db: Db } {
   const db = options.db ?? openDatabase(databasePath(dataDir));
   const engine = new Engine({
     db,

@@ -13,7 +13,9 @@ function runClaimer(file: string, name: string): Promise<string[]> {
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(out.split('\n').filter(Boolean)) : reject(new Error(`claimer exited ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out.split('\n').filter(Boolean)) : reject(new Error(`claimer exited ${code}`)),
+    );
   });
 }
 
@@ -32,6 +34,8 @@ describe('claiming across processes', () => {
     expect(ids.length).toBe(N);
     expect(results.filter((r) => r.length > 0).length).toBeGreaterThan(1); // it really was a race
     expect(all.every((l) => l.endsWith(' 1'))).toBe(true); // each job was claimed exactly once (fence 1)
-    expect(db.prepare(`SELECT state, count(*) AS n FROM jobs GROUP BY state`).all()).toEqual([{ state: 'done', n: N }]);
+    expect(db.prepare(`SELECT state, count(*) AS n FROM jobs GROUP BY state`).all()).toEqual([
+      { state: 'done', n: N },
+    ]);
   });
 });

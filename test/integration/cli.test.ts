@@ -41,7 +41,10 @@ describe('earshot CLI', () => {
     expect(earshot(dir, ['pause', 'gpu']).stdout).toBe('The gpu lane is paused.\n');
     const s = JSON.parse(earshot(dir, ['--json', 'status']).stdout);
     expect(s.lanes[0].paused).toBe(true);
-    expect(JSON.parse(earshot(dir, ['--json', 'resume', 'gpu']).stdout)).toMatchObject({ lane: 'gpu', paused: false });
+    expect(JSON.parse(earshot(dir, ['--json', 'resume', 'gpu']).stdout)).toMatchObject({
+      lane: 'gpu',
+      paused: false,
+    });
   });
 
   it('bad input exits non-zero with one clear line and leaves the library usable', () => {
@@ -77,7 +80,9 @@ describe('earshot CLI', () => {
     const ok = q.start('ledger', 'ep-ok');
     const failing = q.start('single', 'ep-bad', { fail: { step: 'only', times: 9, permanent: true } });
     const queued = JSON.parse(earshot(dataDir, ['--json', 'jobs']).stdout);
-    expect(queued.map((j: { workflowId: string; step: string; state: string }) => [j.workflowId, j.step, j.state])).toEqual([
+    expect(
+      queued.map((j: { workflowId: string; step: string; state: string }) => [j.workflowId, j.step, j.state]),
+    ).toEqual([
       [ok, 'fetch', 'queued'],
       [failing, 'only', 'queued'],
     ]);
@@ -93,15 +98,28 @@ describe('earshot CLI', () => {
       'analyze:completed',
       'index:completed',
     ]);
-    expect(show.steps.every((s: { durationMs: number | null }) => typeof s.durationMs === 'number')).toBe(true);
+    expect(show.steps.every((s: { durationMs: number | null }) => typeof s.durationMs === 'number')).toBe(
+      true,
+    );
     const dead = JSON.parse(earshot(dataDir, ['--json', 'workflow', 'show', failing]).stdout);
-    expect(dead).toMatchObject({ status: 'dead', deadReason: 'Step "only" failed and retrying will not help: only cannot work on this input' });
+    expect(dead).toMatchObject({
+      status: 'dead',
+      deadReason: 'Step "only" failed and retrying will not help: only cannot work on this input',
+    });
     const human = earshot(dataDir, ['workflow', 'show', failing]).stdout;
     expect(human).toContain('status: dead — Step "only" failed and retrying will not help');
     const failedJobs = JSON.parse(earshot(dataDir, ['--json', 'jobs', '--state', 'failed']).stdout);
-    expect(failedJobs).toEqual([expect.objectContaining({ workflowId: failing, attempts: 1, lastError: 'only cannot work on this input' })]);
+    expect(failedJobs).toEqual([
+      expect.objectContaining({
+        workflowId: failing,
+        attempts: 1,
+        lastError: 'only cannot work on this input',
+      }),
+    ]);
     const bad = earshot(dataDir, ['retry', ok, '--from-step', 'nope']);
-    expect(bad.stderr).toBe(`earshot: Workflow ${ok} has no step "nope"; its steps are: fetch, transcode, analyze, index.\n`);
+    expect(bad.stderr).toBe(
+      `earshot: Workflow ${ok} has no step "nope"; its steps are: fetch, transcode, analyze, index.\n`,
+    );
     const again = earshot(dataDir, ['--json', 'retry', ok, '--from-step', 'analyze']);
     expect(JSON.parse(again.stdout).steps.map((s: { status: string }) => s.status)).toEqual([
       'completed',

@@ -60,7 +60,9 @@ describe('engine with real worker processes', () => {
   it('a crash between a side effect and its checkpoint re-runs the step, which stays idempotent', async () => {
     const dataDir = tempDir();
     const { engine, db } = start(dataDir);
-    const id = engine.queue.start('ledger', 'ep-2', { crash: { step: 'analyze', times: 1, afterEffect: true } });
+    const id = engine.queue.start('ledger', 'ep-2', {
+      crash: { step: 'analyze', times: 1, afterEffect: true },
+    });
     await engine.untilIdle();
     expect(runCount(dataDir, id, 'analyze')).toBe(2);
     expect(ledgerCounts(db).get(`${id}/analyze`)).toBe(1);
@@ -79,11 +81,9 @@ describe('engine with real worker processes', () => {
     const q = new Queue(db, new Registry(workflows), systemClock, { leaseMs: 600_000 });
     const id = q.start('ledger', 'ep-3');
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
-    db.prepare('INSERT INTO engines (boot_id, pid, hostname, started_at, heartbeat_at) VALUES (?, ?, ?, 0, 0)').run(
-      'old-boot',
-      dead,
-      os.hostname(),
-    );
+    db.prepare(
+      'INSERT INTO engines (boot_id, pid, hostname, started_at, heartbeat_at) VALUES (?, ?, ?, 0, 0)',
+    ).run('old-boot', dead, os.hostname());
     const claimed = q.claim('io', 'old-boot:io-0', dead, 2)!;
     expect(claimed.step).toBe('fetch');
     const { engine } = start(dataDir, { db });
@@ -102,11 +102,9 @@ describe('engine with real worker processes', () => {
     const id = q.start('single', 'held');
     const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
     const holderExit = new Promise<string | null>((r) => holder.on('exit', (_c, sig) => r(sig)));
-    db.prepare('INSERT INTO engines (boot_id, pid, hostname, started_at, heartbeat_at) VALUES (?, ?, ?, 0, 0)').run(
-      'other-boot',
-      process.pid,
-      os.hostname(),
-    );
+    db.prepare(
+      'INSERT INTO engines (boot_id, pid, hostname, started_at, heartbeat_at) VALUES (?, ?, ?, 0, 0)',
+    ).run('other-boot', process.pid, os.hostname());
     const claimed = q.claim('io', 'other-boot:io-0', holder.pid!, 2)!;
     const { engine } = start(dataDir, { db, sweepMs: 20 });
     engine.sweep();
@@ -131,7 +129,9 @@ describe('engine with real worker processes', () => {
     const { engine, db } = start(dataDir, { leaseMs: 300 });
     const id = engine.queue.start('single', 'hang', { hang: { step: 'only', ms: 20_000 } });
     const [crash] = await next(engine, 'crashed');
-    expect(crash.reason).toBe('its lease expired without a heartbeat (the step hung), so Earshot stopped its worker');
+    expect(crash.reason).toBe(
+      'its lease expired without a heartbeat (the step hung), so Earshot stopped its worker',
+    );
     await engine.untilIdle();
     expect(jobOf(db, id, 'only')).toMatchObject({ state: 'done', recoveries: 1 });
     expect(jobOf(db, id, 'only').crash_reason).toMatch(/lease expired/);
@@ -175,12 +175,17 @@ describe('engine with real worker processes', () => {
     first.engine.start();
     const quick = first.engine.queue.start('single', 'quick', { slow: { step: 'only', ms: 300 } });
     const slow = first.engine.queue.start('single', 'slow', { slow: { step: 'only', ms: 60_000 } });
-    await Promise.all([next(first.engine, 'started', (e) => e.workflowId === quick), next(first.engine, 'started', (e) => e.workflowId === slow)]);
+    await Promise.all([
+      next(first.engine, 'started', (e) => e.workflowId === quick),
+      next(first.engine, 'started', (e) => e.workflowId === slow),
+    ]);
     await first.engine.stop(1000);
     const db = first.db;
     expect(jobOf(db, quick, 'only')).toMatchObject({ state: 'done' });
     expect(jobOf(db, slow, 'only')).toMatchObject({ state: 'queued', attempts: 0, recoveries: 0 });
-    expect(fs.readFileSync(path.join(dataDir, 'aborts.log'), 'utf8')).toBe(`${slow} only Earshot is shutting down\n`);
+    expect(fs.readFileSync(path.join(dataDir, 'aborts.log'), 'utf8')).toBe(
+      `${slow} only Earshot is shutting down\n`,
+    );
 
     db.prepare('UPDATE workflows SET input = ? WHERE id = ?').run('{}', slow);
     const { engine } = start(dataDir, { db });
@@ -206,9 +211,14 @@ describe('engine with real worker processes', () => {
       env: childEnv(),
       encoding: 'utf8',
     });
-    expect(JSON.parse(status.stdout).deadLetters).toEqual([expect.objectContaining({ workflowId: id, reason: wf.dead_reason })]);
+    expect(JSON.parse(status.stdout).deadLetters).toEqual([
+      expect.objectContaining({ workflowId: id, reason: wf.dead_reason }),
+    ]);
 
-    const retry = spawnSync(process.execPath, [cliPath, '--data-dir', dataDir, 'retry', id], { env: childEnv(), encoding: 'utf8' });
+    const retry = spawnSync(process.execPath, [cliPath, '--data-dir', dataDir, 'retry', id], {
+      env: childEnv(),
+      encoding: 'utf8',
+    });
     expect(retry.stdout).toBe(`${id} is queued again.\n`);
     engine.tick();
     await engine.untilIdle();
@@ -221,7 +231,9 @@ describe('engine with real worker processes', () => {
     const dataDir = tempDir();
     const a = start(dataDir, { lanes: { gpu: 1, cpu: 0, io: 0 } });
     const b = start(dataDir, { lanes: { gpu: 1, cpu: 0, io: 0 } });
-    const ids = Array.from({ length: 24 }, (_, i) => a.engine.queue.start('gpu-only', `g${i}`, { sleepMs: 40 }));
+    const ids = Array.from({ length: 24 }, (_, i) =>
+      a.engine.queue.start('gpu-only', `g${i}`, { sleepMs: 40 }),
+    );
     let kills = 0;
     for (const e of [a.engine, b.engine]) {
       e.on('started', (s) => {
@@ -238,7 +250,13 @@ describe('engine with real worker processes', () => {
     const statuses = a.db.prepare(`SELECT status, count(*) AS n FROM workflows GROUP BY status`).all();
     expect(statuses).toEqual([{ status: 'completed', n: ids.length }]);
     expect(kills).toBeGreaterThan(0);
-    const started = new Set(fs.readFileSync(path.join(dataDir, 'runs.log'), 'utf8').trim().split('\n').map((l) => l.split(' ')[2]));
+    const started = new Set(
+      fs
+        .readFileSync(path.join(dataDir, 'runs.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[2]),
+    );
     expect(started.size).toBeGreaterThan(2); // both engines' workers and their replacements took part
   });
 });

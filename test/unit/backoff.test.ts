@@ -10,7 +10,9 @@ describe('backoff', () => {
 
   it('never exceeds the cap, however many attempts', () => {
     expect(backoffDelay(50, noJitter)).toBe(defaultBackoff.capMs);
-    expect(backoffDelay(10_000, { ...defaultBackoff, jitter: 1 }, () => 0.999)).toBeLessThanOrEqual(defaultBackoff.capMs);
+    expect(backoffDelay(10_000, { ...defaultBackoff, jitter: 1 }, () => 0.999)).toBeLessThanOrEqual(
+      defaultBackoff.capMs,
+    );
   });
 
   it('jitters within the documented band', () => {

@@ -9,7 +9,14 @@ const noop = async () => null;
 function steps(versions: Record<string, string> = {}): StepDef[] {
   return [
     { name: 'download', lane: 'io', version: versions.download ?? '1', run: noop },
-    { name: 'transcribe', lane: 'gpu', version: versions.transcribe ?? '1', maxAttempts: 3, maxRecoveries: 2, run: noop },
+    {
+      name: 'transcribe',
+      lane: 'gpu',
+      version: versions.transcribe ?? '1',
+      maxAttempts: 3,
+      maxRecoveries: 2,
+      run: noop,
+    },
     { name: 'summarize', lane: 'cpu', version: versions.summarize ?? '1', after: ['transcribe'], run: noop },
     { name: 'index', lane: 'cpu', version: versions.index ?? '1', after: ['transcribe'], run: noop },
   ];
@@ -126,12 +133,18 @@ describe('durable queue', () => {
     const id = q.start('episode', 'ep');
     claimAndComplete('io');
     let j = q.claim('gpu', 'A:gpu-0', 1, 1)!;
-    expect(q.fail(j.jobId, j.fence, 'CUDA out of memory')).toEqual({ kind: 'retry', runAt: clock.now() + 1000 });
+    expect(q.fail(j.jobId, j.fence, 'CUDA out of memory')).toEqual({
+      kind: 'retry',
+      runAt: clock.now() + 1000,
+    });
     expect(q.claim('gpu', 'A:gpu-0', 1, 1)).toBeNull(); // still backing off
     clock.advance(1000);
     j = q.claim('gpu', 'A:gpu-0', 1, 1)!;
     expect(j.run).toBe(2);
-    expect(q.fail(j.jobId, j.fence, 'CUDA out of memory')).toEqual({ kind: 'retry', runAt: clock.now() + 2000 });
+    expect(q.fail(j.jobId, j.fence, 'CUDA out of memory')).toEqual({
+      kind: 'retry',
+      runAt: clock.now() + 2000,
+    });
     clock.advance(2000);
     j = q.claim('gpu', 'A:gpu-0', 1, 1)!;
     const dead = q.fail(j.jobId, j.fence, 'CUDA out of memory');
@@ -190,7 +203,9 @@ describe('durable queue', () => {
     claimAndComplete('cpu');
     claimAndComplete('cpu');
     q.retry(id, 'transcribe');
-    const states = db.prepare('SELECT name, status FROM steps WHERE workflow_id = ? ORDER BY position').all(id);
+    const states = db
+      .prepare('SELECT name, status FROM steps WHERE workflow_id = ? ORDER BY position')
+      .all(id);
     expect(states).toEqual([
       { name: 'download', status: 'completed' },
       { name: 'transcribe', status: 'pending' },
@@ -199,7 +214,9 @@ describe('durable queue', () => {
     ]);
     expect(q.claim('io', 'A:io-0', 1, 4)).toBeNull();
     expect(q.claim('gpu', 'A:gpu-0', 1, 1)!.step).toBe('transcribe');
-    expect(() => q.retry(id, 'nope')).toThrow(/no step "nope"; its steps are: download, transcribe, summarize, index/);
+    expect(() => q.retry(id, 'nope')).toThrow(
+      /no step "nope"; its steps are: download, transcribe, summarize, index/,
+    );
   });
 
   it('a changed step version re-runs that step and its dependants only', () => {

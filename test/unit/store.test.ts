@@ -16,9 +16,11 @@ import {
 import { tempDir } from '../helpers/env.ts';
 
 function tables(db: Database.Database): string[] {
-  return (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map(
-    (r) => r.name,
-  );
+  return (
+    db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as {
+      name: string;
+    }[]
+  ).map((r) => r.name);
 }
 
 describe('store', () => {
@@ -27,13 +29,24 @@ describe('store', () => {
     expect(schemaVersion(db)).toBe(LATEST_SCHEMA_VERSION);
     expect(LATEST_SCHEMA_VERSION).toBe(migrations.length);
     expect(tables(db)).toEqual(
-      expect.arrayContaining(['feeds', 'episodes', 'artifacts', 'workflows', 'steps', 'jobs', 'settings', 'lanes', 'engines', 'workers']),
+      expect.arrayContaining([
+        'feeds',
+        'episodes',
+        'artifacts',
+        'workflows',
+        'steps',
+        'jobs',
+        'settings',
+        'lanes',
+        'engines',
+        'workers',
+      ]),
     );
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(() => db.prepare('INSERT INTO episodes (feed_id, key, created_at) VALUES (999, ?, 0)').run('k')).toThrow(
-      /FOREIGN KEY/,
-    );
+    expect(() =>
+      db.prepare('INSERT INTO episodes (feed_id, key, created_at) VALUES (999, ?, 0)').run('k'),
+    ).toThrow(/FOREIGN KEY/);
     db.close();
   });
 
@@ -41,14 +54,20 @@ describe('store', () => {
     const file = databasePath(tempDir());
     const old = openDatabase(file, { migrations: migrations.slice(0, 1) });
     expect(schemaVersion(old)).toBe(1);
-    old.prepare(`INSERT INTO feeds (url, title, created_at) VALUES ('https://example.org/feed', 'Old show', 1)`).run();
+    old
+      .prepare(
+        `INSERT INTO feeds (url, title, created_at) VALUES ('https://example.org/feed', 'Old show', 1)`,
+      )
+      .run();
     old
       .prepare(
         `INSERT INTO workflows (id, kind, subject, fingerprint, status, created_at, updated_at) VALUES ('w1', 'k', 's', 'f', 'queued', 1, 1)`,
       )
       .run();
     old
-      .prepare(`INSERT INTO jobs (workflow_id, step, lane, state, run_at, created_at) VALUES ('w1', 'a', 'io', 'queued', 1, 1)`)
+      .prepare(
+        `INSERT INTO jobs (workflow_id, step, lane, state, run_at, created_at) VALUES ('w1', 'a', 'io', 'queued', 1, 1)`,
+      )
       .run();
     expect(tables(old)).not.toContain('engines');
     old.close();
@@ -57,7 +76,10 @@ describe('store', () => {
     expect(schemaVersion(db)).toBe(LATEST_SCHEMA_VERSION);
     expect(tables(db)).toContain('engines');
     expect(db.prepare('SELECT title FROM feeds').get()).toEqual({ title: 'Old show' });
-    expect(db.prepare('SELECT step, crash_reason FROM jobs').get()).toEqual({ step: 'a', crash_reason: null });
+    expect(db.prepare('SELECT step, crash_reason FROM jobs').get()).toEqual({
+      step: 'a',
+      crash_reason: null,
+    });
     db.close();
   });
 
@@ -104,7 +126,9 @@ describe('store', () => {
     other.prepare(`INSERT INTO settings (key, value, updated_at) VALUES ('theirs', '1', 1)`).run();
     let err: unknown;
     try {
-      writeTx(db, 'pausing a lane', () => db.prepare(`INSERT INTO settings (key, value, updated_at) VALUES ('mine', '1', 1)`).run());
+      writeTx(db, 'pausing a lane', () =>
+        db.prepare(`INSERT INTO settings (key, value, updated_at) VALUES ('mine', '1', 1)`).run(),
+      );
     } catch (e) {
       err = e;
     }
@@ -114,7 +138,9 @@ describe('store', () => {
     other.exec('ROLLBACK');
     other.close();
     expect(db.prepare('SELECT count(*) AS n FROM settings').get()).toEqual({ n: 0 });
-    writeTx(db, 'retrying', () => db.prepare(`INSERT INTO settings (key, value, updated_at) VALUES ('mine', '1', 1)`).run());
+    writeTx(db, 'retrying', () =>
+      db.prepare(`INSERT INTO settings (key, value, updated_at) VALUES ('mine', '1', 1)`).run(),
+    );
     expect(db.prepare('SELECT key FROM settings').all()).toEqual([{ key: 'mine' }]);
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
