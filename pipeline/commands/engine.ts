@@ -1,4 +1,4 @@
-import type { Command} from 'commander';
+import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { Engine } from '../engine/engine.ts';
 import { LANES, isLane, type Lane } from '../engine/workflow.ts';
