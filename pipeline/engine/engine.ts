@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Db } from '../store/db.ts';
 import { writeTx } from '../store/db.ts';
+import { StoreError } from '../store/errors.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { Queue, type ClaimedJob, type JobRow, type Outcome, type QueueOptions } from './queue.ts';
 import { LANES, type Json, type Lane, type Registry } from './workflow.ts';
@@ -235,9 +236,7 @@ export class Engine extends EventEmitter<EngineEvents> {
                 : this.queue.fail(job.jobId, job.fence, m.message, m.retryable);
           }
         } catch (err) {
-          // The commit itself failed (disk full, database busy): the lease runs out and the
-          // step runs again later; nothing half-written stays behind.
-          this.emit('error', err as Error);
+          outcome = this.commitFailed(job, err);
         }
         this.emit('finished', { jobId: job.jobId, workflowId: job.workflowId, step: job.step, outcome });
         slot.state = 'idle';
@@ -245,6 +244,23 @@ export class Engine extends EventEmitter<EngineEvents> {
         this.tick();
         return;
       }
+    }
+  }
+
+  /**
+   * Saving a step's result failed. A store problem (disk full, database busy) leaves the job to
+   * its lease: it runs again later and nothing half-written stays behind. Any other error (a
+   * step's projection threw) is the step's failure and goes through the usual retries.
+   */
+  private commitFailed(job: ClaimedJob, err: unknown): Outcome {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.emit('error', error);
+    if (error instanceof StoreError) return { kind: 'stale' };
+    try {
+      return this.queue.fail(job.jobId, job.fence, `saving the step's result failed: ${error.message}`);
+    } catch (again) {
+      this.emit('error', again as Error);
+      return { kind: 'stale' };
     }
   }
 
@@ -363,7 +379,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     } finally {
       this.ticking = false;
     }
-    if (this.slots.every((s) => s.state !== 'busy') && !this.queue.hasPendingWork()) this.emit('idle');
+    if (this.isIdle()) this.emit('idle');
   }
 
   /**
@@ -417,11 +433,17 @@ export class Engine extends EventEmitter<EngineEvents> {
     return done;
   }
 
-  /** Resolves when nothing is queued or running in an unpaused lane. */
+  /** Nothing running here, and nothing queued or running elsewhere on a lane this engine serves. */
+  private isIdle(): boolean {
+    const served = LANES.filter((l) => this.concurrency[l] > 0);
+    return this.slots.every((s) => !s.job) && !this.queue.hasPendingWork(served);
+  }
+
+  /** Resolves when nothing is queued or running in an unpaused lane this engine serves. */
   untilIdle(): Promise<void> {
     return new Promise((resolve) => {
       const check = () => {
-        if (this.slots.every((s) => s.state !== 'busy') && !this.queue.hasPendingWork()) {
+        if (this.isIdle()) {
           this.off('idle', check);
           clearInterval(timer);
           resolve();

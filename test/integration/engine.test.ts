@@ -259,4 +259,29 @@ describe('engine with real worker processes', () => {
     );
     expect(started.size).toBeGreaterThan(2); // both engines' workers and their replacements took part
   });
+
+  it('a step whose projection throws fails like any step: retried, then dead-lettered, nothing half-saved', async () => {
+    const dataDir = tempDir();
+    const errors: string[] = [];
+    const { engine, db } = fixtureEngine(dataDir, {
+      backoff: { baseMs: 10, capMs: 20, factor: 2, jitter: 0 },
+    });
+    engine.removeAllListeners('error');
+    engine.on('error', (e) => errors.push(e.message));
+    running.push(engine);
+    engine.start();
+    const id = engine.queue.start('single', 'broken-projection', { breakCommit: 'only' });
+    await engine.untilIdle();
+    expect(db.prepare('SELECT status, dead_reason FROM workflows WHERE id = ?').get(id)).toEqual({
+      status: 'dead',
+      dead_reason:
+        'Step "only" failed 3 times; the last error was: saving the step\'s result failed: the only projection does not fit the library',
+    });
+    expect(errors).toHaveLength(3);
+    expect(db.prepare(`SELECT status, output FROM steps WHERE workflow_id = ?`).get(id)).toEqual({
+      status: 'failed',
+      output: null,
+    });
+    expect(ledgerCounts(db).get(`${id}/only`)).toBeUndefined();
+  });
 });
