@@ -41,7 +41,12 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'electron', message: 'pipeline/ and models/ stay Electron-free: put shell code in electron/.' }],
+          paths: [
+            {
+              name: 'electron',
+              message: 'pipeline/ and models/ stay Electron-free: put shell code in electron/.',
+            },
+          ],
           patterns: [{ group: ['electron/*'], message: 'pipeline/ and models/ stay Electron-free.' }],
         },
       ],
@@ -55,7 +60,10 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            ...nodeBuiltins.map((name) => ({ name, message: 'The renderer has no Node: use the typed API.' })),
+            ...nodeBuiltins.map((name) => ({
+              name,
+              message: 'The renderer has no Node: use the typed API.',
+            })),
             { name: 'electron', message: 'The renderer talks to the typed API through the preload bridge.' },
           ],
           patterns: [{ group: ['node:*'], message: 'The renderer has no Node: use the typed API.' }],
