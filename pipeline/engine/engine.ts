@@ -157,6 +157,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.recordWorker(slot);
   }
 
+  /**
+   * Workers as other processes (`earshot status`) see them. Written when a worker starts, is
+   * ready or exits, not per job: which job a worker holds is read from the jobs' leases.
+   */
   private recordWorker(slot: Slot): void {
     try {
       writeTx(this.db, 'recording a worker', () => {
@@ -173,8 +177,8 @@ export class Engine extends EventEmitter<EngineEvents> {
             slot.workerId,
             slot.lane,
             slot.handle?.pid ?? null,
-            slot.state,
-            slot.job?.jobId ?? null,
+            slot.state === 'busy' ? 'idle' : slot.state,
+            null,
             slot.restarts,
             slot.lastExit,
             this.clock.now(),
@@ -240,7 +244,6 @@ export class Engine extends EventEmitter<EngineEvents> {
         }
         this.emit('finished', { jobId: job.jobId, workflowId: job.workflowId, step: job.step, outcome });
         slot.state = 'idle';
-        this.recordWorker(slot);
         this.tick();
         return;
       }
@@ -366,7 +369,6 @@ export class Engine extends EventEmitter<EngineEvents> {
             outputs: job.outputs,
             run: job.run,
           });
-          this.recordWorker(slot);
           this.emit('started', {
             jobId: job.jobId,
             workflowId: job.workflowId,

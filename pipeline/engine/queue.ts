@@ -237,6 +237,15 @@ export class Queue {
    */
   claim(lane: Lane, owner: string, pid: number, limit: number): ClaimedJob | null {
     const now = this.clock.now();
+    // A read first: an idle engine polling for work takes no write lock.
+    if (
+      !this.sql(`SELECT 1 FROM jobs WHERE lane = ? AND state = 'queued' AND run_at <= ? LIMIT 1`).get(
+        lane,
+        now,
+      )
+    ) {
+      return null;
+    }
     return writeTx(this.db, `claiming work on the ${lane} lane`, () => {
       const paused = this.sql('SELECT paused FROM lanes WHERE name = ?').get(lane) as
         { paused: number } | undefined;

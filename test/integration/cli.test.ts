@@ -148,6 +148,12 @@ describe('earshot CLI', () => {
         }
       });
     });
+    const live = JSON.parse(earshot(dataDir, ['--json', 'status']).stdout);
+    const jobId = (db.prepare('SELECT id FROM jobs WHERE workflow_id = ?').get(id) as { id: number }).id;
+    expect(live.workers.filter((w: { state: string }) => w.state === 'busy')).toEqual([
+      expect.objectContaining({ lane: 'io', jobId, pid: expect.any(Number) }),
+    ]);
+    expect(live.lanes[2]).toMatchObject({ lane: 'io', running: 1 });
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect(stderr).toBe('');
