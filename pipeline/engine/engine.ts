@@ -52,6 +52,8 @@ interface Slot {
   lost: string | null;
   killTimer: NodeJS.Timeout | null;
   restarts: number;
+  /** Exits since the worker was last ready; sets the pause before the next restart. */
+  failedStarts: number;
   lastExit: string | null;
   /** Why the engine itself killed this worker, if it did; reported instead of the signal. */
   killedBecause: string | null;
@@ -126,6 +128,7 @@ export class Engine extends EventEmitter<EngineEvents> {
           lost: null,
           killTimer: null,
           restarts: 0,
+          failedStarts: 0,
           lastExit: null,
           killedBecause: null,
         };
@@ -195,7 +198,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       case 'ready':
         if (slot.state === 'starting') {
           slot.state = 'idle';
-          slot.restarts = 0;
+          slot.failedStarts = 0;
           this.recordWorker(slot);
           this.tick();
         }
@@ -321,9 +324,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     this.emit('crashed', { workerId: slot.workerId, lane: slot.lane, reason, jobId: job?.jobId });
     slot.restarts += 1;
+    slot.failedStarts += 1;
     this.recordWorker(slot);
-    // A worker that dies before it is even ready is restarted with growing pauses.
-    const delay = Math.min(10_000, 50 * 2 ** Math.min(slot.restarts - 1, 8));
+    // A worker that keeps dying before it is even ready is restarted with growing pauses.
+    const delay = Math.min(10_000, 50 * 2 ** Math.min(slot.failedStarts - 1, 8));
     setTimeout(() => {
       if (!this.stopping && this.running) this.spawn(slot);
     }, delay);
