@@ -6,6 +6,7 @@ import tseslint from 'typescript-eslint';
 import pluginVue from 'eslint-plugin-vue';
 import vueParser from 'vue-eslint-parser';
 import globals from 'globals';
+import prettier from 'eslint-config-prettier';
 
 const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 
@@ -14,6 +15,8 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...pluginVue.configs['flat/recommended'],
+  // Prettier owns formatting; this turns off the stylistic rules that would fight it.
+  prettier,
   {
     files: ['**/*.ts', '**/*.js'],
     languageOptions: { globals: { ...globals.node } },

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import type { Db } from '../store/db.ts';
 
 export const LANES = ['gpu', 'cpu', 'io'] as const;
@@ -146,7 +147,8 @@ export class Registry {
 
 /** A module that both the engine and its worker processes load to find the workflows. */
 export async function loadRegistry(modulePath: string): Promise<Registry> {
-  const mod = (await import(modulePath)) as { workflows?: WorkflowDef[] };
+  // A file URL, not a path: import('C:\\...') fails on Windows.
+  const mod = (await import(pathToFileURL(modulePath).href)) as { workflows?: WorkflowDef[] };
   if (!Array.isArray(mod.workflows)) throw new Error(`${modulePath} does not export "workflows"`);
   return new Registry(mod.workflows);
 }

@@ -1,0 +1,8 @@
+import { createRouter, createWebHashHistory } from 'vue-router';
+import StatusView from './views/StatusView.vue';
+
+// Hash history: the same URLs work from a file:// page in Electron and from `earshot serve`.
+export const router = createRouter({
+  history: createWebHashHistory(),
+  routes: [{ path: '/', name: 'status', component: StatusView }],
+});
