@@ -4,13 +4,24 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, Menu, Tray, nativeImage, powerMonitor, session, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, Menu, Tray, nativeImage, powerMonitor, session, shell } from 'electron';
+import { resolveDataDir } from '../../pipeline/store/paths.ts';
+import { startEngine, type RunningEngine } from './engine-host.ts';
+import { UtilityWorkerHost } from './utility-host.ts';
 import { appMenuTemplate } from './app-menu.ts';
 import { watchPowerSource } from './power.ts';
 import { createProcessingSwitch } from './processing.ts';
 import { claimSingleInstance } from './single-instance.ts';
 import { createTray, type EarshotTray } from './tray.ts';
-import { createMainWindow, denyPermissions, hideOnClose, reveal, type RendererEntry } from './window.ts';
+import {
+  createMainWindow,
+  denyPermissions,
+  entryUrl,
+  hideOnClose,
+  isAppUrl,
+  reveal,
+  type RendererEntry,
+} from './window.ts';
 
 // One name in development and in the packaged app, so both use the same data folder.
 app.setName('Earshot');
@@ -28,6 +39,7 @@ let window: BrowserWindow | null = null;
 // Held here so the icon is not garbage-collected off the menu bar.
 let tray: EarshotTray | null = null;
 let quitting = false;
+let engine: RunningEngine | null = null;
 
 function openWindow(): BrowserWindow {
   const win = createMainWindow(
@@ -54,8 +66,17 @@ function trayImage() {
   return nativeImage.createFromPath(path.join(resourcesDir, file));
 }
 
-function start(): void {
+async function start(): Promise<void> {
   denyPermissions(session.defaultSession);
+  // The same library as the CLI: EARSHOT_DATA_DIR, else the app-data folder (userData).
+  engine = await startEngine({
+    ipcMain,
+    host: new UtilityWorkerHost({ entry: path.join(mainDir, 'worker.js') }),
+    dataDir: resolveDataDir(undefined, process.env),
+    mainDir,
+    processing,
+    isTrustedSender: (url) => isAppUrl(url, entryUrl(entry)),
+  });
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(appMenuTemplate({ platform: process.platform, isDev: !app.isPackaged })),
   );
@@ -74,8 +95,14 @@ function start(): void {
 if (!claimSingleInstance(app, showWindow)) {
   app.quit();
 } else {
-  app.on('before-quit', () => {
+  app.on('before-quit', (event) => {
     quitting = true;
+    if (!engine) return;
+    // Let running steps finish (or hand them back) before the process goes.
+    event.preventDefault();
+    const stopping = engine;
+    engine = null;
+    void stopping.stop().finally(() => app.quit());
   });
   // Earshot keeps working from the tray: closing every window is not quitting.
   app.on('window-all-closed', () => undefined);

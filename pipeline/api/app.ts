@@ -38,9 +38,15 @@ export interface AppContext {
 
 export async function openApp(
   dataDir: string,
-  options: { clock?: Clock; lanes?: Partial<Record<Lane, number>>; leaseMs?: number } = {},
+  options: {
+    clock?: Clock;
+    lanes?: Partial<Record<Lane, number>>;
+    leaseMs?: number;
+    /** Module with the workflows; default EARSHOT_WORKFLOWS_MODULE, else pipeline/workflows.ts. */
+    registryModule?: string;
+  } = {},
 ): Promise<AppContext> {
-  const registryModule = workflowsModule();
+  const registryModule = options.registryModule ?? workflowsModule();
   const registry = await loadRegistry(registryModule);
   const db = openDatabase(databasePath(dataDir));
   const clock = options.clock ?? systemClock;

@@ -105,3 +105,16 @@ export interface Api {
 }
 
 export type ApiMethod = keyof Api;
+
+/** Every method name, for shells that register handlers (checked complete against Api). */
+export const API_METHODS = [
+  'status',
+  'jobs',
+  'workflow',
+  'retry',
+  'cancel',
+  'pauseLane',
+  'resumeLane',
+] as const satisfies readonly ApiMethod[];
+type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
+export const API_METHODS_COMPLETE: MissingMethods extends never ? true : never = true;
