@@ -131,6 +131,50 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE jobs ADD COLUMN crash_reason TEXT;
     `,
   },
+  {
+    version: 3,
+    name: 'subscriptions and episode identity',
+    sql: `
+      ALTER TABLE feeds ADD COLUMN description TEXT;
+      ALTER TABLE feeds ADD COLUMN link TEXT;
+      ALTER TABLE feeds ADD COLUMN image_url TEXT;
+      ALTER TABLE feeds ADD COLUMN author TEXT;
+      ALTER TABLE feeds ADD COLUMN language TEXT;
+      ALTER TABLE feeds ADD COLUMN podcast_guid TEXT;
+      ALTER TABLE feeds ADD COLUMN format TEXT;
+      ALTER TABLE feeds ADD COLUMN backlog TEXT NOT NULL DEFAULT 'last:3';
+      ALTER TABLE feeds ADD COLUMN subscribed_at INTEGER;
+      ALTER TABLE feeds ADD COLUMN etag TEXT;
+      ALTER TABLE feeds ADD COLUMN last_modified TEXT;
+      ALTER TABLE feeds ADD COLUMN last_refresh_at INTEGER;
+      ALTER TABLE feeds ADD COLUMN last_success_at INTEGER;
+      ALTER TABLE feeds ADD COLUMN last_error TEXT;
+      ALTER TABLE feeds ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE feeds ADD COLUMN next_refresh_at INTEGER;
+      ALTER TABLE episodes ADD COLUMN key_source TEXT;
+      ALTER TABLE episodes ADD COLUMN guid TEXT;
+      ALTER TABLE episodes ADD COLUMN description TEXT;
+      ALTER TABLE episodes ADD COLUMN link TEXT;
+      ALTER TABLE episodes ADD COLUMN published_at INTEGER;
+      ALTER TABLE episodes ADD COLUMN duration_ms INTEGER;
+      ALTER TABLE episodes ADD COLUMN enclosure_url TEXT;
+      ALTER TABLE episodes ADD COLUMN enclosure_type TEXT;
+      ALTER TABLE episodes ADD COLUMN enclosure_length INTEGER;
+      ALTER TABLE episodes ADD COLUMN extra TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE episodes ADD COLUMN status TEXT NOT NULL DEFAULT 'listed';
+      ALTER TABLE episodes ADD COLUMN position INTEGER;
+      ALTER TABLE episodes ADD COLUMN updated_at INTEGER;
+      CREATE INDEX episodes_feed ON episodes (feed_id, published_at DESC);
+      CREATE TABLE episode_aliases (
+        feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('guid', 'enclosure', 'title-date')),
+        value TEXT NOT NULL,
+        episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+        PRIMARY KEY (feed_id, kind, value)
+      );
+      CREATE INDEX episode_aliases_episode ON episode_aliases (episode_id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]?.version ?? 0;

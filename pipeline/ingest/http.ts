@@ -1,0 +1,211 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import { IngestError } from './errors.ts';
+
+export const USER_AGENT = 'Earshot/0.1 (+https://earshot.app; podcast app)';
+
+export interface FetchOptions {
+  etag?: string | null;
+  lastModified?: string | null;
+  /** Whole request, body included, in ms. Default 30000. */
+  timeoutMs?: number;
+  /** Larger bodies are refused, in bytes. Default 64 MiB (feeds with thousands of items are big). */
+  maxBytes?: number;
+  /** Redirects followed before giving up. Default 10. */
+  maxRedirects?: number;
+  signal?: AbortSignal;
+  /** Requests in flight per host. Default 2. */
+  perHost?: number;
+}
+
+export interface FetchResult {
+  status: 'ok' | 'not-modified';
+  /** Where the body finally came from. */
+  url: string;
+  /** Set when every redirect on the way was permanent (301/308): the subscription should move. */
+  movedTo?: string;
+  body: Buffer;
+  contentType: string | null;
+  etag: string | null;
+  lastModified: string | null;
+}
+
+const limiters = new Map<string, LimitFunction>();
+function limiter(host: string, n: number): LimitFunction {
+  let l = limiters.get(host);
+  if (!l) {
+    l = pLimit(n);
+    limiters.set(host, l);
+  }
+  return l;
+}
+
+function describeNetworkError(err: unknown, url: URL): IngestError {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const code = cause?.code ?? (err as { code?: string }).code ?? '';
+  const host = url.host;
+  if ((err as Error).name === 'TimeoutError') {
+    return new IngestError('HTTP_TIMEOUT', `${host} took too long to answer; Earshot will try again later.`, {
+      cause: err,
+    });
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new IngestError(
+      'HTTP_DNS',
+      `Earshot could not find the server ${host}. Check the address, or whether you are offline.`,
+      { cause: err },
+    );
+  }
+  if (code === 'ECONNREFUSED') {
+    return new IngestError('HTTP_REFUSED', `${host} refused the connection; Earshot will try again later.`, {
+      cause: err,
+    });
+  }
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
+    return new IngestError(
+      'HTTP_RESET',
+      `The connection to ${host} broke off; Earshot will try again later.`,
+      { cause: err },
+    );
+  }
+  return new IngestError(
+    'HTTP_FAILED',
+    `Could not reach ${host}: ${cause?.message ?? (err as Error).message}.`,
+    { cause: err },
+  );
+}
+
+function describeStatus(status: number, url: URL): IngestError {
+  const host = url.host;
+  if (status === 404)
+    return new IngestError('HTTP_404', `${host} says this feed does not exist (404). Check the address.`);
+  if (status === 410) return new IngestError('HTTP_410', `The publisher has removed this feed (410 Gone).`);
+  if (status === 401 || status === 403) {
+    return new IngestError(
+      'HTTP_DENIED',
+      `${host} refused access to this feed (${status}). A private feed needs its full address, with its token.`,
+    );
+  }
+  if (status === 429)
+    return new IngestError('HTTP_429', `${host} asked Earshot to slow down (429); it will try again later.`);
+  if (status >= 500)
+    return new IngestError(
+      'HTTP_5XX',
+      `The podcast's server had a problem (HTTP ${status}); Earshot will try again later.`,
+    );
+  return new IngestError('HTTP_STATUS', `${host} answered HTTP ${status} instead of the feed.`);
+}
+
+/** Read a body up to `max` bytes, refusing more. */
+async function readCapped(res: Response, max: number, url: URL): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length'));
+  const tooBig = () =>
+    new IngestError(
+      'HTTP_TOO_LARGE',
+      `The feed at ${url.host} is larger than ${Math.round(max / 1048576)} MiB, which is more than any podcast feed needs; Earshot did not read it.`,
+    );
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel();
+    throw tooBig();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  if (!res.body) return Buffer.alloc(0);
+  for await (const chunk of res.body) {
+    size += chunk.byteLength;
+    if (size > max) {
+      throw tooBig();
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * GET a feed (or any small document) the way a polite podcast app does: conditional request,
+ * compressed transfer, redirects followed by hand so a permanent move can update the
+ * subscription and a loop stops, a timeout, a size cap, and a limit per host.
+ */
+export async function fetchDocument(address: string, options: FetchOptions = {}): Promise<FetchResult> {
+  let url = new URL(address);
+  const seen = new Set<string>([url.href]);
+  let allPermanent = true;
+  const maxRedirects = options.maxRedirects ?? 10;
+  for (let hop = 0; ; hop++) {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new IngestError(
+        'HTTP_SCHEME',
+        `Earshot only follows http and https addresses, not ${url.protocol}`,
+      );
+    }
+    const headers: Record<string, string> = {
+      'user-agent': USER_AGENT,
+      accept: 'application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5',
+      'accept-encoding': 'gzip, deflate, br',
+    };
+    if (options.etag) headers['if-none-match'] = options.etag;
+    if (options.lastModified) headers['if-modified-since'] = options.lastModified;
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const current = url;
+    const result = await limiter(
+      current.host,
+      options.perHost ?? 2,
+    )(async () => {
+      let res: Response;
+      try {
+        res = await fetch(current, { headers, redirect: 'manual', signal });
+      } catch (err) {
+        throw describeNetworkError(err, current);
+      }
+      if (res.status >= 300 && res.status < 400 && res.status !== 304) {
+        await res.body?.cancel();
+        return { redirect: res.headers.get('location'), permanent: res.status === 301 || res.status === 308 };
+      }
+      if (res.status === 304) {
+        await res.body?.cancel();
+        return { res, body: Buffer.alloc(0) };
+      }
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw describeStatus(res.status, current);
+      }
+      try {
+        return { res, body: await readCapped(res, options.maxBytes ?? 64 * 1048576, current) };
+      } catch (err) {
+        if (err instanceof IngestError) throw err;
+        throw describeNetworkError(err, current);
+      }
+    });
+    if ('redirect' in result) {
+      if (!result.redirect)
+        throw new IngestError('HTTP_REDIRECT', `${current.host} redirected without saying where to.`);
+      const next = new URL(result.redirect, current);
+      if (seen.has(next.href)) {
+        throw new IngestError(
+          'HTTP_REDIRECT_LOOP',
+          `The feed address redirects in a loop (${current.host} → ${next.host} → …). Tell the publisher; Earshot stopped following it.`,
+        );
+      }
+      if (hop + 1 > maxRedirects) {
+        throw new IngestError(
+          'HTTP_TOO_MANY_REDIRECTS',
+          `The feed address redirected more than ${maxRedirects} times; Earshot stopped following it.`,
+        );
+      }
+      allPermanent &&= result.permanent;
+      seen.add(next.href);
+      url = next;
+      continue;
+    }
+    const { res, body } = result;
+    return {
+      status: res.status === 304 ? 'not-modified' : 'ok',
+      url: url.href,
+      movedTo: hop > 0 && allPermanent ? url.href : undefined,
+      body,
+      contentType: res.headers.get('content-type'),
+      etag: res.headers.get('etag'),
+      lastModified: res.headers.get('last-modified'),
+    };
+  }
+}

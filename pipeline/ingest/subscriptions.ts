@@ -1,0 +1,473 @@
+import type { Db } from '../store/db.ts';
+import { writeTx } from '../store/db.ts';
+import type { Clock } from '../engine/clock.ts';
+import { decodeFeedBytes } from './decode-text.ts';
+import { parseFeed, type ParsedFeed, type ParsedItem } from './feed-parse.ts';
+import { fetchDocument, type FetchOptions, type FetchResult } from './http.ts';
+import { IngestError } from './errors.ts';
+import { aliasesOf, episodeKey, type Alias, type KeySource } from './identity.ts';
+import { DEFAULT_BACKLOG, formatBacklog, insidePolicy, parseBacklog } from './backlog.ts';
+
+export interface FeedView {
+  id: number;
+  url: string;
+  title: string | null;
+  backlog: string;
+  episodeCount: number;
+  lastRefreshAt: number | null;
+  lastError: string | null;
+  nextRefreshAt: number | null;
+}
+
+export interface EpisodeView {
+  id: number;
+  feedId: number | null;
+  key: string;
+  keySource: KeySource | null;
+  title: string | null;
+  publishedAt: number | null;
+  durationMs: number | null;
+  enclosureUrl: string | null;
+  transcriptUrl: string | null;
+  status: string;
+}
+
+export interface RefreshResult {
+  feedId: number;
+  notModified: boolean;
+  added: number;
+  updated: number;
+  queued: number[];
+  movedTo?: string;
+}
+
+export interface SubscriptionOptions {
+  /** Minutes between background refreshes. Default 60. */
+  intervalMinutes?: number;
+  /** Fraction of the interval added at random per feed so refreshes spread out. Default 0.1. */
+  jitter?: number;
+  random?: () => number;
+  fetch?: (url: string, options: FetchOptions) => Promise<FetchResult>;
+  fetchOptions?: FetchOptions;
+}
+
+interface FeedRow {
+  id: number;
+  url: string;
+  title: string | null;
+  backlog: string;
+  subscribed_at: number | null;
+  etag: string | null;
+  last_modified: string | null;
+  last_refresh_at: number | null;
+  last_success_at: number | null;
+  last_error: string | null;
+  failures: number;
+  next_refresh_at: number | null;
+}
+
+export function validateFeedUrl(input: string): string {
+  let url: URL;
+  try {
+    url = new URL(input.trim());
+  } catch {
+    throw new IngestError(
+      'BAD_URL',
+      `"${input}" is not a web address; a feed address looks like https://example.com/feed.xml.`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new IngestError(
+      'BAD_URL',
+      `Earshot subscribes to http and https feeds only, not ${url.protocol.replace(':', '')} addresses.`,
+    );
+  }
+  url.hash = '';
+  return url.href;
+}
+
+/** Subscriptions: add, remove, list, refresh (on a schedule or now), with episode identity kept stable. */
+export class Subscriptions {
+  private readonly db: Db;
+  private readonly clock: Clock;
+  private readonly options: SubscriptionOptions;
+
+  constructor(db: Db, clock: Clock, options: SubscriptionOptions = {}) {
+    this.db = db;
+    this.clock = clock;
+    this.options = options;
+  }
+
+  private get intervalMs(): number {
+    return (this.options.intervalMinutes ?? 60) * 60_000;
+  }
+
+  private fetch(url: string, extra: FetchOptions = {}): Promise<FetchResult> {
+    return (this.options.fetch ?? fetchDocument)(url, { ...this.options.fetchOptions, ...extra });
+  }
+
+  /** Fetch and parse the feed at once; only a feed that works is stored. */
+  async subscribe(
+    input: string,
+    backlogSpec = DEFAULT_BACKLOG,
+  ): Promise<{ feed: FeedView; refresh: RefreshResult }> {
+    const url = validateFeedUrl(input);
+    const backlog = formatBacklog(parseBacklog(backlogSpec));
+    const existing = this.db.prepare('SELECT id FROM feeds WHERE url = ?').get(url) as
+      { id: number } | undefined;
+    if (existing) {
+      throw new IngestError('ALREADY_SUBSCRIBED', `You already follow this feed (feed ${existing.id}).`);
+    }
+    const fetched = await this.fetch(url);
+    const parsed = this.parse(fetched);
+    const finalUrl = fetched.movedTo ?? url;
+    const now = this.clock.now();
+    const feedId = writeTx(this.db, 'adding a subscription', () => {
+      const moved = this.db.prepare('SELECT id FROM feeds WHERE url = ?').get(finalUrl) as
+        { id: number } | undefined;
+      if (moved)
+        throw new IngestError(
+          'ALREADY_SUBSCRIBED',
+          `You already follow this feed (feed ${moved.id}); it lives at ${finalUrl}.`,
+        );
+      const id = Number(
+        this.db
+          .prepare(
+            'INSERT INTO feeds (url, title, backlog, subscribed_at, created_at) VALUES (?, ?, ?, ?, ?)',
+          )
+          .run(finalUrl, parsed.title, backlog, now, now).lastInsertRowid,
+      );
+      return id;
+    });
+    const refresh = this.store(feedId, fetched, parsed, true);
+    return { feed: this.feed(feedId), refresh };
+  }
+
+  unsubscribe(feedId: number): FeedView {
+    const feed = this.feed(feedId);
+    writeTx(this.db, 'removing a subscription', () =>
+      this.db.prepare('DELETE FROM feeds WHERE id = ?').run(feedId),
+    );
+    return feed;
+  }
+
+  private parse(fetched: FetchResult): ParsedFeed {
+    const { text } = decodeFeedBytes(fetched.body, fetched.contentType);
+    return parseFeed(text, fetched.url);
+  }
+
+  /** Refresh one feed now. A failure is recorded on the feed (never silently) and rethrown. */
+  async refresh(feedId: number): Promise<RefreshResult> {
+    const row = this.row(feedId);
+    try {
+      const fetched = await this.fetch(row.url, { etag: row.etag, lastModified: row.last_modified });
+      if (fetched.status === 'not-modified') {
+        const now = this.clock.now();
+        writeTx(this.db, 'recording a refresh', () =>
+          this.db
+            .prepare(
+              `UPDATE feeds SET last_refresh_at = ?, last_success_at = ?, last_error = NULL, failures = 0, next_refresh_at = ? WHERE id = ?`,
+            )
+            .run(now, now, this.nextRefresh(now, 0), feedId),
+        );
+        return { feedId, notModified: true, added: 0, updated: 0, queued: [] };
+      }
+      return this.store(feedId, fetched, this.parse(fetched), false);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const now = this.clock.now();
+      writeTx(this.db, 'recording a failed refresh', () =>
+        this.db
+          .prepare(
+            `UPDATE feeds SET last_refresh_at = ?, last_error = ?, failures = failures + 1, next_refresh_at = ? WHERE id = ?`,
+          )
+          .run(now, message, this.nextRefresh(now, row.failures + 1), feedId),
+      );
+      throw err;
+    }
+  }
+
+  /** Refresh every feed whose time has come; failures are recorded per feed, not thrown. */
+  async refreshDue(): Promise<{ refreshed: RefreshResult[]; failed: { feedId: number; error: string }[] }> {
+    const due = this.db
+      .prepare(
+        'SELECT id FROM feeds WHERE next_refresh_at IS NULL OR next_refresh_at <= ? ORDER BY next_refresh_at',
+      )
+      .all(this.clock.now()) as { id: number }[];
+    return this.refreshMany(due.map((d) => d.id));
+  }
+
+  async refreshMany(
+    ids: number[],
+  ): Promise<{ refreshed: RefreshResult[]; failed: { feedId: number; error: string }[] }> {
+    const settled = await Promise.allSettled(ids.map((id) => this.refresh(id)));
+    const refreshed: RefreshResult[] = [];
+    const failed: { feedId: number; error: string }[] = [];
+    settled.forEach((r, i) => {
+      if (r.status === 'fulfilled') refreshed.push(r.value);
+      else
+        failed.push({
+          feedId: ids[i]!,
+          error: r.reason instanceof Error ? r.reason.message : String(r.reason),
+        });
+    });
+    return { refreshed, failed };
+  }
+
+  /** Next refresh: the interval with per-feed jitter, doubled per consecutive failure (capped at a day). */
+  private nextRefresh(now: number, failures: number): number {
+    const base = Math.min(24 * 3_600_000, this.intervalMs * 2 ** Math.min(failures, 10));
+    const jitter = base * (this.options.jitter ?? 0.1) * (this.options.random ?? Math.random)();
+    return Math.round(now + base + jitter);
+  }
+
+  private row(feedId: number): FeedRow {
+    const row = this.db.prepare('SELECT * FROM feeds WHERE id = ?').get(feedId) as FeedRow | undefined;
+    if (!row) throw new IngestError('NO_FEED', `There is no feed ${feedId}; \`earshot feeds\` lists them.`);
+    return row;
+  }
+
+  /** Store the feed's metadata and reconcile its items with the episodes already known. */
+  private store(
+    feedId: number,
+    fetched: FetchResult,
+    parsed: ParsedFeed,
+    firstFetch: boolean,
+  ): RefreshResult {
+    const now = this.clock.now();
+    return writeTx(this.db, 'saving a feed', () => {
+      const row = this.row(feedId);
+      let movedTo: string | undefined;
+      if (fetched.movedTo && fetched.movedTo !== row.url) {
+        const clash = this.db
+          .prepare('SELECT id FROM feeds WHERE url = ? AND id != ?')
+          .get(fetched.movedTo, feedId);
+        if (!clash) movedTo = fetched.movedTo;
+      }
+      this.db
+        .prepare(
+          `UPDATE feeds SET url = ?, title = ?, description = ?, link = ?, image_url = ?, author = ?, language = ?,
+             podcast_guid = ?, format = ?, etag = ?, last_modified = ?, last_refresh_at = ?, last_success_at = ?,
+             last_error = NULL, failures = 0, next_refresh_at = ? WHERE id = ?`,
+        )
+        .run(
+          movedTo ?? row.url,
+          parsed.title,
+          parsed.description ?? null,
+          parsed.link ?? null,
+          parsed.imageUrl ?? null,
+          parsed.author ?? null,
+          parsed.language ?? null,
+          parsed.podcastGuid ?? null,
+          parsed.format,
+          fetched.etag,
+          fetched.lastModified,
+          now,
+          now,
+          this.nextRefresh(now, 0),
+          feedId,
+        );
+      const result = this.reconcile(
+        feedId,
+        parsed.items,
+        firstFetch,
+        parseBacklogSafe(row.backlog),
+        row.subscribed_at ?? now,
+        now,
+      );
+      return { feedId, notModified: false, ...result, movedTo };
+    });
+  }
+
+  private reconcile(
+    feedId: number,
+    items: ParsedItem[],
+    firstFetch: boolean,
+    backlog: ReturnType<typeof parseBacklog>,
+    subscribedAt: number,
+    now: number,
+  ): { added: number; updated: number; queued: number[] } {
+    const findAlias = this.db.prepare(
+      'SELECT episode_id FROM episode_aliases WHERE feed_id = ? AND kind = ? AND value = ?',
+    );
+    const addAlias = this.db.prepare(
+      'INSERT OR IGNORE INTO episode_aliases (feed_id, kind, value, episode_id) VALUES (?, ?, ?, ?)',
+    );
+    const matched = new Set<number>();
+    const fresh: { id: number; publishedAt: number | null }[] = [];
+    let updated = 0;
+    // Newest first, so a guid shared by two items identifies the newest of them.
+    const ordered = items
+      .map((item, position) => ({ item, position }))
+      .sort(
+        (a, b) =>
+          (b.item.publishedAt ?? -Infinity) - (a.item.publishedAt ?? -Infinity) || a.position - b.position,
+      );
+    for (const { item, position } of ordered) {
+      const aliases = aliasesOf(item);
+      if (aliases.length === 0) continue; // nothing to know it by: no guid, enclosure or title
+      let episodeId: number | undefined;
+      for (const a of aliases) {
+        const hit = findAlias.get(feedId, a.kind, a.value) as { episode_id: number } | undefined;
+        if (hit && !matched.has(hit.episode_id)) {
+          episodeId = hit.episode_id;
+          break;
+        }
+      }
+      if (episodeId === undefined) {
+        // A guid already taken in this feed (shared guids) cannot be this item's key.
+        const usable = aliases.filter((a) => !findAlias.get(feedId, a.kind, a.value));
+        const keyAlias: Alias | undefined = usable[0];
+        if (!keyAlias) continue; // an exact duplicate of an item already seen in this document
+        episodeId = this.insertEpisode(feedId, item, keyAlias, position, now);
+        fresh.push({ id: episodeId, publishedAt: item.publishedAt ?? null });
+      } else {
+        this.updateEpisode(episodeId, item, position, now);
+        updated++;
+      }
+      matched.add(episodeId);
+      for (const a of aliases) addAlias.run(feedId, a.kind, a.value, episodeId);
+    }
+    const queued: number[] = [];
+    const ranked = [...fresh].sort((a, b) => (b.publishedAt ?? -Infinity) - (a.publishedAt ?? -Infinity));
+    const setStatus = this.db.prepare(`UPDATE episodes SET status = 'queued' WHERE id = ?`);
+    ranked.forEach((e, rank) => {
+      if (insidePolicy(backlog, { publishedAt: e.publishedAt, rank }, { firstFetch, subscribedAt })) {
+        setStatus.run(e.id);
+        queued.push(e.id);
+      }
+    });
+    return { added: fresh.length, updated, queued };
+  }
+
+  private episodeColumns(item: ParsedItem) {
+    const extra = {
+      guids: item.guids,
+      alternateEnclosures: item.alternateEnclosures,
+      transcripts: item.transcripts,
+      chaptersUrl: item.chaptersUrl,
+      podloveChapters: item.podloveChapters,
+      persons: item.persons,
+      season: item.season,
+      episode: item.episode,
+      imageUrl: item.imageUrl,
+    };
+    return [
+      item.guids[0] ?? null,
+      item.title ?? null,
+      item.description ?? null,
+      item.link ?? null,
+      item.publishedAt ?? null,
+      item.durationMs ?? null,
+      item.enclosure?.url ?? null,
+      item.enclosure?.type ?? null,
+      item.enclosure?.length ?? null,
+      JSON.stringify(extra),
+    ];
+  }
+
+  private insertEpisode(
+    feedId: number,
+    item: ParsedItem,
+    keyAlias: Alias,
+    position: number,
+    now: number,
+  ): number {
+    return Number(
+      this.db
+        .prepare(
+          `INSERT INTO episodes (feed_id, key, key_source, guid, title, description, link, published_at, duration_ms,
+             enclosure_url, enclosure_type, enclosure_length, extra, status, position, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'listed', ?, ?, ?)`,
+        )
+        .run(
+          feedId,
+          episodeKey(feedId, keyAlias),
+          keyAlias.kind,
+          ...this.episodeColumns(item),
+          position,
+          now,
+          now,
+        ).lastInsertRowid,
+    );
+  }
+
+  private updateEpisode(id: number, item: ParsedItem, position: number, now: number): void {
+    this.db
+      .prepare(
+        `UPDATE episodes SET guid = ?, title = ?, description = ?, link = ?, published_at = ?, duration_ms = ?,
+           enclosure_url = ?, enclosure_type = ?, enclosure_length = ?, extra = ?, position = ?, updated_at = ?
+         WHERE id = ?`,
+      )
+      .run(...this.episodeColumns(item), position, now, id);
+  }
+
+  feed(feedId: number): FeedView {
+    const v = this.list(feedId)[0];
+    if (!v) throw new IngestError('NO_FEED', `There is no feed ${feedId}; \`earshot feeds\` lists them.`);
+    return v;
+  }
+
+  list(onlyId?: number): FeedView[] {
+    const rows = this.db
+      .prepare(
+        `SELECT f.*, (SELECT count(*) FROM episodes e WHERE e.feed_id = f.id) AS episode_count FROM feeds f
+         ${onlyId === undefined ? '' : 'WHERE f.id = ?'} ORDER BY f.title COLLATE NOCASE, f.id`,
+      )
+      .all(...(onlyId === undefined ? [] : [onlyId])) as (FeedRow & { episode_count: number })[];
+    return rows.map((r) => ({
+      id: r.id,
+      url: r.url,
+      title: r.title,
+      backlog: r.backlog,
+      episodeCount: r.episode_count,
+      lastRefreshAt: r.last_refresh_at,
+      lastError: r.last_error,
+      nextRefreshAt: r.next_refresh_at,
+    }));
+  }
+
+  episodes(query: { feedId?: number; limit?: number } = {}): EpisodeView[] {
+    if (query.feedId !== undefined) this.row(query.feedId);
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM episodes ${query.feedId === undefined ? '' : 'WHERE feed_id = ?'}
+         ORDER BY published_at DESC NULLS LAST, id DESC LIMIT ?`,
+      )
+      .all(...(query.feedId === undefined ? [] : [query.feedId]), query.limit ?? 100) as {
+      id: number;
+      feed_id: number | null;
+      key: string;
+      key_source: KeySource | null;
+      title: string | null;
+      published_at: number | null;
+      duration_ms: number | null;
+      enclosure_url: string | null;
+      extra: string;
+      status: string;
+    }[];
+    return rows.map((r) => {
+      const extra = JSON.parse(r.extra) as { transcripts?: { url: string }[] };
+      return {
+        id: r.id,
+        feedId: r.feed_id,
+        key: r.key,
+        keySource: r.key_source,
+        title: r.title,
+        publishedAt: r.published_at,
+        durationMs: r.duration_ms,
+        enclosureUrl: r.enclosure_url,
+        transcriptUrl: extra.transcripts?.[0]?.url ?? null,
+        status: r.status,
+      };
+    });
+  }
+}
+
+function parseBacklogSafe(spec: string) {
+  try {
+    return parseBacklog(spec);
+  } catch {
+    return parseBacklog(DEFAULT_BACKLOG);
+  }
+}

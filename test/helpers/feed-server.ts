@@ -1,0 +1,89 @@
+/**
+ * A real HTTP server on 127.0.0.1 that serves fixture feeds with the faults real servers have:
+ * slow bodies, errors, 429 with Retry-After, resets mid-body, 304s, redirects, gzip.
+ */
+import http from 'node:http';
+import zlib from 'node:zlib';
+import type { AddressInfo } from 'node:net';
+
+export interface Route {
+  body?: string | Buffer;
+  status?: number;
+  headers?: Record<string, string>;
+  gzip?: boolean;
+  /** Answer 304 when the request's If-None-Match equals this. */
+  etag?: string;
+  /** Send the body in pieces with this pause between them (ms). */
+  dripMs?: number;
+  /** Destroy the socket after writing this many body bytes. */
+  resetAfter?: number;
+  /** Redirect: [status, location]. */
+  redirect?: [number, string];
+}
+
+export interface FeedServer {
+  url(path: string): string;
+  route(path: string, route: Route): void;
+  hits(path: string): http.IncomingHttpHeaders[];
+  close(): Promise<void>;
+}
+
+export async function startFeedServer(): Promise<FeedServer> {
+  const routes = new Map<string, Route>();
+  const seen = new Map<string, http.IncomingHttpHeaders[]>();
+  const server = http.createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    seen.set(path, [...(seen.get(path) ?? []), req.headers]);
+    const r = routes.get(path);
+    if (!r) {
+      res.writeHead(404).end('not here');
+      return;
+    }
+    if (r.redirect) {
+      res.writeHead(r.redirect[0], { location: r.redirect[1] }).end();
+      return;
+    }
+    if (r.etag && req.headers['if-none-match'] === r.etag) {
+      res.writeHead(304, { etag: r.etag }).end();
+      return;
+    }
+    let body = typeof r.body === 'string' ? Buffer.from(r.body) : (r.body ?? Buffer.alloc(0));
+    const headers: Record<string, string> = { 'content-type': 'application/rss+xml', ...r.headers };
+    if (r.etag) headers.etag = r.etag;
+    if (r.gzip) {
+      body = zlib.gzipSync(body);
+      headers['content-encoding'] = 'gzip';
+    }
+    if (r.resetAfter !== undefined) {
+      res.writeHead(r.status ?? 200, { ...headers, 'content-length': String(body.length) });
+      res.write(body.subarray(0, r.resetAfter), () => res.socket?.destroy());
+      return;
+    }
+    if (r.dripMs) {
+      res.writeHead(r.status ?? 200, headers);
+      let i = 0;
+      const tick = () => {
+        if (res.destroyed) return;
+        if (i >= body.length) return void res.end();
+        res.write(body.subarray(i, i + 16));
+        i += 16;
+        setTimeout(tick, r.dripMs);
+      };
+      tick();
+      return;
+    }
+    res.writeHead(r.status ?? 200, { ...headers, 'content-length': String(body.length) }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (p) => `http://127.0.0.1:${port}${p}`,
+    route: (p, r) => void routes.set(p, r),
+    hits: (p) => seen.get(p) ?? [],
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
