@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerEngineCommands } from './commands/engine.ts';
+import { registerFeedCommands } from './commands/feeds.ts';
 
 export function buildProgram(): Command {
   const program = new Command('earshot')
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(see `earshot --help`)')
     .exitOverride();
   registerEngineCommands(program);
+  registerFeedCommands(program);
   return program;
 }
 

@@ -19,6 +19,9 @@ import type {
   WorkflowView,
 } from './contract.ts';
 import { ApiInputError, parseArgs } from './schemas.ts';
+import { Subscriptions } from '../ingest/subscriptions.ts';
+import { IngestError } from '../ingest/errors.ts';
+import type { EpisodeView, FeedView, RefreshView } from './contract.ts';
 
 export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
 
@@ -82,8 +85,10 @@ function jobView(r: JobRow): JobView {
 /** The application API over one data directory. Inputs are validated with zod. */
 export class App implements Api {
   readonly ctx: AppContext;
-  constructor(ctx: AppContext) {
+  readonly subscriptions: Subscriptions;
+  constructor(ctx: AppContext, subscriptions?: Subscriptions) {
     this.ctx = ctx;
+    this.subscriptions = subscriptions ?? new Subscriptions(ctx.db, ctx.clock);
   }
 
   private get db(): Db {
@@ -276,4 +281,37 @@ export class App implements Api {
     this.ctx.queue.setPaused(l, false);
     return this.lane(l);
   }
+
+  async subscribe(url: string, backlog?: string): Promise<FeedView> {
+    const [u, b] = parseArgs('subscribe', backlog === undefined ? [url] : [url, backlog]);
+    return (await this.subscriptions.subscribe(u, b)).feed;
+  }
+
+  async unsubscribe(feedId: number): Promise<FeedView> {
+    const [id] = parseArgs('unsubscribe', [feedId]);
+    return this.subscriptions.unsubscribe(id);
+  }
+
+  async refresh(
+    feedId?: number,
+  ): Promise<{ refreshed: RefreshView[]; failed: { feedId: number; error: string }[] }> {
+    const [id] = parseArgs('refresh', feedId === undefined ? [] : [feedId]);
+    if (id !== undefined) {
+      this.subscriptions.feed(id);
+      return this.subscriptions.refreshMany([id]);
+    }
+    return this.subscriptions.refreshMany(this.subscriptions.list().map((f) => f.id));
+  }
+
+  async feeds(): Promise<FeedView[]> {
+    parseArgs('feeds', []);
+    return this.subscriptions.list();
+  }
+
+  async episodes(query?: { feedId?: number; limit?: number }): Promise<EpisodeView[]> {
+    const [q = {}] = parseArgs('episodes', query === undefined ? [] : [query]);
+    return this.subscriptions.episodes(q);
+  }
 }
+
+export { IngestError };

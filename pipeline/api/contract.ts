@@ -94,6 +94,42 @@ export interface JobsQuery {
   limit?: number;
 }
 
+export interface FeedView {
+  id: number;
+  url: string;
+  title: string | null;
+  /** Which episodes of the back catalogue are processed: new, all, last:N or since:YYYY-MM-DD. */
+  backlog: string;
+  episodeCount: number;
+  lastRefreshAt: number | null;
+  /** Why the last refresh failed, written for the user; null when it worked. */
+  lastError: string | null;
+  nextRefreshAt: number | null;
+}
+
+export interface EpisodeView {
+  id: number;
+  feedId: number | null;
+  key: string;
+  /** Where the episode's identity came from: its guid, its enclosure URL, title + date, or file content. */
+  keySource: 'guid' | 'enclosure' | 'title-date' | 'content-hash' | null;
+  title: string | null;
+  publishedAt: number | null;
+  durationMs: number | null;
+  enclosureUrl: string | null;
+  transcriptUrl: string | null;
+  status: string;
+}
+
+export interface RefreshView {
+  feedId: number;
+  notModified: boolean;
+  added: number;
+  updated: number;
+  queued: number[];
+  movedTo?: string;
+}
+
 export interface Api {
   status(): Promise<StatusView>;
   jobs(query?: JobsQuery): Promise<JobView[]>;
@@ -102,6 +138,14 @@ export interface Api {
   cancel(id: string): Promise<WorkflowView>;
   pauseLane(lane: LaneName): Promise<LaneView>;
   resumeLane(lane: LaneName): Promise<LaneView>;
+  subscribe(url: string, backlog?: string): Promise<FeedView>;
+  unsubscribe(feedId: number): Promise<FeedView>;
+  /** Refresh one feed, or every feed when no id is given. */
+  refresh(
+    feedId?: number,
+  ): Promise<{ refreshed: RefreshView[]; failed: { feedId: number; error: string }[] }>;
+  feeds(): Promise<FeedView[]>;
+  episodes(query?: { feedId?: number; limit?: number }): Promise<EpisodeView[]>;
 }
 
 export type ApiMethod = keyof Api;
@@ -115,6 +159,11 @@ export const API_METHODS = [
   'cancel',
   'pauseLane',
   'resumeLane',
+  'subscribe',
+  'unsubscribe',
+  'refresh',
+  'feeds',
+  'episodes',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
-export const API_METHODS_COMPLETE: MissingMethods extends never ? true : never = true;
+export const API_METHODS_COMPLETE: [MissingMethods] extends [never] ? true : never = true;

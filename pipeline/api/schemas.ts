@@ -5,6 +5,10 @@ import type { ApiMethod } from './contract.ts';
 export const laneSchema = z.enum(['gpu', 'cpu', 'io'], {
   error: (issue) => `"${String(issue.input)}" is not a lane; the lanes are gpu, cpu and io.`,
 });
+const feedIdSchema = z
+  .number({ error: 'A feed id is a number (see `earshot feeds`).' })
+  .int('A feed id is a whole number (see `earshot feeds`).')
+  .positive('A feed id is a number above 0 (see `earshot feeds`).');
 const workflowIdSchema = z.string().min(1, 'Give a workflow id (see `earshot jobs`).');
 
 export const argSchemas = {
@@ -27,6 +31,25 @@ export const argSchemas = {
   cancel: z.tuple([workflowIdSchema]),
   pauseLane: z.tuple([laneSchema]),
   resumeLane: z.tuple([laneSchema]),
+  subscribe: z.union([
+    z.tuple([z.string().min(1, 'Give the feed address.')]),
+    z.tuple([z.string().min(1), z.string().optional()]),
+  ]),
+  unsubscribe: z.tuple([feedIdSchema]),
+  refresh: z.union([z.tuple([]), z.tuple([feedIdSchema.optional()])]),
+  feeds: z.tuple([]),
+  episodes: z.union([
+    z.tuple([]),
+    z.tuple([
+      z
+        .object({
+          feedId: feedIdSchema.optional(),
+          limit: z.number().int().positive().max(100_000).optional(),
+        })
+        .strict()
+        .optional(),
+    ]),
+  ]),
 } satisfies Record<ApiMethod, z.ZodType>;
 
 export class ApiInputError extends Error {

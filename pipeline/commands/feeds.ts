@@ -1,0 +1,132 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { print, table, when, withApp } from './io.ts';
+
+function feedId(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidArgumentError(`"${value}" is not a feed id (see \`earshot feeds\`).`);
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidArgumentError(`"${value}" is not a whole number above 0.`);
+  return n;
+}
+
+function minutes(ms: number | null): string {
+  if (ms === null) return '-';
+  const m = Math.round(ms / 60_000);
+  return m >= 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m} min`;
+}
+
+export function registerFeedCommands(program: Command): void {
+  program
+    .command('subscribe')
+    .argument('<url>', 'the feed address (http or https)')
+    .option(
+      '--backlog <policy>',
+      'which older episodes to process: new, all, last:N or since:YYYY-MM-DD (default last:3)',
+    )
+    .description('follow a podcast: fetches and reads its feed at once')
+    .action(async (url: string, opts: { backlog?: string }, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        const feed = await app.subscribe(url, opts.backlog);
+        print(
+          cmd,
+          feed,
+          () =>
+            `Subscribed to ${feed.title ?? feed.url} (feed ${feed.id}): ${feed.episodeCount} episodes, backlog ${feed.backlog}.`,
+        );
+      });
+    });
+
+  program
+    .command('unsubscribe')
+    .argument('<feed-id>', 'the feed id (see `earshot feeds`)', feedId)
+    .description('stop following a podcast and remove its episodes from the library')
+    .action(async (id: number, _opts, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        const feed = await app.unsubscribe(id);
+        print(cmd, feed, () => `Unsubscribed from ${feed.title ?? feed.url}.`);
+      });
+    });
+
+  program
+    .command('refresh')
+    .argument('[feed-id]', 'one feed (default: all)', feedId)
+    .description('check feeds for new episodes now')
+    .action(async (id: number | undefined, _opts, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        const r = await app.refresh(id);
+        print(
+          cmd,
+          r,
+          () =>
+            [
+              ...r.refreshed.map((x) =>
+                x.notModified
+                  ? `feed ${x.feedId}: unchanged`
+                  : `feed ${x.feedId}: ${x.added} new, ${x.updated} updated${x.movedTo ? `, moved to ${x.movedTo}` : ''}`,
+              ),
+              ...r.failed.map((f) => `feed ${f.feedId}: ${f.error}`),
+            ].join('\n') || 'No feeds to refresh.',
+        );
+        if (r.failed.length > 0 && r.refreshed.length === 0) process.exitCode = 1;
+      });
+    });
+
+  program
+    .command('feeds')
+    .description('the podcasts you follow, with when they were last checked and why a check failed')
+    .action(async (_opts, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        const feeds = await app.feeds();
+        print(cmd, feeds, () =>
+          feeds.length === 0
+            ? 'You follow no podcasts yet: `earshot subscribe URL`.'
+            : table([
+                ['ID', 'TITLE', 'EPISODES', 'CHECKED', 'NEXT IN', 'PROBLEM'],
+                ...feeds.map((f) => [
+                  String(f.id),
+                  f.title ?? f.url,
+                  String(f.episodeCount),
+                  when(f.lastRefreshAt),
+                  f.nextRefreshAt === null ? '-' : minutes(Math.max(0, f.nextRefreshAt - Date.now())),
+                  f.lastError ?? '',
+                ]),
+              ]),
+        );
+      });
+    });
+
+  program
+    .command('episodes')
+    .option('--feed <feed-id>', 'only this feed', feedId)
+    .option('--limit <n>', 'at most this many, newest first (default 100)', positiveInt)
+    .description('episodes, newest first')
+    .action(async (opts: { feed?: number; limit?: number }, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        const query = {
+          ...(opts.feed === undefined ? {} : { feedId: opts.feed }),
+          ...(opts.limit === undefined ? {} : { limit: opts.limit }),
+        };
+        const eps = await app.episodes(query);
+        print(cmd, eps, () =>
+          eps.length === 0
+            ? 'No episodes.'
+            : table([
+                ['ID', 'FEED', 'PUBLISHED', 'STATUS', 'TITLE'],
+                ...eps.map((e) => [
+                  String(e.id),
+                  String(e.feedId ?? '-'),
+                  when(e.publishedAt).slice(0, 10),
+                  e.status,
+                  e.title ?? '(untitled)',
+                ]),
+              ]),
+        );
+      });
+    });
+}
