@@ -21,7 +21,7 @@ import type {
 import { ApiInputError, parseArgs } from './schemas.ts';
 import { Subscriptions } from '../ingest/subscriptions.ts';
 import { IngestError } from '../ingest/errors.ts';
-import type { EpisodeView, FeedView, RefreshView } from './contract.ts';
+import type { EpisodeView, FeedView, OpmlImportView, RefreshView } from './contract.ts';
 
 export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
 
@@ -306,6 +306,16 @@ export class App implements Api {
   async feeds(): Promise<FeedView[]> {
     parseArgs('feeds', []);
     return this.subscriptions.list();
+  }
+
+  async importOpml(opml: string, backlog?: string): Promise<OpmlImportView> {
+    const [doc, b] = parseArgs('importOpml', backlog === undefined ? [opml] : [opml, backlog]);
+    return this.subscriptions.importOpml(doc, b);
+  }
+
+  async exportOpml(): Promise<string> {
+    parseArgs('exportOpml', []);
+    return this.subscriptions.exportOpml();
   }
 
   async episodes(query?: { feedId?: number; limit?: number }): Promise<EpisodeView[]> {

@@ -130,6 +130,14 @@ export interface RefreshView {
   movedTo?: string;
 }
 
+export interface OpmlImportView {
+  added: FeedView[];
+  /** Added, but not readable yet: they stay subscribed and show the reason. */
+  failed: { feedId: number; url: string; error: string }[];
+  existing: string[];
+  skipped: { text: string; reason: string }[];
+}
+
 export interface Api {
   status(): Promise<StatusView>;
   jobs(query?: JobsQuery): Promise<JobView[]>;
@@ -146,6 +154,10 @@ export interface Api {
   ): Promise<{ refreshed: RefreshView[]; failed: { feedId: number; error: string }[] }>;
   feeds(): Promise<FeedView[]>;
   episodes(query?: { feedId?: number; limit?: number }): Promise<EpisodeView[]>;
+  /** Import an OPML subscription list (its text). */
+  importOpml(opml: string, backlog?: string): Promise<OpmlImportView>;
+  /** The subscriptions as OPML 2.0 text. */
+  exportOpml(): Promise<string>;
 }
 
 export type ApiMethod = keyof Api;
@@ -164,6 +176,8 @@ export const API_METHODS = [
   'refresh',
   'feeds',
   'episodes',
+  'importOpml',
+  'exportOpml',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
 export const API_METHODS_COMPLETE: [MissingMethods] extends [never] ? true : never = true;

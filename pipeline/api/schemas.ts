@@ -38,6 +38,8 @@ export const argSchemas = {
   unsubscribe: z.tuple([feedIdSchema]),
   refresh: z.union([z.tuple([]), z.tuple([feedIdSchema.optional()])]),
   feeds: z.tuple([]),
+  importOpml: z.union([z.tuple([z.string()]), z.tuple([z.string(), z.string().optional()])]),
+  exportOpml: z.tuple([]),
   episodes: z.union([
     z.tuple([]),
     z.tuple([

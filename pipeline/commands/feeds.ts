@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { IngestError } from '../ingest/errors.ts';
 import { print, table, when, withApp } from './io.ts';
 
 function feedId(value: string): number {
@@ -127,6 +130,49 @@ export function registerFeedCommands(program: Command): void {
                 ]),
               ]),
         );
+      });
+    });
+
+  const opml = program.command('opml').description('import or export your subscriptions as OPML');
+  opml
+    .command('import')
+    .argument('<file>', 'an OPML file exported from a podcast app')
+    .option('--backlog <policy>', 'which older episodes to process for each feed (default last:3)')
+    .description('follow every podcast in an OPML file')
+    .action(async (file: string, opts: { backlog?: string }, cmd: Command) => {
+      let doc: string;
+      try {
+        doc = fs.readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new IngestError(
+          'OPML_UNREADABLE',
+          `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}.`,
+        );
+      }
+      await withApp(cmd, async (app) => {
+        const r = await app.importOpml(doc, opts.backlog);
+        print(cmd, r, () =>
+          [
+            `Added ${r.added.length + r.failed.length} podcasts${r.existing.length ? `; ${r.existing.length} you already follow` : ''}.`,
+            ...r.failed.map((f) => `  not readable yet (kept, will retry): ${f.url} — ${f.error}`),
+            ...r.skipped.map((s) => `  skipped "${s.text}": ${s.reason}`),
+          ].join('\n'),
+        );
+      });
+    });
+  opml
+    .command('export')
+    .argument('<file>', 'where to write the OPML file')
+    .description('write your subscriptions to an OPML file')
+    .action(async (file: string, _opts, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        const doc = await app.exportOpml();
+        const target = path.resolve(file);
+        const tmp = `${target}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, doc);
+        fs.renameSync(tmp, target);
+        const count = (await app.feeds()).length;
+        print(cmd, { file: target, feeds: count }, () => `Wrote ${count} subscriptions to ${target}.`);
       });
     });
 }

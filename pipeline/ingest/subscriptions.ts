@@ -7,6 +7,18 @@ import { fetchDocument, type FetchOptions, type FetchResult } from './http.ts';
 import { IngestError } from './errors.ts';
 import { aliasesOf, episodeKey, type Alias, type KeySource } from './identity.ts';
 import { DEFAULT_BACKLOG, formatBacklog, insidePolicy, parseBacklog } from './backlog.ts';
+import { buildOpml, parseOpml, type OpmlSkip } from './opml.ts';
+import pLimit from 'p-limit';
+
+export interface OpmlImportResult {
+  /** Feeds now followed, read at once. */
+  added: FeedView[];
+  /** Feeds added that could not be read yet: they stay subscribed and show why on the feed. */
+  failed: { feedId: number; url: string; error: string }[];
+  /** Addresses you already follow. */
+  existing: string[];
+  skipped: OpmlSkip[];
+}
 
 export interface FeedView {
   id: number;
@@ -143,6 +155,61 @@ export class Subscriptions {
     return { feed: this.feed(feedId), refresh };
   }
 
+  /**
+   * Import an OPML list. Every feed is added (in its folder) and read; one that cannot be read
+   * now stays subscribed with the reason on it, and is retried on the normal schedule.
+   */
+  async importOpml(doc: string, backlogSpec = DEFAULT_BACKLOG, concurrency = 8): Promise<OpmlImportResult> {
+    const backlog = formatBacklog(parseBacklog(backlogSpec));
+    const { entries, skipped } = parseOpml(doc);
+    const now = this.clock.now();
+    const existing: string[] = [];
+    const ids = writeTx(this.db, 'importing subscriptions', () => {
+      const out: { id: number; url: string }[] = [];
+      const find = this.db.prepare('SELECT id FROM feeds WHERE url = ?');
+      const insert = this.db.prepare(
+        'INSERT INTO feeds (url, title, folder, backlog, subscribed_at, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      for (const e of entries) {
+        if (find.get(e.url)) {
+          existing.push(e.url);
+          continue;
+        }
+        out.push({
+          id: Number(insert.run(e.url, e.title ?? null, e.folder ?? null, backlog, now, now).lastInsertRowid),
+          url: e.url,
+        });
+      }
+      return out;
+    });
+    const limit = pLimit(concurrency);
+    const results = await Promise.allSettled(ids.map((f) => limit(() => this.refresh(f.id, true))));
+    const added: FeedView[] = [];
+    const failed: OpmlImportResult['failed'] = [];
+    results.forEach((r, i) => {
+      const f = ids[i]!;
+      if (r.status === 'fulfilled') added.push(this.feed(f.id));
+      else
+        failed.push({
+          feedId: f.id,
+          url: f.url,
+          error: r.reason instanceof Error ? r.reason.message : String(r.reason),
+        });
+    });
+    return { added, failed, existing, skipped };
+  }
+
+  exportOpml(): string {
+    const feeds = this.db
+      .prepare('SELECT url, title, folder FROM feeds ORDER BY folder, title COLLATE NOCASE')
+      .all() as {
+      url: string;
+      title: string | null;
+      folder: string | null;
+    }[];
+    return buildOpml(feeds, new Date(this.clock.now()));
+  }
+
   unsubscribe(feedId: number): FeedView {
     const feed = this.feed(feedId);
     writeTx(this.db, 'removing a subscription', () =>
@@ -157,8 +224,9 @@ export class Subscriptions {
   }
 
   /** Refresh one feed now. A failure is recorded on the feed (never silently) and rethrown. */
-  async refresh(feedId: number): Promise<RefreshResult> {
+  async refresh(feedId: number, firstFetch = false): Promise<RefreshResult> {
     const row = this.row(feedId);
+    firstFetch ||= row.last_success_at === null;
     try {
       const fetched = await this.fetch(row.url, { etag: row.etag, lastModified: row.last_modified });
       if (fetched.status === 'not-modified') {
@@ -172,7 +240,7 @@ export class Subscriptions {
         );
         return { feedId, notModified: true, added: 0, updated: 0, queued: [] };
       }
-      return this.store(feedId, fetched, this.parse(fetched), false);
+      return this.store(feedId, fetched, this.parse(fetched), firstFetch);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const now = this.clock.now();

@@ -175,6 +175,11 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX episode_aliases_episode ON episode_aliases (episode_id);
     `,
   },
+  {
+    version: 4,
+    name: 'feed folders (from OPML)',
+    sql: `ALTER TABLE feeds ADD COLUMN folder TEXT;`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]?.version ?? 0;
