@@ -240,7 +240,7 @@ export class Engine extends EventEmitter<EngineEvents> {
             outcome =
               m.type === 'done'
                 ? this.queue.complete(job.jobId, job.fence, m.output)
-                : this.queue.fail(job.jobId, job.fence, m.message, m.retryable);
+                : this.queue.fail(job.jobId, job.fence, m.message, m.retryable, m.retryAfterMs);
           }
         } catch (err) {
           outcome = this.commitFailed(job, err);

@@ -22,7 +22,15 @@ export type WorkerMessage =
   | { type: 'heartbeat'; jobId: number }
   | { type: 'progress'; jobId: number; fraction: number; detail?: Json }
   | { type: 'done'; jobId: number; output: Json }
-  | { type: 'failed'; jobId: number; message: string; retryable: boolean; aborted: boolean };
+  | {
+      type: 'failed';
+      jobId: number;
+      message: string;
+      retryable: boolean;
+      aborted: boolean;
+      /** The step was told when to try again (e.g. HTTP Retry-After), in ms. */
+      retryAfterMs?: number;
+    };
 
 export interface WorkerBoot {
   /** Module exporting `workflows`, imported by the worker to find step code. */

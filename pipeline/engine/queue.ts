@@ -143,7 +143,8 @@ export class Queue {
   start(kind: string, subject: string, input: Json = {}, options: { priority?: number } = {}): string {
     const def = this.registry.get(kind);
     const prints = stepFingerprints(def, input);
-    const id = workflowId(kind, subject, pipelineFingerprint(prints));
+    const fingerprint = pipelineFingerprint(prints);
+    const id = workflowId(kind, subject, fingerprint);
     const now = this.clock.now();
     const priority = options.priority ?? 0;
     writeTx(this.db, `starting ${kind} for ${subject}`, () => {
@@ -156,21 +157,29 @@ export class Queue {
       this.sql(
         `INSERT INTO workflows (id, kind, subject, fingerprint, input, status, priority, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
-      ).run(id, kind, subject, pipelineFingerprint(prints), JSON.stringify(input), priority, now, now);
+      ).run(id, kind, subject, fingerprint, JSON.stringify(input), priority, now, now);
+      // Walk this subject's earlier workflows (few), never every step with this fingerprint (many).
       const findReusable = this.sql(
-        `SELECT s.workflow_id, s.output FROM steps s JOIN workflows w ON w.id = s.workflow_id
-         WHERE w.kind = ? AND w.subject = ? AND s.name = ? AND s.fingerprint = ? AND s.status = 'completed'
+        `SELECT s.workflow_id, s.output FROM workflows w CROSS JOIN steps s ON s.workflow_id = w.id
+         WHERE w.kind = +? AND w.subject = +? AND w.id != +? AND s.name = +? AND s.fingerprint = +?
+           AND s.status = 'completed'
          ORDER BY s.finished_at DESC LIMIT 1`,
       );
       const insertStep = this.sql(
         `INSERT INTO steps (workflow_id, name, position, lane, fingerprint, status, output, reused_from, finished_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
-      let reusing = true;
+      let reusing = Boolean(
+        this.sql('SELECT 1 FROM workflows WHERE kind = +? AND subject = +? AND id != +? LIMIT 1').get(
+          kind,
+          subject,
+          id,
+        ),
+      );
       def.steps.forEach((step, position) => {
         const fp = prints.get(step.name)!;
         const prior = reusing
-          ? (findReusable.get(kind, subject, step.name, fp) as
+          ? (findReusable.get(kind, subject, id, step.name, fp) as
               { workflow_id: string; output: string } | undefined)
           : undefined;
         if (prior) {
@@ -190,7 +199,7 @@ export class Queue {
           insertStep.run(id, step.name, position, step.lane, fp, 'pending', null, null, null);
         }
       });
-      this.enqueueNext(id, now);
+      this.enqueueNext(id, now, priority);
     });
     return id;
   }
@@ -206,9 +215,10 @@ export class Queue {
   }
 
   /** Queue the first step not yet committed, or mark the workflow completed. Inside a tx. */
-  private enqueueNext(id: string, now: number): boolean {
+  private enqueueNext(id: string, now: number, knownPriority?: number): boolean {
+    // `+?` on parameters: the same comparison, but SQLite (STAT4) need not re-plan per call.
     const next = this.sql(
-      `SELECT name, lane FROM steps WHERE workflow_id = ? AND status != 'completed' ORDER BY position LIMIT 1`,
+      `SELECT name, lane FROM steps WHERE workflow_id = +? AND status != 'completed' ORDER BY position LIMIT 1`,
     ).get(id) as { name: string; lane: Lane } | undefined;
     if (!next) {
       this.sql(
@@ -216,9 +226,9 @@ export class Queue {
       ).run(now, now, id);
       return true;
     }
-    const { priority } = this.sql('SELECT priority FROM workflows WHERE id = ?').get(id) as {
-      priority: number;
-    };
+    const priority =
+      knownPriority ??
+      (this.sql('SELECT priority FROM workflows WHERE id = ?').get(id) as { priority: number }).priority;
     this.sql(
       `INSERT INTO jobs (workflow_id, step, lane, priority, state, run_at, created_at)
          VALUES (?, ?, ?, ?, 'queued', ?, ?)
@@ -257,13 +267,15 @@ export class Queue {
       const job = this.sql(
         `UPDATE jobs SET state = 'running', lease_owner = ?, lease_pid = ?, lease_expires_at = ?,
              fence = fence + 1, claimed_at = ?
-           WHERE id = (SELECT id FROM jobs WHERE lane = ? AND state = 'queued' AND run_at <= ?
+           WHERE id = (SELECT id FROM jobs WHERE lane = +? AND state = 'queued' AND run_at <= +?
                        ORDER BY priority DESC, run_at, id LIMIT 1)
            RETURNING *`,
       ).get(owner, pid, now + this.leaseMs, now, lane, now) as JobRow | undefined;
       if (!job) return null;
       const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(job.workflow_id) as WorkflowRow;
-      this.sql(`UPDATE workflows SET status = 'running', updated_at = ? WHERE id = ?`).run(now, wf.id);
+      this.sql(
+        `UPDATE workflows SET status = 'running', updated_at = ? WHERE id = ? AND status != 'running'`,
+      ).run(now, wf.id);
       this.sql(`UPDATE steps SET status = 'running', started_at = ? WHERE workflow_id = ? AND name = ?`).run(
         now,
         wf.id,
@@ -337,13 +349,12 @@ export class Queue {
         fence,
         now,
       });
-      this.sql('UPDATE workflows SET updated_at = ? WHERE id = ?').run(now, wf.id);
       return { kind: 'committed', workflowDone: this.enqueueNext(wf.id, now) } as const;
     });
   }
 
   /** The step threw. Retry with backoff, or dead-letter past its limit or if not retryable. */
-  fail(jobId: number, fence: number, message: string, retryable = true): Outcome {
+  fail(jobId: number, fence: number, message: string, retryable = true, retryAfterMs?: number): Outcome {
     const now = this.clock.now();
     return writeTx(this.db, 'recording a failed step', () => {
       const job = this.holds(jobId, fence);
@@ -358,7 +369,12 @@ export class Queue {
         this.deadLetter(job, attempts, job.recoveries, message, reason, now);
         return { kind: 'dead', reason } as const;
       }
-      const runAt = now + backoffDelay(attempts, this.backoff, this.random);
+      // A delay the step was given (Retry-After) wins over our own backoff, within the cap.
+      const delay =
+        retryAfterMs !== undefined
+          ? Math.min(Math.max(0, retryAfterMs), this.backoff.capMs * 6)
+          : backoffDelay(attempts, this.backoff, this.random);
+      const runAt = now + delay;
       this.requeue(job, attempts, job.recoveries, message, runAt);
       return { kind: 'retry', runAt } as const;
     });
@@ -570,7 +586,8 @@ export class Queue {
   /** True while something could still run: queued jobs (even ones waiting for backoff) or running ones. */
   hasPendingWork(lanes?: readonly Lane[]): boolean {
     const rows = this.sql(
-      `SELECT lane FROM jobs WHERE state IN ('queued', 'running') GROUP BY lane`,
+      // Two probes of the partial indexes, not a scan of every job ever run.
+      `SELECT DISTINCT lane FROM jobs WHERE state = 'queued' UNION SELECT DISTINCT lane FROM jobs WHERE state = 'running'`,
     ).all() as { lane: Lane }[];
     return rows.some(
       (r) => (!lanes || lanes.includes(r.lane)) && !(this.isPaused(r.lane) && !this.hasRunning(r.lane)),

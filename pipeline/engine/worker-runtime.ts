@@ -48,12 +48,15 @@ export function runWorker(port: WorkerPort, registry: Registry, boot: WorkerBoot
         (err: unknown) => {
           const e = err instanceof Error ? err : new Error(String(err));
           const retryable = !('retryable' in e && e.retryable === false);
+          const retryAfterMs =
+            'retryAfterMs' in e && typeof e.retryAfterMs === 'number' ? e.retryAfterMs : undefined;
           finish({
             type: 'failed',
             jobId: msg.jobId,
             message: e.message,
             retryable,
             aborted: controller.signal.aborted,
+            retryAfterMs,
           });
         },
       );

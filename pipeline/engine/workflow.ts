@@ -65,6 +65,16 @@ export interface WorkflowDef {
   steps: StepDef[];
 }
 
+/** The step failed for now and was told when to try again (an HTTP Retry-After, say). */
+export class RetryLaterError extends Error {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super(message);
+    this.name = 'RetryLaterError';
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
 /** A user-facing error: the step failed for a reason retrying will not fix. */
 export class PermanentStepError extends Error {
   readonly retryable = false;

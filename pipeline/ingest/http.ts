@@ -39,7 +39,7 @@ function limiter(host: string, n: number): LimitFunction {
   return l;
 }
 
-function describeNetworkError(err: unknown, url: URL): IngestError {
+export function describeNetworkError(err: unknown, url: URL): IngestError {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   const code = cause?.code ?? (err as { code?: string }).code ?? '';
   const host = url.host;
@@ -74,7 +74,7 @@ function describeNetworkError(err: unknown, url: URL): IngestError {
   );
 }
 
-function describeStatus(status: number, url: URL): IngestError {
+export function describeStatus(status: number, url: URL): IngestError {
   const host = url.host;
   if (status === 404)
     return new IngestError('HTTP_404', `${host} says this feed does not exist (404). Check the address.`);

@@ -1,4 +1,8 @@
 /**
+ * Every b-tree a queue transaction touches is a page written per commit, so the engine's tables
+ * carry few indexes: workflows and steps are WITHOUT ROWID (the key is the table), and jobs are
+ * found through small partial indexes over the states that are looked up.
+ *
  * Numbered migrations, applied in order at open. `PRAGMA user_version` holds the number of the
  * last one applied. Never edit a migration that has shipped: add a new one.
  */
@@ -55,9 +59,8 @@ export const migrations: readonly Migration[] = [
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
         completed_at INTEGER
-      );
+      ) WITHOUT ROWID;
       CREATE INDEX workflows_subject ON workflows (kind, subject);
-      CREATE INDEX workflows_status ON workflows (status);
       CREATE TABLE steps (
         workflow_id TEXT NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,
         name TEXT NOT NULL,
@@ -73,8 +76,7 @@ export const migrations: readonly Migration[] = [
         started_at INTEGER,
         finished_at INTEGER,
         PRIMARY KEY (workflow_id, name)
-      );
-      CREATE INDEX steps_reuse ON steps (name, fingerprint) WHERE status = 'completed';
+      ) WITHOUT ROWID;
       CREATE TABLE jobs (
         id INTEGER PRIMARY KEY,
         workflow_id TEXT NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,

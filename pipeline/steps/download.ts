@@ -1,0 +1,264 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { USER_AGENT, describeNetworkError, describeStatus } from '../ingest/http.ts';
+import { IngestError } from '../ingest/errors.ts';
+import { PermanentStepError, RetryLaterError, type Json, type StepContext } from '../engine/workflow.ts';
+
+export interface DownloadSource {
+  url: string;
+  type?: string;
+  length?: number;
+}
+
+export interface DownloadInput {
+  episodeId: number;
+  key: string;
+  sources: DownloadSource[];
+}
+
+export interface DownloadOutput {
+  path: string;
+  bytes: number;
+  contentType: string | null;
+  url: string;
+}
+
+const EXT: Record<string, string> = {
+  'audio/mpeg': '.mp3',
+  'audio/mp3': '.mp3',
+  'audio/mp4': '.m4a',
+  'audio/x-m4a': '.m4a',
+  'audio/m4a': '.m4a',
+  'audio/aac': '.aac',
+  'audio/ogg': '.ogg',
+  'audio/opus': '.opus',
+  'audio/flac': '.flac',
+  'audio/wav': '.wav',
+  'audio/x-wav': '.wav',
+  'video/mp4': '.mp4',
+  'video/x-matroska': '.mkv',
+  'video/webm': '.webm',
+  'audio/webm': '.webm',
+};
+
+/** What the server may send as episode audio: anything but documents. */
+function acceptable(contentType: string | null): boolean {
+  if (!contentType) return true;
+  const t = contentType.split(';')[0]!.trim().toLowerCase();
+  return !/^(text\/|application\/(xhtml\+xml|xml|json|rss\+xml|atom\+xml))/.test(t);
+}
+
+/** The file's name comes from the episode key (never from feed text); the extension from the type. */
+export function mediaPath(dataDir: string, key: string, contentType: string | null, url: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(key))
+    throw new PermanentStepError(`Episode key "${key}" is not safe as a file name`);
+  const t = contentType?.split(';')[0]!.trim().toLowerCase() ?? '';
+  let ext = EXT[t];
+  if (!ext) {
+    const fromUrl = path.extname(new URL(url).pathname).toLowerCase();
+    ext = /^\.[a-z0-9]{1,5}$/.test(fromUrl) ? fromUrl : '.audio';
+  }
+  return path.join(dataDir, 'media', `${key}${ext}`);
+}
+
+function retryAfterMs(header: string | null, now: number): number | undefined {
+  if (!header) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const t = Date.parse(header);
+  return Number.isFinite(t) ? Math.max(0, t - now) : undefined;
+}
+
+function freeBytes(dir: string): number {
+  const s = fs.statfsSync(dir);
+  return s.bavail * s.bsize;
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * Download one source into `<key>.part`, resuming with Range when a part is already there, then
+ * rename into place. Throws IngestError (or RetryLaterError) with a user-readable message.
+ */
+async function fetchSource(
+  ctx: StepContext,
+  input: DownloadInput,
+  src: DownloadSource,
+): Promise<DownloadOutput> {
+  const mediaDir = path.join(ctx.dataDir, 'media');
+  fs.mkdirSync(mediaDir, { recursive: true });
+  const part = path.join(mediaDir, `${input.key}.part`);
+  const meta = `${part}.json`;
+  let have = 0;
+  let validator: string | undefined;
+  try {
+    const m = JSON.parse(fs.readFileSync(meta, 'utf8')) as { url: string; validator?: string };
+    if (m.url === src.url) {
+      have = fs.statSync(part).size;
+      validator = m.validator;
+    }
+  } catch {
+    have = 0;
+  }
+  if (have === 0) fs.rmSync(part, { force: true });
+  const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity' };
+  if (have > 0) {
+    headers.range = `bytes=${have}-`;
+    if (validator) headers['if-range'] = validator;
+  }
+  const url = new URL(src.url);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      headers,
+      signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(6 * 3_600_000)]),
+    });
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    throw describeNetworkError(err, url);
+  }
+  if (res.status === 429 || res.status === 503) {
+    await res.body?.cancel();
+    const wait = retryAfterMs(res.headers.get('retry-after'), Date.now());
+    if (wait !== undefined) {
+      throw new RetryLaterError(
+        `${url.host} asked Earshot to come back in ${Math.ceil(wait / 1000)} s (HTTP ${res.status}).`,
+        wait,
+      );
+    }
+    throw describeStatus(res.status, url);
+  }
+  if (res.status === 416) {
+    // Our part is not a prefix the server recognizes: start over next time.
+    await res.body?.cancel();
+    fs.rmSync(part, { force: true });
+    fs.rmSync(meta, { force: true });
+    throw new IngestError(
+      'DOWNLOAD_RANGE',
+      `${url.host} refused to resume the download; Earshot will start it again.`,
+    );
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw describeStatus(res.status, url);
+  }
+  const contentType = res.headers.get('content-type');
+  if (!acceptable(contentType)) {
+    await res.body?.cancel();
+    throw new IngestError(
+      'DOWNLOAD_NOT_AUDIO',
+      `The episode's audio address (${url.host}) returned ${contentType?.split(';')[0]} instead of audio.`,
+    );
+  }
+  const resumed = res.status === 206;
+  if (!resumed) have = 0;
+  const length = Number(res.headers.get('content-length'));
+  const total =
+    Number.isFinite(length) && length > 0
+      ? have + length
+      : src.length && src.length > 0
+        ? src.length
+        : undefined;
+  const need = (total ?? 0) - have + 64 * MB;
+  const free = freeBytes(mediaDir);
+  if (free < need) {
+    await res.body?.cancel();
+    throw new IngestError(
+      'DISK_FULL',
+      `Not enough free disk space for this episode (it needs about ${Math.ceil(need / MB)} MB, ${Math.floor(free / MB)} MB are free). Free some space; Earshot will try again.`,
+    );
+  }
+  fs.writeFileSync(
+    meta,
+    JSON.stringify({
+      url: src.url,
+      validator: res.headers.get('etag') ?? res.headers.get('last-modified') ?? undefined,
+    }),
+  );
+  let bytes = have;
+  let lastReport = 0;
+  const started = Date.now();
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      const now = Date.now();
+      if (now - lastReport > 250) {
+        lastReport = now;
+        const rate = Math.round((bytes - have) / Math.max(0.001, (now - started) / 1000));
+        ctx.progress(total ? Math.min(1, bytes / total) : 0, { bytes, total: total ?? null, rate } as Json);
+      }
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(
+      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+      counter,
+      fs.createWriteStream(part, { flags: resumed ? 'a' : 'w' }),
+      { signal: ctx.signal },
+    );
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    throw describeNetworkError(err, url);
+  }
+  if (Number.isFinite(length) && length > 0 && bytes !== have + length) {
+    throw new IngestError(
+      'DOWNLOAD_SHORT',
+      `The download from ${url.host} ended early (${bytes} of ${have + length} bytes); Earshot will resume it.`,
+    );
+  }
+  const target = mediaPath(ctx.dataDir, input.key, contentType, src.url);
+  fs.renameSync(part, target);
+  fs.rmSync(meta, { force: true });
+  ctx.progress(1, { bytes, total: bytes, rate: 0 });
+  return { path: target, bytes, contentType, url: src.url };
+}
+
+/** Errors worth trying the next source for: the file is missing or is not audio here. */
+function tryNext(err: unknown): boolean {
+  return (
+    err instanceof IngestError &&
+    ['HTTP_404', 'HTTP_410', 'HTTP_DENIED', 'DOWNLOAD_NOT_AUDIO', 'HTTP_STATUS', 'HTTP_DNS'].includes(
+      err.code,
+    )
+  );
+}
+
+/** The download step: the enclosure first, then each alternate enclosure. Idempotent. */
+export async function download(ctx: StepContext): Promise<Json> {
+  const input = ctx.input as unknown as DownloadInput;
+  if (!input?.sources?.length) {
+    throw new PermanentStepError(
+      'This episode has no audio address in its feed, so there is nothing to download.',
+    );
+  }
+  const existing = fs.existsSync(path.join(ctx.dataDir, 'media'))
+    ? fs
+        .readdirSync(path.join(ctx.dataDir, 'media'))
+        .find((f) => f.startsWith(`${input.key}.`) && !f.includes('.part'))
+    : undefined;
+  if (existing) {
+    // Done before (a crash after the rename): nothing to fetch again.
+    const p = path.join(ctx.dataDir, 'media', existing);
+    return {
+      path: p,
+      bytes: fs.statSync(p).size,
+      contentType: null,
+      url: input.sources[0]!.url,
+    } satisfies DownloadOutput as unknown as Json;
+  }
+  let first: unknown;
+  for (const src of input.sources) {
+    try {
+      return (await fetchSource(ctx, input, src)) as unknown as Json;
+    } catch (err) {
+      first ??= err;
+      if (!tryNext(err)) throw err;
+    }
+  }
+  const e = first as IngestError;
+  throw ['HTTP_404', 'HTTP_410', 'DOWNLOAD_NOT_AUDIO'].includes(e.code)
+    ? new PermanentStepError(e.message)
+    : e;
+}
