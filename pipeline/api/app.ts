@@ -20,6 +20,8 @@ import type {
 } from './contract.ts';
 import { ApiInputError, parseArgs } from './schemas.ts';
 import { Subscriptions } from '../ingest/subscriptions.ts';
+import { startEpisodes } from '../ingest/episodes.ts';
+import { PRIORITY_USER } from '../engine/queue.ts';
 import { IngestError } from '../ingest/errors.ts';
 import type { EpisodeView, FeedView, OpmlImportView, RefreshView } from './contract.ts';
 
@@ -311,6 +313,13 @@ export class App implements Api {
   async importOpml(opml: string, backlog?: string): Promise<OpmlImportView> {
     const [doc, b] = parseArgs('importOpml', backlog === undefined ? [opml] : [opml, backlog]);
     return this.subscriptions.importOpml(doc, b);
+  }
+
+  async process(episodeIds?: number[]): Promise<string[]> {
+    const [ids] = parseArgs('process', episodeIds === undefined ? [] : [episodeIds]);
+    if (!this.ctx.registry.has('episode'))
+      throw new ApiInputError('This Earshot has no episode pipeline registered.');
+    return startEpisodes(this.ctx.db, this.ctx.queue, ids ? { ids, priority: PRIORITY_USER } : {});
   }
 
   async exportOpml(): Promise<string> {

@@ -158,6 +158,8 @@ export interface Api {
   importOpml(opml: string, backlog?: string): Promise<OpmlImportView>;
   /** The subscriptions as OPML 2.0 text. */
   exportOpml(): Promise<string>;
+  /** Queue episodes now (ahead of the backlog), or with no ids every episode a policy queued. Returns workflow ids. */
+  process(episodeIds?: number[]): Promise<string[]>;
 }
 
 export type ApiMethod = keyof Api;
@@ -178,6 +180,7 @@ export const API_METHODS = [
   'episodes',
   'importOpml',
   'exportOpml',
+  'process',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
 export const API_METHODS_COMPLETE: [MissingMethods] extends [never] ? true : never = true;

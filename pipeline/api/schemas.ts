@@ -9,6 +9,10 @@ const feedIdSchema = z
   .number({ error: 'A feed id is a number (see `earshot feeds`).' })
   .int('A feed id is a whole number (see `earshot feeds`).')
   .positive('A feed id is a number above 0 (see `earshot feeds`).');
+const episodeIdSchema = z
+  .number({ error: 'An episode id is a number (see `earshot episodes`).' })
+  .int('An episode id is a whole number (see `earshot episodes`).')
+  .positive('An episode id is a number above 0 (see `earshot episodes`).');
 const workflowIdSchema = z.string().min(1, 'Give a workflow id (see `earshot jobs`).');
 
 export const argSchemas = {
@@ -40,6 +44,7 @@ export const argSchemas = {
   feeds: z.tuple([]),
   importOpml: z.union([z.tuple([z.string()]), z.tuple([z.string(), z.string().optional()])]),
   exportOpml: z.tuple([]),
+  process: z.union([z.tuple([]), z.tuple([z.array(episodeIdSchema).optional()])]),
   episodes: z.union([
     z.tuple([]),
     z.tuple([

@@ -5,6 +5,8 @@ import { LANES, isLane, type Lane } from '../engine/workflow.ts';
 import { resolveDataDir } from '../store/paths.ts';
 import { openApp } from '../api/app.ts';
 import { parseArgs } from '../api/schemas.ts';
+import { BackgroundIngest } from '../ingest/background.ts';
+import { Subscriptions } from '../ingest/subscriptions.ts';
 import { print, table, when, withApp } from './io.ts';
 
 function parseLanes(value: string): Partial<Record<Lane, number>> {
@@ -203,20 +205,31 @@ export function registerEngineCommands(program: Command): void {
           leaseMs,
         });
         engine.on('error', (err) => process.stderr.write(`earshot: ${err.message}\n`));
+        // Feeds are refreshed on their schedule and queued episodes started, beside the engine.
+        const ingest = ctx.registry.has('episode')
+          ? new BackgroundIngest(new Subscriptions(ctx.db, ctx.clock), engine.queue, {
+              onError: (err) => process.stderr.write(`earshot: ${err.message}\n`),
+            })
+          : null;
         let stopping: Promise<void> | null = null;
         const shutdown = () => {
-          stopping ??= engine.stop(opts.grace ?? 10_000).then(() => {
+          stopping ??= (async () => {
+            await ingest?.stop();
+            await engine.stop(opts.grace ?? 10_000);
             ctx.db.close();
-          });
+          })();
           return stopping;
         };
         process.once('SIGINT', () => void shutdown());
         process.once('SIGTERM', () => void shutdown());
         engine.start();
         if (opts.untilIdle) {
+          await ingest?.tick();
+          engine.tick();
           await Promise.race([engine.untilIdle(), new Promise<void>((r) => process.once('SIGTERM', r))]);
           await shutdown();
         } else {
+          ingest?.start();
           await new Promise<void>((resolve) => {
             process.once('SIGINT', resolve);
             process.once('SIGTERM', resolve);

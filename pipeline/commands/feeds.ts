@@ -175,4 +175,28 @@ export function registerFeedCommands(program: Command): void {
         print(cmd, { file: target, feeds: count }, () => `Wrote ${count} subscriptions to ${target}.`);
       });
     });
+
+  program
+    .command('process')
+    .argument('[episode-ids...]', 'episodes to process now, ahead of the background backlog')
+    .option('--all', 'every episode the backlog policies queued')
+    .description('queue episodes for processing (download, then the rest of the pipeline)')
+    .action(async (ids: string[], opts: { all?: boolean }, cmd: Command) => {
+      if (ids.length === 0 && !opts.all)
+        throw new InvalidArgumentError('Name one or more episode ids, or use --all.');
+      const numbers = ids.map((v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n <= 0)
+          throw new InvalidArgumentError(`"${v}" is not an episode id (see \`earshot episodes\`).`);
+        return n;
+      });
+      await withApp(cmd, async (app) => {
+        const workflows = await app.process(opts.all ? undefined : numbers);
+        print(cmd, { workflows }, () =>
+          workflows.length === 0
+            ? 'Nothing to process.'
+            : `Queued ${workflows.length} episode${workflows.length === 1 ? '' : 's'}; \`earshot run\` processes them.`,
+        );
+      });
+    });
 }

@@ -340,6 +340,14 @@ export class Queue {
       ).run(JSON.stringify(output), now, job.attempts, job.recoveries, wf.id, job.step);
       step.commit?.({
         db: this.db,
+        fingerprint: (
+          this.sql('SELECT fingerprint FROM steps WHERE workflow_id = ? AND name = ?').get(
+            wf.id,
+            job.step,
+          ) as {
+            fingerprint: string;
+          }
+        ).fingerprint,
         workflowId: wf.id,
         kind: wf.kind,
         subject: wf.subject,

@@ -38,6 +38,8 @@ export interface CommitContext {
   step: string;
   input: Json;
   output: Json;
+  /** The step's fingerprint, to stamp on the artifacts it projects. */
+  fingerprint: string;
   fence: number;
   now: number;
 }

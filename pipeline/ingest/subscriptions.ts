@@ -100,7 +100,7 @@ export function validateFeedUrl(input: string): string {
 
 /** Subscriptions: add, remove, list, refresh (on a schedule or now), with episode identity kept stable. */
 export class Subscriptions {
-  private readonly db: Db;
+  readonly db: Db;
   private readonly clock: Clock;
   private readonly options: SubscriptionOptions;
 

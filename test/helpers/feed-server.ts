@@ -19,6 +19,10 @@ export interface Route {
   resetAfter?: number;
   /** Redirect: [status, location]. */
   redirect?: [number, string];
+  /** Only the first N requests get `resetAfter` / `status`; later ones are served normally. */
+  faultTimes?: number;
+  /** Honour `Range: bytes=N-` with 206 (what resumable downloads need). */
+  ranges?: boolean;
 }
 
 export interface FeedServer {
@@ -34,11 +38,23 @@ export async function startFeedServer(): Promise<FeedServer> {
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     seen.set(path, [...(seen.get(path) ?? []), req.headers]);
-    const r = routes.get(path);
-    if (!r) {
+    const configured = routes.get(path);
+    if (!configured) {
       res.writeHead(404).end('not here');
       return;
     }
+    const count = seen.get(path)!.length;
+    const r: Route =
+      configured.faultTimes !== undefined && count > configured.faultTimes
+        ? {
+            ...configured,
+            resetAfter: undefined,
+            status: undefined,
+            headers: Object.fromEntries(
+              Object.entries(configured.headers ?? {}).filter(([k]) => k !== 'retry-after'),
+            ),
+          }
+        : configured;
     if (r.redirect) {
       res.writeHead(r.redirect[0], { location: r.redirect[1] }).end();
       return;
@@ -53,6 +69,19 @@ export async function startFeedServer(): Promise<FeedServer> {
     if (r.gzip) {
       body = zlib.gzipSync(body);
       headers['content-encoding'] = 'gzip';
+    }
+    const range = r.ranges ? /^bytes=(\d+)-$/.exec(String(req.headers.range ?? '')) : null;
+    if (range) {
+      const from = Number(range[1]);
+      const part = body.subarray(from);
+      res
+        .writeHead(206, {
+          ...headers,
+          'content-length': String(part.length),
+          'content-range': `bytes ${from}-${body.length - 1}/${body.length}`,
+        })
+        .end(part);
+      return;
     }
     if (r.resetAfter !== undefined) {
       res.writeHead(r.status ?? 200, { ...headers, 'content-length': String(body.length) });

@@ -1,0 +1,65 @@
+import type { Db } from '../store/db.ts';
+import { writeTx } from '../store/db.ts';
+import type { Queue } from '../engine/queue.ts';
+import { IngestError } from './errors.ts';
+import type { EpisodeInput } from '../workflows.ts';
+import type { Enclosure } from './feed-parse.ts';
+
+interface EpisodeRow {
+  id: number;
+  key: string;
+  enclosure_url: string | null;
+  enclosure_type: string | null;
+  enclosure_length: number | null;
+  extra: string;
+  status: string;
+}
+
+function inputOf(e: EpisodeRow): EpisodeInput {
+  const extra = JSON.parse(e.extra) as { alternateEnclosures?: Enclosure[] };
+  const sources = [
+    ...(e.enclosure_url
+      ? [
+          {
+            url: e.enclosure_url,
+            type: e.enclosure_type ?? undefined,
+            length: e.enclosure_length ?? undefined,
+          },
+        ]
+      : []),
+    ...(extra.alternateEnclosures ?? []).map((a) => ({ url: a.url, type: a.type, length: a.length })),
+  ].map((s) => JSON.parse(JSON.stringify(s)) as { url: string; type?: string; length?: number });
+  return { episodeId: e.id, key: e.key, sources };
+}
+
+/**
+ * Start the episode workflow for episodes. Without ids: every episode the backlog policy or a
+ * refresh queued. With ids: those episodes, whatever their status (the user asked).
+ */
+export function startEpisodes(
+  db: Db,
+  queue: Queue,
+  options: { ids?: number[]; priority?: number } = {},
+): string[] {
+  const rows = options.ids
+    ? options.ids.map((id) => {
+        const row = db.prepare('SELECT * FROM episodes WHERE id = ?').get(id) as EpisodeRow | undefined;
+        if (!row)
+          throw new IngestError('NO_EPISODE', `There is no episode ${id}; \`earshot episodes\` lists them.`);
+        return row;
+      })
+    : (db
+        .prepare(`SELECT * FROM episodes WHERE status = 'queued' ORDER BY published_at DESC`)
+        .all() as EpisodeRow[]);
+  const ids: string[] = [];
+  for (const row of rows) {
+    const id = queue.start('episode', row.key, inputOf(row), { priority: options.priority ?? 0 });
+    writeTx(db, 'marking an episode as processing', () =>
+      db
+        .prepare(`UPDATE episodes SET status = 'processing' WHERE id = ? AND status IN ('listed', 'queued')`)
+        .run(row.id),
+    );
+    ids.push(id);
+  }
+  return ids;
+}

@@ -1,0 +1,152 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../pipeline/engine/engine.ts';
+import { Registry } from '../../pipeline/engine/workflow.ts';
+import { openDatabase, databasePath, type Db } from '../../pipeline/store/index.ts';
+import { Subscriptions } from '../../pipeline/ingest/subscriptions.ts';
+import { startEpisodes } from '../../pipeline/ingest/episodes.ts';
+import { workflows } from '../../pipeline/workflows.ts';
+import { defaultWorkflowsModule } from '../../pipeline/api/app.ts';
+import { systemClock } from '../../pipeline/engine/clock.ts';
+import { tempDir } from '../helpers/env.ts';
+import { startFeedServer, type FeedServer } from '../helpers/feed-server.ts';
+
+let server: FeedServer;
+beforeAll(async () => {
+  server = await startFeedServer();
+});
+afterAll(() => server.close());
+
+const engines: Engine[] = [];
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((e) => e.stop(100)));
+});
+
+/** 200 KB of "audio": bytes that are easy to compare. */
+const audio = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7) % 251));
+
+function feed(name: string, enclosure: string, extra = ''): string {
+  return `<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel><title>${name}</title>
+    <item><guid>${name}-1</guid><title>One</title><pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate>
+    <enclosure url="${enclosure}" type="audio/mpeg" length="${audio.length}"/>${extra}</item></channel></rss>`;
+}
+
+async function setup(name: string) {
+  const dataDir = tempDir();
+  const db: Db = openDatabase(databasePath(dataDir));
+  const subs = new Subscriptions(db, systemClock);
+  const { feed: f } = await subs.subscribe(server.url(`/${name}.xml`), 'all');
+  const engine = new Engine({
+    db,
+    registry: new Registry(workflows),
+    registryModule: defaultWorkflowsModule,
+    dataDir,
+    lanes: { gpu: 0, cpu: 0, io: 2 },
+    pollMs: 20,
+    backoff: { baseMs: 50, capMs: 200, factor: 2, jitter: 0 },
+  });
+  engines.push(engine);
+  const progress: { fraction: number; detail?: unknown }[] = [];
+  engine.on('progress', (p) => progress.push(p));
+  const ids = startEpisodes(db, engine.queue);
+  engine.start();
+  await engine.untilIdle();
+  const episode = subs.episodes({ feedId: f.id })[0]!;
+  const artifact = db
+    .prepare(`SELECT path FROM artifacts WHERE episode_id = ? AND kind = 'audio'`)
+    .get(episode.id) as { path: string } | undefined;
+  const wf = db.prepare('SELECT status, dead_reason FROM workflows WHERE id = ?').get(ids[0]) as {
+    status: string;
+    dead_reason: string | null;
+  };
+  return { dataDir, db, episode, artifact, wf, progress };
+}
+
+describe('episode downloads on the io lane', () => {
+  it('streams the enclosure into media/<key>.mp3, records the artifact, reports progress', async () => {
+    server.route('/dl-ok.xml', { body: feed('ok', '/media/ok.mp3') });
+    server.route('/media/ok.mp3', { body: audio, headers: { 'content-type': 'audio/mpeg' } });
+    const { episode, artifact, wf, progress, dataDir } = await setup('dl-ok');
+    expect(wf.status).toBe('completed');
+    expect(artifact!.path).toBe(path.join(dataDir, 'media', `${episode.key}.mp3`));
+    expect(fs.readFileSync(artifact!.path).equals(audio)).toBe(true);
+    expect(episode.status).toBe('downloaded');
+    expect(progress.at(-1)).toMatchObject({ fraction: 1, detail: { bytes: audio.length } });
+    expect(fs.readdirSync(path.join(dataDir, 'media'))).toEqual([`${episode.key}.mp3`]);
+  });
+
+  it('resumes with a Range request after the connection breaks mid-body', async () => {
+    server.route('/dl-resume.xml', { body: feed('resume', '/media/resume.mp3') });
+    server.route('/media/resume.mp3', {
+      body: audio,
+      headers: { 'content-type': 'audio/mpeg' },
+      resetAfter: 80_000,
+      faultTimes: 1,
+      ranges: true,
+    });
+    const { artifact, wf } = await setup('dl-resume');
+    expect(wf.status).toBe('completed');
+    expect(fs.readFileSync(artifact!.path).equals(audio)).toBe(true);
+    const hits = server.hits('/media/resume.mp3');
+    expect(hits).toHaveLength(2);
+    expect(hits[1]!.range).toMatch(/^bytes=\d+-$/);
+    expect(Number(/\d+/.exec(hits[1]!.range!)![0])).toBeGreaterThan(0);
+  });
+
+  it('honours Retry-After from a busy server', async () => {
+    server.route('/dl-busy.xml', { body: feed('busy', '/media/busy.mp3') });
+    server.route('/media/busy.mp3', {
+      body: audio,
+      status: 429,
+      headers: { 'content-type': 'audio/mpeg', 'retry-after': '1' },
+      faultTimes: 1,
+    });
+    const t = Date.now();
+    const { wf, db } = await setup('dl-busy');
+    expect(wf.status).toBe('completed');
+    expect(Date.now() - t).toBeGreaterThanOrEqual(1000); // waited as told, not our own 50 ms backoff
+    expect(db.prepare(`SELECT attempts FROM jobs`).get()).toEqual({ attempts: 1 });
+  });
+
+  it('falls back to an alternate enclosure when the main one is gone', async () => {
+    server.route('/dl-alt.xml', {
+      body: feed(
+        'alt',
+        '/media/gone.mp3',
+        '<podcast:alternateEnclosure type="audio/ogg"><podcast:source uri="/media/alt.ogg"/></podcast:alternateEnclosure>',
+      ),
+    });
+    server.route('/media/alt.ogg', { body: audio, headers: { 'content-type': 'audio/ogg' } });
+    const { artifact, wf, episode } = await setup('dl-alt');
+    expect(wf.status).toBe('completed');
+    expect(artifact!.path.endsWith(`${episode.key}.ogg`)).toBe(true);
+  });
+
+  it('refuses a web page instead of audio, permanently and with the reason', async () => {
+    server.route('/dl-html.xml', { body: feed('html', '/media/page.mp3') });
+    server.route('/media/page.mp3', {
+      body: '<html>paywall</html>',
+      headers: { 'content-type': 'text/html' },
+    });
+    const { wf, artifact } = await setup('dl-html');
+    expect(wf).toEqual({
+      status: 'dead',
+      dead_reason: expect.stringMatching(
+        /retrying will not help: The episode's audio address \(127\.0\.0\.1:\d+\) returned text\/html instead of audio\./,
+      ),
+    });
+    expect(artifact).toBeUndefined();
+  });
+
+  it('names files after the episode key, never after feed text', async () => {
+    server.route('/dl-evil.xml', { body: feed('evil', '/media/..%2F..%2F..%2Fevil.sh') });
+    server.route('/media/..%2F..%2F..%2Fevil.sh', {
+      body: audio,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    const { artifact, episode, dataDir } = await setup('dl-evil');
+    expect(artifact!.path).toBe(path.join(dataDir, 'media', `${episode.key}.sh`));
+    expect(path.dirname(artifact!.path)).toBe(path.join(dataDir, 'media'));
+  });
+});
