@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { USER_AGENT, describeNetworkError, describeStatus } from '../ingest/http.ts';
 import { IngestError } from '../ingest/errors.ts';
 import { PermanentStepError, RetryLaterError, type Json, type StepContext } from '../engine/workflow.ts';
@@ -193,7 +194,7 @@ async function fetchSource(
   });
   try {
     await pipeline(
-      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+      Readable.fromWeb(res.body as WebReadableStream),
       counter,
       fs.createWriteStream(part, { flags: resumed ? 'a' : 'w' }),
       { signal: ctx.signal },
