@@ -1,5 +1,6 @@
-import type { CommitContext, Json, WorkflowDef } from './engine/workflow.ts';
+import type { CommitContext, WorkflowDef } from './engine/workflow.ts';
 import type { DownloadOutput } from './steps/download.ts';
+import type { PublisherOutput } from './steps/publisher-transcript.ts';
 
 /**
  * The workflows this Earshot runs. The engine and every worker process import this module
@@ -11,11 +12,30 @@ export interface EpisodeInput {
   episodeId: number;
   key: string;
   sources: { url: string; type?: string; length?: number }[];
-  [key: string]: Json;
+  transcripts: { url: string; type: string; language?: string }[];
+  chaptersUrl: { url: string; type?: string } | null;
+  podloveChapters: { startMs: number; title: string; href?: string; image?: string }[];
+}
+
+function upsertArtifact(ctx: CommitContext, kind: string, file: string, modelId: string | null): void {
+  ctx.db
+    .prepare(
+      `INSERT INTO artifacts (episode_id, kind, path, fingerprint, schema_version, model_id, created_at)
+       VALUES (?, ?, ?, ?, 1, ?, ?)
+       ON CONFLICT (episode_id, kind) DO UPDATE SET path = excluded.path, fingerprint = excluded.fingerprint,
+         model_id = excluded.model_id, created_at = excluded.created_at`,
+    )
+    .run((ctx.input as unknown as EpisodeInput).episodeId, kind, file, ctx.fingerprint, modelId, ctx.now);
+}
+
+function commitPublisher(ctx: CommitContext): void {
+  const out = ctx.output as unknown as PublisherOutput;
+  if (out.transcript) upsertArtifact(ctx, 'transcript', out.transcript.path, 'publisher');
+  if (out.chapters) upsertArtifact(ctx, 'chapters', out.chapters.path, 'publisher');
 }
 
 function commitAudio(ctx: CommitContext): void {
-  const input = ctx.input as EpisodeInput;
+  const input = ctx.input as unknown as EpisodeInput;
   const out = ctx.output as unknown as DownloadOutput;
   ctx.db
     .prepare(
@@ -40,6 +60,15 @@ export const episodeWorkflow: WorkflowDef = {
       maxAttempts: 6,
       run: async (ctx) => (await import('./steps/download.ts')).download(ctx),
       commit: commitAudio,
+    },
+    {
+      name: 'publisher-transcript',
+      lane: 'io',
+      version: '1',
+      after: [],
+      maxAttempts: 6,
+      run: async (ctx) => (await import('./steps/publisher-transcript.ts')).publisherTranscript(ctx),
+      commit: commitPublisher,
     },
   ],
 };

@@ -1,9 +1,10 @@
 import type { Db } from '../store/db.ts';
 import { writeTx } from '../store/db.ts';
 import type { Queue } from '../engine/queue.ts';
+import type { Json } from '../engine/workflow.ts';
 import { IngestError } from './errors.ts';
 import type { EpisodeInput } from '../workflows.ts';
-import type { Enclosure } from './feed-parse.ts';
+import type { Chapter, Enclosure, TranscriptRef } from './feed-parse.ts';
 
 interface EpisodeRow {
   id: number;
@@ -16,7 +17,12 @@ interface EpisodeRow {
 }
 
 function inputOf(e: EpisodeRow): EpisodeInput {
-  const extra = JSON.parse(e.extra) as { alternateEnclosures?: Enclosure[] };
+  const extra = JSON.parse(e.extra) as {
+    alternateEnclosures?: Enclosure[];
+    transcripts?: TranscriptRef[];
+    chaptersUrl?: { url: string; type?: string };
+    podloveChapters?: Chapter[];
+  };
   const sources = [
     ...(e.enclosure_url
       ? [
@@ -29,7 +35,15 @@ function inputOf(e: EpisodeRow): EpisodeInput {
       : []),
     ...(extra.alternateEnclosures ?? []).map((a) => ({ url: a.url, type: a.type, length: a.length })),
   ].map((s) => JSON.parse(JSON.stringify(s)) as { url: string; type?: string; length?: number });
-  return { episodeId: e.id, key: e.key, sources };
+  const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v ?? null)) as T;
+  return {
+    episodeId: e.id,
+    key: e.key,
+    sources,
+    transcripts: plain(extra.transcripts ?? []),
+    chaptersUrl: plain(extra.chaptersUrl ?? null),
+    podloveChapters: plain(extra.podloveChapters ?? []),
+  };
 }
 
 /**
@@ -53,7 +67,9 @@ export function startEpisodes(
         .all() as EpisodeRow[]);
   const ids: string[] = [];
   for (const row of rows) {
-    const id = queue.start('episode', row.key, inputOf(row), { priority: options.priority ?? 0 });
+    const id = queue.start('episode', row.key, inputOf(row) as unknown as Json, {
+      priority: options.priority ?? 0,
+    });
     writeTx(db, 'marking an episode as processing', () =>
       db
         .prepare(`UPDATE episodes SET status = 'processing' WHERE id = ? AND status IN ('listed', 'queued')`)

@@ -9,7 +9,7 @@ import { startEpisodes } from '../../pipeline/ingest/episodes.ts';
 import { workflows } from '../../pipeline/workflows.ts';
 import { defaultWorkflowsModule } from '../../pipeline/api/app.ts';
 import { systemClock } from '../../pipeline/engine/clock.ts';
-import { tempDir } from '../helpers/env.ts';
+import { repoRoot, tempDir } from '../helpers/env.ts';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.ts';
 
 let server: FeedServer;
@@ -148,5 +148,62 @@ describe('episode downloads on the io lane', () => {
     const { artifact, episode, dataDir } = await setup('dl-evil');
     expect(artifact!.path).toBe(path.join(dataDir, 'media', `${episode.key}.sh`));
     expect(path.dirname(artifact!.path)).toBe(path.join(dataDir, 'media'));
+  });
+
+  it('stores the publisher transcript (best format offered) and chapters; a broken one is reported, not fatal', async () => {
+    const read = (f: string) => fs.readFileSync(path.join(repoRoot, 'test/fixtures/transcripts', f));
+    server.route('/dl-tx.xml', {
+      body: feed(
+        'tx',
+        '/media/tx.mp3',
+        `<podcast:transcript url="/tx/ep.srt" type="application/srt"/>
+         <podcast:transcript url="/tx/ep.vtt" type="text/vtt" language="en"/>
+         <podcast:chapters url="/tx/chapters.json" type="application/json+chapters"/>`,
+      ),
+    });
+    server.route('/media/tx.mp3', { body: audio, headers: { 'content-type': 'audio/mpeg' } });
+    server.route('/tx/ep.vtt', { body: read('ep3.vtt'), headers: { 'content-type': 'text/vtt' } });
+    server.route('/tx/ep.srt', { body: read('ep3.srt'), headers: { 'content-type': 'application/srt' } });
+    server.route('/tx/chapters.json', {
+      body: read('chapters.json'),
+      headers: { 'content-type': 'application/json' },
+    });
+    const { wf, db, episode } = await setup('dl-tx');
+    expect(wf.status).toBe('completed');
+    const artifacts = db
+      .prepare('SELECT kind, path, model_id FROM artifacts WHERE episode_id = ? ORDER BY kind')
+      .all(episode.id) as {
+      kind: string;
+      path: string;
+      model_id: string | null;
+    }[];
+    expect(artifacts.map((a) => [a.kind, a.model_id])).toEqual([
+      ['audio', null],
+      ['chapters', 'publisher'],
+      ['transcript', 'publisher'],
+    ]);
+    const transcript = JSON.parse(fs.readFileSync(artifacts[2]!.path, 'utf8'));
+    expect(transcript).toMatchObject({ source: 'publisher', format: 'vtt', language: 'en', timed: true });
+    expect(transcript.segments[1]).toEqual({
+      startMs: 4200,
+      endMs: 9750,
+      speaker: 'Ilya Brandt',
+      text: 'Thanks, Mara. Most of my career has been a series of useful failures.',
+    });
+    expect(server.hits('/tx/ep.srt')).toHaveLength(0); // VTT was preferred
+    expect(JSON.parse(fs.readFileSync(artifacts[1]!.path, 'utf8')).chapters).toHaveLength(2);
+
+    server.route('/dl-badtx.xml', {
+      body: feed('badtx', '/media/tx.mp3', '<podcast:transcript url="/tx/missing.vtt" type="text/vtt"/>'),
+    });
+    const bad = await setup('dl-badtx');
+    expect(bad.wf.status).toBe('completed');
+    const step = bad.db.prepare(`SELECT output FROM steps WHERE name = 'publisher-transcript'`).get() as {
+      output: string;
+    };
+    expect(JSON.parse(step.output)).toMatchObject({
+      transcript: null,
+      problems: [expect.stringMatching(/missing\.vtt: .*does not exist \(404\)/)],
+    });
   });
 });
