@@ -15,6 +15,8 @@ export interface EpisodeInput {
   transcripts: { url: string; type: string; language?: string }[];
   chaptersUrl: { url: string; type?: string } | null;
   podloveChapters: { startMs: number; title: string; href?: string; image?: string }[];
+  localPath: string | null;
+  sha256: string | null;
 }
 
 function upsertArtifact(ctx: CommitContext, kind: string, file: string, modelId: string | null): void {
@@ -60,6 +62,14 @@ export const episodeWorkflow: WorkflowDef = {
       maxAttempts: 6,
       run: async (ctx) => (await import('./steps/download.ts')).download(ctx),
       commit: commitAudio,
+    },
+    {
+      name: 'decode',
+      lane: 'cpu',
+      version: '1',
+      after: ['download'],
+      run: async (ctx) => (await import('./steps/decode.ts')).decode(ctx),
+      commit: (ctx) => upsertArtifact(ctx, 'pcm', (ctx.output as unknown as { path: string }).path, null),
     },
     {
       name: 'publisher-transcript',

@@ -21,9 +21,10 @@ import type {
 import { ApiInputError, parseArgs } from './schemas.ts';
 import { Subscriptions } from '../ingest/subscriptions.ts';
 import { startEpisodes } from '../ingest/episodes.ts';
+import { importFiles } from '../ingest/local-import.ts';
 import { PRIORITY_USER } from '../engine/queue.ts';
 import { IngestError } from '../ingest/errors.ts';
-import type { EpisodeView, FeedView, OpmlImportView, RefreshView } from './contract.ts';
+import type { EpisodeView, FeedView, ImportView, OpmlImportView, RefreshView } from './contract.ts';
 
 export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
 
@@ -320,6 +321,18 @@ export class App implements Api {
     if (!this.ctx.registry.has('episode'))
       throw new ApiInputError('This Earshot has no episode pipeline registered.');
     return startEpisodes(this.ctx.db, this.ctx.queue, ids ? { ids, priority: PRIORITY_USER } : {});
+  }
+
+  async importFiles(paths: string[]): Promise<ImportView> {
+    const [list] = parseArgs('importFiles', [paths]);
+    const result = await importFiles(this.ctx.db, this.ctx.clock, list);
+    if (result.imported.length > 0 && this.ctx.registry.has('episode')) {
+      startEpisodes(this.ctx.db, this.ctx.queue, {
+        ids: result.imported.map((i) => i.episodeId),
+        priority: PRIORITY_USER,
+      });
+    }
+    return result;
   }
 
   async exportOpml(): Promise<string> {

@@ -138,6 +138,12 @@ export interface OpmlImportView {
   skipped: { text: string; reason: string }[];
 }
 
+export interface ImportView {
+  imported: { path: string; episodeId: number; key: string; title: string; durationMs: number | null }[];
+  duplicates: { path: string; episodeId: number }[];
+  rejected: { path: string; reason: string }[];
+}
+
 export interface Api {
   status(): Promise<StatusView>;
   jobs(query?: JobsQuery): Promise<JobView[]>;
@@ -160,6 +166,8 @@ export interface Api {
   exportOpml(): Promise<string>;
   /** Queue episodes now (ahead of the backlog), or with no ids every episode a policy queued. Returns workflow ids. */
   process(episodeIds?: number[]): Promise<string[]>;
+  /** Import audio files and folders (drag-and-drop); imported episodes are processed at once. */
+  importFiles(paths: string[]): Promise<ImportView>;
 }
 
 export type ApiMethod = keyof Api;
@@ -181,6 +189,7 @@ export const API_METHODS = [
   'importOpml',
   'exportOpml',
   'process',
+  'importFiles',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
 export const API_METHODS_COMPLETE: [MissingMethods] extends [never] ? true : never = true;

@@ -199,4 +199,32 @@ export function registerFeedCommands(program: Command): void {
         );
       });
     });
+
+  program
+    .command('import')
+    .argument('<paths...>', 'audio or video files, or folders of them')
+    .description(
+      'add your own audio to the library (mp3, m4a, aac, wav, ogg/opus, flac, or the audio of mp4/mkv)',
+    )
+    .action(async (paths: string[], _opts, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        const r = await app.importFiles(paths);
+        if (r.imported.length === 0 && r.duplicates.length === 0) {
+          const [first] = r.rejected;
+          const more = r.rejected.length > 1 ? ` (and ${r.rejected.length - 1} more)` : '';
+          throw new IngestError(
+            'IMPORT_NOTHING',
+            `Nothing was imported: ${first?.path} — ${first?.reason}${more}.`,
+          );
+        }
+        print(cmd, r, () =>
+          [
+            `Imported ${r.imported.length} file${r.imported.length === 1 ? '' : 's'}.`,
+            ...r.imported.map((i) => `  episode ${i.episodeId}: ${i.title}`),
+            ...r.duplicates.map((d) => `  already in the library (episode ${d.episodeId}): ${d.path}`),
+            ...r.rejected.map((x) => `  not imported: ${x.path} — ${x.reason}`),
+          ].join('\n'),
+        );
+      });
+    });
 }

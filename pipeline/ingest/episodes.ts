@@ -22,6 +22,8 @@ function inputOf(e: EpisodeRow): EpisodeInput {
     transcripts?: TranscriptRef[];
     chaptersUrl?: { url: string; type?: string };
     podloveChapters?: Chapter[];
+    localPath?: string;
+    sha256?: string;
   };
   const sources = [
     ...(e.enclosure_url
@@ -43,6 +45,8 @@ function inputOf(e: EpisodeRow): EpisodeInput {
     transcripts: plain(extra.transcripts ?? []),
     chaptersUrl: plain(extra.chaptersUrl ?? null),
     podloveChapters: plain(extra.podloveChapters ?? []),
+    localPath: extra.localPath ?? null,
+    sha256: extra.sha256 ?? null,
   };
 }
 

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +19,9 @@ export interface DownloadInput {
   episodeId: number;
   key: string;
   sources: DownloadSource[];
+  /** A file the user imported: copied into the library instead of downloaded. */
+  localPath?: string | null;
+  sha256?: string | null;
 }
 
 export interface DownloadOutput {
@@ -226,9 +231,46 @@ function tryNext(err: unknown): boolean {
   );
 }
 
+/** An imported file is copied into the library (so moving the original later loses nothing). */
+async function copyLocal(ctx: StepContext, input: DownloadInput): Promise<DownloadOutput> {
+  const source = input.localPath!;
+  if (!fs.existsSync(source)) {
+    throw new PermanentStepError(
+      `The imported file ${source} is no longer there; import it again from where it is now.`,
+    );
+  }
+  const target = path.join(ctx.dataDir, 'media', `${input.key}${path.extname(source).toLowerCase()}`);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const part = `${target}.part`;
+  const hash = createHash('sha256');
+  await pipeline(
+    fs.createReadStream(source),
+    new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    }),
+    fs.createWriteStream(part),
+    { signal: ctx.signal },
+  );
+  if (input.sha256 && hash.digest('hex') !== input.sha256) {
+    fs.rmSync(part, { force: true });
+    throw new PermanentStepError(`The file ${source} changed after you imported it; import it again.`);
+  }
+  fs.renameSync(part, target);
+  return {
+    path: target,
+    bytes: fs.statSync(target).size,
+    contentType: null,
+    url: pathToFileURL(source).href,
+  };
+}
+
 /** The download step: the enclosure first, then each alternate enclosure. Idempotent. */
 export async function download(ctx: StepContext): Promise<Json> {
   const input = ctx.input as unknown as DownloadInput;
+  if (input?.localPath) return (await copyLocal(ctx, input)) as unknown as Json;
   if (!input?.sources?.length) {
     throw new PermanentStepError(
       'This episode has no audio address in its feed, so there is nothing to download.',

@@ -10,6 +10,7 @@ import { workflows } from '../../pipeline/workflows.ts';
 import { defaultWorkflowsModule } from '../../pipeline/api/app.ts';
 import { systemClock } from '../../pipeline/engine/clock.ts';
 import { repoRoot, tempDir } from '../helpers/env.ts';
+import { makeAudio } from '../helpers/audio.ts';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.ts';
 
 let server: FeedServer;
@@ -23,8 +24,8 @@ afterEach(async () => {
   await Promise.all(engines.splice(0).map((e) => e.stop(100)));
 });
 
-/** 200 KB of "audio": bytes that are easy to compare. */
-const audio = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7) % 251));
+/** A real MP3 (30 s tone, about 240 KB), so the decode step after the download has work to do. */
+const audio = fs.readFileSync(makeAudio(tempDir('earshot-audio-'), 'tone.mp3', 30));
 
 function feed(name: string, enclosure: string, extra = ''): string {
   return `<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel><title>${name}</title>
@@ -42,12 +43,12 @@ async function setup(name: string) {
     registry: new Registry(workflows),
     registryModule: defaultWorkflowsModule,
     dataDir,
-    lanes: { gpu: 0, cpu: 0, io: 2 },
+    lanes: { gpu: 0, cpu: 1, io: 2 },
     pollMs: 20,
     backoff: { baseMs: 50, capMs: 200, factor: 2, jitter: 0 },
   });
   engines.push(engine);
-  const progress: { fraction: number; detail?: unknown }[] = [];
+  const progress: { step: string; fraction: number; detail?: unknown }[] = [];
   engine.on('progress', (p) => progress.push(p));
   const ids = startEpisodes(db, engine.queue);
   engine.start();
@@ -72,8 +73,11 @@ describe('episode downloads on the io lane', () => {
     expect(artifact!.path).toBe(path.join(dataDir, 'media', `${episode.key}.mp3`));
     expect(fs.readFileSync(artifact!.path).equals(audio)).toBe(true);
     expect(episode.status).toBe('downloaded');
-    expect(progress.at(-1)).toMatchObject({ fraction: 1, detail: { bytes: audio.length } });
-    expect(fs.readdirSync(path.join(dataDir, 'media'))).toEqual([`${episode.key}.mp3`]);
+    expect(progress.filter((p) => p.step === 'download').at(-1)).toMatchObject({
+      fraction: 1,
+      detail: { bytes: audio.length },
+    });
+    expect(fs.readdirSync(path.join(dataDir, 'media'))).toEqual([`${episode.key}.mp3`]); // no part files left
   });
 
   it('resumes with a Range request after the connection breaks mid-body', async () => {
@@ -81,7 +85,7 @@ describe('episode downloads on the io lane', () => {
     server.route('/media/resume.mp3', {
       body: audio,
       headers: { 'content-type': 'audio/mpeg' },
-      resetAfter: 80_000,
+      resetAfter: 100_000,
       faultTimes: 1,
       ranges: true,
     });
@@ -139,6 +143,19 @@ describe('episode downloads on the io lane', () => {
     expect(artifact).toBeUndefined();
   });
 
+  it('decodes the download to 16 kHz mono PCM for transcription', async () => {
+    server.route('/dl-pcm.xml', { body: feed('pcm', '/media/pcm.mp3') });
+    server.route('/media/pcm.mp3', { body: audio, headers: { 'content-type': 'audio/mpeg' } });
+    const { wf, db, episode } = await setup('dl-pcm');
+    expect(wf.status).toBe('completed');
+    const pcm = db
+      .prepare(`SELECT path FROM artifacts WHERE episode_id = ? AND kind = 'pcm'`)
+      .get(episode.id) as { path: string };
+    const seconds = fs.statSync(pcm.path).size / 2 / 16000;
+    expect(seconds).toBeGreaterThan(29.5);
+    expect(seconds).toBeLessThan(30.5);
+  });
+
   it('names files after the episode key, never after feed text', async () => {
     server.route('/dl-evil.xml', { body: feed('evil', '/media/..%2F..%2F..%2Fevil.sh') });
     server.route('/media/..%2F..%2F..%2Fevil.sh', {
@@ -180,9 +197,10 @@ describe('episode downloads on the io lane', () => {
     expect(artifacts.map((a) => [a.kind, a.model_id])).toEqual([
       ['audio', null],
       ['chapters', 'publisher'],
+      ['pcm', null],
       ['transcript', 'publisher'],
     ]);
-    const transcript = JSON.parse(fs.readFileSync(artifacts[2]!.path, 'utf8'));
+    const transcript = JSON.parse(fs.readFileSync(artifacts[3]!.path, 'utf8'));
     expect(transcript).toMatchObject({ source: 'publisher', format: 'vtt', language: 'en', timed: true });
     expect(transcript.segments[1]).toEqual({
       startMs: 4200,
