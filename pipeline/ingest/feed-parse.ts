@@ -1,4 +1,4 @@
-import { XMLParser } from 'fast-xml-parser';
+import { parseXmlTree } from './xml-tree.ts';
 import { decodeHTML } from 'entities';
 import { IngestError } from './errors.ts';
 
@@ -90,20 +90,6 @@ export interface ParsedFeed {
 }
 
 type Node = Record<string, unknown>;
-
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  // Entities are never expanded by the XML parser: no DTD entities (billion laughs), no external
-  // ones (XXE). Text is decoded afterwards as HTML, which also recovers &nbsp; and friends.
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  cdataPropName: false,
-  isArray: (name) => !name.startsWith('@_') && name !== '#text',
-});
 
 function arr(v: unknown): Node[] {
   if (v === undefined || v === null) return [];
@@ -226,19 +212,7 @@ export function parseFeed(doc: string, baseUrl: string): ParsedFeed {
       'This address returned a web page, not a podcast feed. Look on the page for an "RSS" or "Subscribe" link and use that address.',
     );
   }
-  let tree: Node;
-  try {
-    tree = parser.parse(doc) as Node;
-  } catch (err) {
-    const why = (err as Error).message;
-    throw new IngestError(
-      /external entit/i.test(why) ? 'FEED_UNSAFE_XML' : 'FEED_NOT_XML',
-      /external entit/i.test(why)
-        ? 'This feed declares external XML entities, which Earshot never loads. Ask the publisher for a plain feed.'
-        : `This address did not return a readable feed (${why}).`,
-      { cause: err },
-    );
-  }
+  const tree: Node = parseXmlTree(doc);
   const rss = arr(tree.rss)[0] ?? arr(tree['rdf:RDF'])[0];
   if (rss) return parseRss(rss, baseUrl);
   const atom = arr(tree.feed)[0] ?? Object.entries(tree).find(([k]) => k.endsWith(':feed'))?.[1];

@@ -1,4 +1,5 @@
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { XMLBuilder } from 'fast-xml-parser';
+import { parseXmlTree } from './xml-tree.ts';
 import { decodeHTML } from 'entities';
 import { IngestError } from './errors.ts';
 
@@ -16,16 +17,6 @@ export interface OpmlSkip {
 
 type Node = Record<string, unknown>;
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  isArray: (name) => name === 'outline',
-});
-
 function attr(node: Node, name: string): string | undefined {
   // OPML in the wild varies the case: xmlUrl, xmlurl, XMLURL.
   const key = Object.keys(node).find((k) => k.toLowerCase() === `@_${name.toLowerCase()}`);
@@ -35,18 +26,9 @@ function attr(node: Node, name: string): string | undefined {
 
 /** Read an OPML subscription list: nested folders flattened, duplicates and non-podcast entries reported. */
 export function parseOpml(doc: string): { entries: OpmlEntry[]; skipped: OpmlSkip[] } {
-  let tree: Node;
-  try {
-    tree = parser.parse(doc) as Node;
-  } catch (err) {
-    throw new IngestError(
-      'OPML_NOT_XML',
-      `This file is not a readable OPML file (${(err as Error).message}).`,
-      { cause: err },
-    );
-  }
-  const opml = tree.opml as Node | undefined;
-  const body = opml?.body as Node | undefined;
+  const tree = parseXmlTree(doc);
+  const opml = (tree.opml as Node[] | undefined)?.[0];
+  const body = (opml?.body as Node[] | undefined)?.[0];
   if (!opml || !body) {
     throw new IngestError(
       'OPML_NOT_OPML',
