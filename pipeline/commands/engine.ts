@@ -3,7 +3,9 @@ import { InvalidArgumentError } from 'commander';
 import { Engine } from '../engine/engine.ts';
 import { LANES, isLane, type Lane } from '../engine/workflow.ts';
 import { resolveDataDir } from '../store/paths.ts';
-import { openApp } from '../api/app.ts';
+import { App, openApp } from '../api/app.ts';
+import { serveApi } from '../api/http-server.ts';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from '../api/schemas.ts';
 import { BackgroundIngest } from '../ingest/background.ts';
 import { Subscriptions } from '../ingest/subscriptions.ts';
@@ -194,35 +196,7 @@ export function registerEngineCommands(program: Command): void {
         cmd: Command,
       ) => {
         const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
-        const leaseMs = process.env.EARSHOT_LEASE_MS ? Number(process.env.EARSHOT_LEASE_MS) : undefined;
-        const ctx = await openApp(resolveDataDir(dirOpt), { lanes: opts.lanes, leaseMs });
-        const engine = new Engine({
-          db: ctx.db,
-          registry: ctx.registry,
-          registryModule: ctx.registryModule,
-          dataDir: ctx.dataDir,
-          lanes: ctx.lanes,
-          leaseMs,
-        });
-        engine.on('error', (err) => process.stderr.write(`earshot: ${err.message}\n`));
-        // Feeds are refreshed on their schedule and queued episodes started, beside the engine.
-        const ingest = ctx.registry.has('episode')
-          ? new BackgroundIngest(new Subscriptions(ctx.db, ctx.clock), engine.queue, {
-              onError: (err) => process.stderr.write(`earshot: ${err.message}\n`),
-            })
-          : null;
-        let stopping: Promise<void> | null = null;
-        const shutdown = () => {
-          stopping ??= (async () => {
-            await ingest?.stop();
-            await engine.stop(opts.grace ?? 10_000);
-            ctx.db.close();
-          })();
-          return stopping;
-        };
-        process.once('SIGINT', () => void shutdown());
-        process.once('SIGTERM', () => void shutdown());
-        engine.start();
+        const { engine, ingest, shutdown } = await startEngineProcess(resolveDataDir(dirOpt), opts);
         if (opts.untilIdle) {
           await ingest?.tick();
           engine.tick();
@@ -230,12 +204,85 @@ export function registerEngineCommands(program: Command): void {
           await shutdown();
         } else {
           ingest?.start();
-          await new Promise<void>((resolve) => {
-            process.once('SIGINT', resolve);
-            process.once('SIGTERM', resolve);
-          });
+          await untilSignal();
           await shutdown();
         }
       },
     );
+
+  program
+    .command('serve')
+    .description(
+      'the UI in your browser at http://127.0.0.1:PORT, with the engine running (build the UI first: npm run build)',
+    )
+    .option('--port <n>', 'port on 127.0.0.1 (default 4747; 0 picks a free one)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535)
+        throw new InvalidArgumentError(`"${v}" is not a port number.`);
+      return n;
+    })
+    .option('--no-engine', 'serve the API and UI only; process nothing')
+    .action(async (opts: { port?: number; engine: boolean }, cmd: Command) => {
+      const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
+      const host = await startEngineProcess(resolveDataDir(dirOpt), {
+        lanes: opts.engine ? undefined : { gpu: 0, cpu: 0, io: 0 },
+      });
+      const staticDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
+      const server = await serveApi({ api: new App(host.ctx), staticDir, port: opts.port ?? 4747 });
+      for (const event of ['started', 'progress', 'finished'] as const) {
+        host.engine.on(event, (payload: unknown) =>
+          server.broadcast(`onJob${event[0]!.toUpperCase()}${event.slice(1)}`, payload),
+        );
+      }
+      if (opts.engine) host.ingest?.start();
+      process.stdout.write(`Earshot is at ${server.url}/ (Ctrl-C to stop)\n`);
+      await untilSignal();
+      await server.close();
+      await host.shutdown();
+    });
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+/** The engine as a long-running process (run, serve): workers, background ingest, clean stop. */
+async function startEngineProcess(
+  dataDir: string,
+  opts: { lanes?: Partial<Record<Lane, number>>; grace?: number },
+) {
+  const leaseMs = process.env.EARSHOT_LEASE_MS ? Number(process.env.EARSHOT_LEASE_MS) : undefined;
+  const ctx = await openApp(dataDir, { lanes: opts.lanes, leaseMs });
+  const engine = new Engine({
+    db: ctx.db,
+    registry: ctx.registry,
+    registryModule: ctx.registryModule,
+    dataDir: ctx.dataDir,
+    lanes: ctx.lanes,
+    leaseMs,
+  });
+  engine.on('error', (err) => process.stderr.write(`earshot: ${err.message}\n`));
+  // Feeds are refreshed on their schedule and queued episodes started, beside the engine.
+  const ingest = ctx.registry.has('episode')
+    ? new BackgroundIngest(new Subscriptions(ctx.db, ctx.clock), engine.queue, {
+        onError: (err) => process.stderr.write(`earshot: ${err.message}\n`),
+      })
+    : null;
+  let stopping: Promise<void> | null = null;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      await ingest?.stop();
+      await engine.stop(opts.grace ?? 10_000);
+      ctx.db.close();
+    })();
+    return stopping;
+  };
+  // A second signal while stopping is not an abort: the grace period still applies.
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+  engine.start();
+  return { ctx, engine, ingest, shutdown };
 }
