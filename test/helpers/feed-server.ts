@@ -11,6 +11,8 @@ export interface Route {
   status?: number;
   headers?: Record<string, string>;
   gzip?: boolean;
+  /** Compress with this content-encoding instead ('br' or 'deflate'). */
+  encoding?: 'br' | 'deflate';
   /** Answer 304 when the request's If-None-Match equals this. */
   etag?: string;
   /** Send the body in pieces with this pause between them (ms). */
@@ -26,6 +28,9 @@ export interface Route {
 }
 
 export interface FeedServer {
+  /** Most requests this server had in flight at once since the last reset. */
+  peakInFlight(): number;
+  resetPeak(): void;
   url(path: string): string;
   route(path: string, route: Route): void;
   hits(path: string): http.IncomingHttpHeaders[];
@@ -35,7 +40,12 @@ export interface FeedServer {
 export async function startFeedServer(): Promise<FeedServer> {
   const routes = new Map<string, Route>();
   const seen = new Map<string, http.IncomingHttpHeaders[]>();
+  let inFlight = 0;
+  let peak = 0;
   const server = http.createServer((req, res) => {
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    res.on('close', () => inFlight--);
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     seen.set(path, [...(seen.get(path) ?? []), req.headers]);
     const configured = routes.get(path);
@@ -69,6 +79,9 @@ export async function startFeedServer(): Promise<FeedServer> {
     if (r.gzip) {
       body = zlib.gzipSync(body);
       headers['content-encoding'] = 'gzip';
+    } else if (r.encoding) {
+      body = r.encoding === 'br' ? zlib.brotliCompressSync(body) : zlib.deflateSync(body);
+      headers['content-encoding'] = r.encoding;
     }
     const range = r.ranges ? /^bytes=(\d+)-$/.exec(String(req.headers.range ?? '')) : null;
     if (range) {
@@ -107,6 +120,10 @@ export async function startFeedServer(): Promise<FeedServer> {
   const { port } = server.address() as AddressInfo;
   return {
     url: (p) => `http://127.0.0.1:${port}${p}`,
+    peakInFlight: () => peak,
+    resetPeak: () => {
+      peak = inFlight;
+    },
     route: (p, r) => void routes.set(p, r),
     hits: (p) => seen.get(p) ?? [],
     close: () =>

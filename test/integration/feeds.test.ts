@@ -96,6 +96,33 @@ describe('subscriptions against a real HTTP server on 127.0.0.1', () => {
     expect(server.hits('/etag.xml')[0]!['accept-encoding']).toMatch(/gzip/);
   });
 
+  it('reads brotli and deflate bodies, and never has more than the per-host limit in flight', async () => {
+    server.route('/br.xml', { body: quietLab, encoding: 'br' });
+    server.route('/deflate.xml', { body: quietLab, encoding: 'deflate' });
+    const { subs } = setup();
+    expect((await subs.subscribe(server.url('/br.xml'))).feed.episodeCount).toBe(3);
+    expect((await subs.subscribe(server.url('/deflate.xml'))).feed.episodeCount).toBe(3);
+
+    const { db, clock } = setup();
+    const limited = new Subscriptions(db, clock, { fetchOptions: { perHost: 2, timeoutMs: 10_000 } });
+    const urls = Array.from({ length: 8 }, (_, i) => {
+      server.route(`/slow-${i}.xml`, { body: quietLab, dripMs: 2 });
+      return server.url(`/slow-${i}.xml`);
+    });
+    server.resetPeak();
+    await Promise.all(urls.map((u) => limited.subscribe(u)));
+    expect(limited.list()).toHaveLength(8);
+    expect(server.peakInFlight()).toBe(2);
+  });
+
+  it('follows a chain of permanent redirects and moves the subscription to the end of it', async () => {
+    server.route('/chain-1.xml', { redirect: [308, '/chain-2.xml'] });
+    server.route('/chain-2.xml', { redirect: [301, '/chain-3.xml'] });
+    server.route('/chain-3.xml', { body: quietLab });
+    const { subs } = setup();
+    expect((await subs.subscribe(server.url('/chain-1.xml'))).feed.url).toBe(server.url('/chain-3.xml'));
+  });
+
   it('follows a permanent redirect and moves the subscription; a loop stops with an error on the feed', async () => {
     server.route('/old.xml', { redirect: [301, '/new.xml'] });
     server.route('/new.xml', { body: quietLab });
