@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { IpcMain } from 'electron';
 import { App, openApp } from '../../pipeline/api/app.ts';
 import { API_METHODS } from '../../pipeline/api/contract.ts';
-import { Engine } from '../../pipeline/engine/engine.ts';
+import type { Engine } from '../../pipeline/engine/engine.ts';
+import { startEngineHost } from '../../pipeline/api/engine-host.ts';
 import { LANES } from '../../pipeline/engine/workflow.ts';
 import type { WorkerHost } from '../../pipeline/engine/worker-host.ts';
 import { registerApi } from './ipc.ts';
@@ -27,22 +28,18 @@ export interface RunningEngine {
 }
 
 /**
- * Start the engine inside the desktop app: the same engine as `earshot run`, with workers as
- * utility processes, the API answered over IPC, and the tray's pause and the power source
+ * Start the engine inside the desktop app: the same engine and background feed refresh as
+ * `earshot run`, with workers as utility processes, the API answered over IPC, and the tray's pause and the power source
  * mapped onto lanes (paused by the user: every lane; on battery: the gpu lane).
  */
 export async function startEngine(deps: EngineHostDeps): Promise<RunningEngine> {
   const ctx = await openApp(deps.dataDir, { registryModule: path.join(deps.mainDir, 'workflows.js') });
   const app = new App(ctx);
-  const engine = new Engine({
-    db: ctx.db,
-    registry: ctx.registry,
-    registryModule: ctx.registryModule,
-    dataDir: ctx.dataDir,
-    lanes: ctx.lanes,
+  const host = startEngineHost(ctx, {
     host: deps.host,
+    onError: (err) => console.error(`Earshot engine: ${err.message}`),
   });
-  engine.on('error', (err) => console.error(`Earshot engine: ${err.message}`));
+  const engine = host.engine;
   const unregister = registerApi(deps.ipcMain, app, API_METHODS, deps.isTrustedSender);
   const apply = (state: ProcessingState) => {
     for (const lane of LANES) {
@@ -52,15 +49,14 @@ export async function startEngine(deps: EngineHostDeps): Promise<RunningEngine> 
   };
   const unsubscribe = deps.processing.onChange(apply);
   if (deps.processing.state.userPaused || deps.processing.state.onBattery) apply(deps.processing.state);
-  engine.start();
+  host.ingest?.start();
   return {
     app,
     engine,
     async stop(graceMs = 5000) {
       unsubscribe();
       unregister();
-      await engine.stop(graceMs);
-      ctx.db.close();
+      await host.shutdown(graceMs);
     },
   };
 }

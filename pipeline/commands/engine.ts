@@ -1,15 +1,13 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { Engine } from '../engine/engine.ts';
 import { LANES, isLane, type Lane } from '../engine/workflow.ts';
 import { resolveDataDir } from '../store/paths.ts';
 import { App, openApp } from '../api/app.ts';
 import { serveApi } from '../api/http-server.ts';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from '../api/schemas.ts';
-import { BackgroundIngest } from '../ingest/background.ts';
-import { Subscriptions } from '../ingest/subscriptions.ts';
-import { print, table, when, withApp } from './io.ts';
+import { startEngineHost } from '../api/engine-host.ts';
+import { positiveInt, print, table, when, withApp } from './io.ts';
 
 function parseLanes(value: string): Partial<Record<Lane, number>> {
   const out: Partial<Record<Lane, number>> = {};
@@ -24,13 +22,6 @@ function parseLanes(value: string): Partial<Record<Lane, number>> {
     out[name] = count;
   }
   return out;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new InvalidArgumentError(`"${value}" is not a whole number above 0.`);
-  return n;
 }
 
 export function registerEngineCommands(program: Command): void {
@@ -80,7 +71,7 @@ export function registerEngineCommands(program: Command): void {
     .description('queued, running and failed jobs (most urgent first)')
     .option('--state <state>', 'only jobs in this state: queued, running, done, failed, cancelled')
     .option('--lane <lane>', 'only jobs on this lane: gpu, cpu, io')
-    .option('--limit <n>', 'at most this many (default 50)', positiveInt)
+    .option('--limit <n>', 'at most this many (default 50)', (v) => positiveInt(v))
     .action(async (opts: { state?: string; lane?: string; limit?: number }, cmd: Command) => {
       await withApp(cmd, async (app) => {
         const query = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
@@ -185,10 +176,8 @@ export function registerEngineCommands(program: Command): void {
     .description('run the engine until interrupted (Ctrl-C finishes running steps first)')
     .option('--until-idle', 'exit 0 once nothing is left to run')
     .option('--lanes <spec>', 'workers per lane, e.g. gpu=1,cpu=2,io=4', parseLanes)
-    .option(
-      '--grace <ms>',
-      'on shutdown, how long running steps may take to finish (default 10000)',
-      positiveInt,
+    .option('--grace <ms>', 'on shutdown, how long running steps may take to finish (default 10000)', (v) =>
+      positiveInt(v),
     )
     .action(
       async (
@@ -249,40 +238,20 @@ function untilSignal(): Promise<void> {
   });
 }
 
-/** The engine as a long-running process (run, serve): workers, background ingest, clean stop. */
+/** The engine as a long-running process (run, serve): a clean stop on SIGINT/SIGTERM. */
 async function startEngineProcess(
   dataDir: string,
   opts: { lanes?: Partial<Record<Lane, number>>; grace?: number },
 ) {
   const leaseMs = process.env.EARSHOT_LEASE_MS ? Number(process.env.EARSHOT_LEASE_MS) : undefined;
   const ctx = await openApp(dataDir, { lanes: opts.lanes, leaseMs });
-  const engine = new Engine({
-    db: ctx.db,
-    registry: ctx.registry,
-    registryModule: ctx.registryModule,
-    dataDir: ctx.dataDir,
-    lanes: ctx.lanes,
+  const host = startEngineHost(ctx, {
     leaseMs,
+    onError: (err) => process.stderr.write(`earshot: ${err.message}\n`),
   });
-  engine.on('error', (err) => process.stderr.write(`earshot: ${err.message}\n`));
-  // Feeds are refreshed on their schedule and queued episodes started, beside the engine.
-  const ingest = ctx.registry.has('episode')
-    ? new BackgroundIngest(new Subscriptions(ctx.db, ctx.clock), engine.queue, {
-        onError: (err) => process.stderr.write(`earshot: ${err.message}\n`),
-      })
-    : null;
-  let stopping: Promise<void> | null = null;
-  const shutdown = () => {
-    stopping ??= (async () => {
-      await ingest?.stop();
-      await engine.stop(opts.grace ?? 10_000);
-      ctx.db.close();
-    })();
-    return stopping;
-  };
+  const shutdown = () => host.shutdown(opts.grace ?? 10_000);
   // A second signal while stopping is not an abort: the grace period still applies.
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
-  engine.start();
-  return { ctx, engine, ingest, shutdown };
+  return { ctx, engine: host.engine, ingest: host.ingest, shutdown };
 }

@@ -2,21 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { IngestError } from '../ingest/errors.ts';
-import { print, table, when, withApp } from './io.ts';
+import { positiveInt, print, table, when, withApp } from './io.ts';
 
-function feedId(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new InvalidArgumentError(`"${value}" is not a feed id (see \`earshot feeds\`).`);
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new InvalidArgumentError(`"${value}" is not a whole number above 0.`);
-  return n;
-}
+const feedId = (value: string) => positiveInt(value, 'a feed id (see `earshot feeds`)');
 
 function minutes(ms: number | null): string {
   if (ms === null) return '-';
@@ -107,7 +95,7 @@ export function registerFeedCommands(program: Command): void {
   program
     .command('episodes')
     .option('--feed <feed-id>', 'only this feed', feedId)
-    .option('--limit <n>', 'at most this many, newest first (default 100)', positiveInt)
+    .option('--limit <n>', 'at most this many, newest first (default 100)', (v) => positiveInt(v))
     .description('episodes, newest first')
     .action(async (opts: { feed?: number; limit?: number }, cmd: Command) => {
       await withApp(cmd, async (app) => {

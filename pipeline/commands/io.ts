@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { resolveDataDir } from '../store/paths.ts';
 import { App, openApp, type AppContext } from '../api/app.ts';
 
@@ -42,4 +42,11 @@ export function table(rows: string[][]): string {
 
 export function when(ms: number | null): string {
   return ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+/** A whole number above 0 given on the command line; `what` names it in the error. */
+export function positiveInt(value: string, what = 'a whole number above 0'): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not ${what}.`);
+  return n;
 }

@@ -20,38 +20,8 @@ export interface OpmlImportResult {
   skipped: OpmlSkip[];
 }
 
-export interface FeedView {
-  id: number;
-  url: string;
-  title: string | null;
-  backlog: string;
-  episodeCount: number;
-  lastRefreshAt: number | null;
-  lastError: string | null;
-  nextRefreshAt: number | null;
-}
-
-export interface EpisodeView {
-  id: number;
-  feedId: number | null;
-  key: string;
-  keySource: KeySource | null;
-  title: string | null;
-  publishedAt: number | null;
-  durationMs: number | null;
-  enclosureUrl: string | null;
-  transcriptUrl: string | null;
-  status: string;
-}
-
-export interface RefreshResult {
-  feedId: number;
-  notModified: boolean;
-  added: number;
-  updated: number;
-  queued: number[];
-  movedTo?: string;
-}
+export type { FeedView, EpisodeView, RefreshView as RefreshResult } from '../api/contract.ts';
+import type { FeedView, EpisodeView, RefreshView as RefreshResult } from '../api/contract.ts';
 
 export interface SubscriptionOptions {
   /** Minutes between background refreshes. Default 60. */
