@@ -31,6 +31,10 @@ const LATENCY_N = intEnv('BENCH_LATENCY_N', 200);
 const LATENCY_GAP_MS: [number, number] = [5, 35];
 /** Enqueues timed once more after a round's N workflows have completed (a library with history). */
 const HISTORY_N = intEnv('BENCH_HISTORY_N', 200);
+/** Workflows per enqueue transaction in the batched runs. */
+const ENQUEUE_BATCH = intEnv('BENCH_ENQUEUE_BATCH', 100);
+/** Jobs finishing together in the group-commit run with several workers. */
+const GROUP = intEnv('BENCH_GROUP', 16);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const registryModule = path.join(here, 'noop-workflows.ts');
@@ -138,6 +142,82 @@ function earshotRound(n: number, history = 0): Round {
     return { enqueueMs: t1 - t0, drainMs: t2 - t1, historyEnqueueMs };
   } finally {
     db.close();
+    removeDbFiles(file);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1b. Earshot, one process, the way the engine commits: enqueue in batches (startMany), and each
+// commit of finished jobs also claims the next ones (settle = group commit). `batch` jobs finish
+// together (1 = a single worker; more = several workers finishing in the same tick).
+
+function earshotGroupRound(n: number, batch: number): Round {
+  const file = freshDbFile('earshot-group');
+  const db = openDatabase(file);
+  try {
+    const queue = new Queue(db, registry, systemClock, { leaseMs: 30_000 });
+    const owner = `bench:${process.pid}`;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i += ENQUEUE_BATCH) {
+      queue.startMany(
+        Array.from({ length: Math.min(ENQUEUE_BATCH, n - i) }, (_, k) => ({
+          kind: NOOP_KIND,
+          subject: `subject-${i + k}`,
+        })),
+      );
+    }
+    const t1 = performance.now();
+    const req = { lane: 'cpu' as const, owner, pid: process.pid, limit: batch };
+    let held = queue
+      .settle(
+        [],
+        Array.from({ length: batch }, () => req),
+      )
+      .claimed.filter((j) => j !== null);
+    let done = 0;
+    while (held.length > 0) {
+      const { outcomes, claimed } = queue.settle(
+        held.map((j) => ({ jobId: j.jobId, fence: j.fence, output: null })),
+        Array.from({ length: batch }, () => req),
+      );
+      for (const o of outcomes)
+        if (o instanceof Error || o.kind !== 'committed') throw new Error(`not committed: ${String(o)}`);
+      done += held.length;
+      held = claimed.filter((j) => j !== null);
+    }
+    const t2 = performance.now();
+    const completed = count(db, `SELECT count(*) AS n FROM workflows WHERE status = 'completed'`);
+    if (done !== n || completed !== n)
+      throw new Error(`Earshot group commit: ${done} done, ${completed} completed, of ${n}`);
+    return { enqueueMs: t1 - t0, drainMs: t2 - t1 };
+  } finally {
+    db.close();
+    removeDbFiles(file);
+  }
+}
+
+/** plainjob with its batch enqueue (addMany); it has no batch claim or completion. */
+function plainjobBatchRound(n: number): Round {
+  const file = freshDbFile('plainjob-batch');
+  const queue = openPlainjob(file);
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i += ENQUEUE_BATCH) {
+      queue.addMany(
+        'noop',
+        Array.from({ length: Math.min(ENQUEUE_BATCH, n - i) }, (_, k) => ({ subject: `subject-${i + k}` })),
+      );
+    }
+    const t1 = performance.now();
+    for (;;) {
+      const claimed = queue.getAndMarkJobAsProcessing('noop');
+      if (!claimed) break;
+      queue.markJobAsDone(claimed.id);
+    }
+    const t2 = performance.now();
+    return { enqueueMs: t1 - t0, drainMs: t2 - t1 };
+  } finally {
+    queue.close();
     removeDbFiles(file);
   }
 }
@@ -360,6 +440,19 @@ async function main(): Promise<void> {
   line('enqueue + claim + complete', fmtRate(earshot.total));
   line(`${HISTORY_N} more enqueues after ${N} completed`, fmtRate(earshotHistory));
 
+  const group1 = summarize(N, [earshotGroupRound(N, 1)]);
+  const groupN = summarize(N, [earshotGroupRound(N, GROUP)]);
+  const plainBatch = summarize(N, [plainjobBatchRound(N)]);
+  console.log(
+    `\n1b. Earshot, one process, as the engine commits (enqueue in batches of ${ENQUEUE_BATCH}, group commit):`,
+  );
+  line('enqueue (startMany)', fmtRate(group1.enqueue));
+  line('complete + claim next, one worker', fmtRate(group1.drain));
+  line('enqueue + run, one worker', fmtRate(group1.total));
+  line(`complete + claim, ${GROUP} finishing together`, fmtRate(groupN.drain));
+  line(`enqueue + run, ${GROUP} finishing together`, fmtRate(groupN.total));
+  line('plainjob: addMany + claim + complete', fmtRate(plainBatch.total));
+
   const eng = await engineBench();
   const engineRate = rate(ENGINE_N, eng.runMs);
   console.log(
@@ -416,6 +509,11 @@ async function main(): Promise<void> {
       baselineWorkerLoopPerSec: Math.round(plainWorker),
       ratioVsBaseline: round2(ratio),
       engineErrors: eng.errors.length,
+      batchedJobsPerSec: Math.round(group1.total),
+      batchedGroupJobsPerSec: Math.round(groupN.total),
+      groupSize: GROUP,
+      baselineBatchedJobsPerSec: Math.round(plainBatch.total),
+      batchedRatioVsBaseline: round2(group1.total / plainBatch.total),
     }),
   );
 }

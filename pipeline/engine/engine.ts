@@ -85,6 +85,9 @@ export class Engine extends EventEmitter<EngineEvents> {
   private stopping = false;
   private ticking = false;
   private tickAgain = false;
+  private tickScheduled = false;
+  /** Results that came in and wait for the next tick's group commit. */
+  private readonly pendingDone: { job: ClaimedJob; output: Json }[] = [];
 
   private readonly options: EngineOptions;
 
@@ -234,13 +237,20 @@ export class Engine extends EventEmitter<EngineEvents> {
         if (!job || job.jobId !== m.jobId) return;
         const lost = slot.lost;
         this.clearJob(slot);
+        if (m.type === 'done' && !lost) {
+          // Committed in the next tick, together with other results and the next claims.
+          this.pendingDone.push({ job, output: m.output });
+          slot.state = 'idle';
+          this.scheduleTick();
+          return;
+        }
         let outcome: Outcome = { kind: 'stale' };
         try {
           if (!lost) {
             outcome =
-              m.type === 'done'
-                ? this.queue.complete(job.jobId, job.fence, m.output)
-                : this.queue.fail(job.jobId, job.fence, m.message, m.retryable, m.retryAfterMs);
+              m.type === 'failed'
+                ? this.queue.fail(job.jobId, job.fence, m.message, m.retryable, m.retryAfterMs)
+                : outcome;
           }
         } catch (err) {
           outcome = this.commitFailed(job, err);
@@ -334,8 +344,21 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   /** Claim work for every idle worker. Re-entrant calls coalesce. */
+  private scheduleTick(): void {
+    if (this.tickScheduled) return;
+    this.tickScheduled = true;
+    setImmediate(() => {
+      this.tickScheduled = false;
+      this.tick();
+    });
+  }
+
+  /**
+   * Commit the results that came in and claim work for every idle worker, all in one
+   * transaction (group commit). Re-entrant calls coalesce. While stopping it only commits.
+   */
   tick(): void {
-    if (!this.running || this.stopping) return;
+    if (!this.running) return;
     if (this.ticking) {
       this.tickAgain = true;
       return;
@@ -344,48 +367,76 @@ export class Engine extends EventEmitter<EngineEvents> {
     try {
       do {
         this.tickAgain = false;
-        for (const slot of this.slots) {
-          if (slot.state !== 'idle' || !slot.handle) continue;
-          let job: ClaimedJob | null = null;
-          try {
-            job = this.queue.claim(
-              slot.lane,
-              this.owner(slot),
-              slot.handle.pid ?? 0,
-              this.concurrency[slot.lane],
-            );
-          } catch (err) {
-            this.emit('error', err as Error);
-            continue;
-          }
-          if (!job) continue;
-          slot.state = 'busy';
-          slot.job = job;
-          slot.handle.send({
-            type: 'run',
-            jobId: job.jobId,
-            fence: job.fence,
-            workflowId: job.workflowId,
-            kind: job.kind,
-            subject: job.subject,
-            step: job.step,
-            input: job.input,
-            outputs: job.outputs,
-            run: job.run,
-          });
-          this.emit('started', {
-            jobId: job.jobId,
-            workflowId: job.workflowId,
-            step: job.step,
-            lane: job.lane,
-            workerId: slot.workerId,
-          });
+        const done = this.pendingDone.splice(0);
+        const idle = this.stopping ? [] : this.slots.filter((s) => s.state === 'idle' && s.handle);
+        const ready = new Map<Lane, boolean>();
+        const claimers = idle.filter((s) => {
+          if (!ready.has(s.lane)) ready.set(s.lane, this.queue.hasRunnable(s.lane));
+          return ready.get(s.lane);
+        });
+        if (done.length === 0 && claimers.length === 0) continue;
+        let settled: ReturnType<Queue['settle']>;
+        try {
+          settled = this.queue.settle(
+            done.map((d) => ({ jobId: d.job.jobId, fence: d.job.fence, output: d.output })),
+            claimers.map((slot) => ({
+              lane: slot.lane,
+              owner: this.owner(slot),
+              pid: slot.handle!.pid ?? 0,
+              limit: this.concurrency[slot.lane],
+            })),
+          );
+        } catch (err) {
+          // Nothing was written (database busy, disk full): each result waits for its lease.
+          if (done.length === 0) this.emit('error', err as Error);
+          for (const d of done) this.finish(d.job, this.commitFailed(d.job, err));
+          continue;
         }
+        settled.outcomes.forEach((o, i) => {
+          const d = done[i]!;
+          this.finish(d.job, o instanceof Error ? this.commitFailed(d.job, o) : o);
+        });
+        settled.claimed.forEach((job, i) => {
+          if (job) this.dispatch(claimers[i]!, job);
+        });
       } while (this.tickAgain);
     } finally {
       this.ticking = false;
     }
     if (this.isIdle()) this.emit('idle');
+  }
+
+  private finish(job: ClaimedJob, outcome: Outcome): void {
+    this.emit('finished', { jobId: job.jobId, workflowId: job.workflowId, step: job.step, outcome });
+  }
+
+  private dispatch(slot: Slot, job: ClaimedJob): void {
+    if (!slot.handle || slot.state !== 'idle') {
+      // The worker went away between the claim and now: give the job straight back.
+      this.queue.recover(job.jobId, job.fence, 'its worker exited before the step could start');
+      return;
+    }
+    slot.state = 'busy';
+    slot.job = job;
+    slot.handle.send({
+      type: 'run',
+      jobId: job.jobId,
+      fence: job.fence,
+      workflowId: job.workflowId,
+      kind: job.kind,
+      subject: job.subject,
+      step: job.step,
+      input: job.input,
+      outputs: job.outputs,
+      run: job.run,
+    });
+    this.emit('started', {
+      jobId: job.jobId,
+      workflowId: job.workflowId,
+      step: job.step,
+      lane: job.lane,
+      workerId: slot.workerId,
+    });
   }
 
   /**
@@ -471,6 +522,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     const busy = () => this.slots.filter((s) => s.job);
+    this.tick(); // commit results already in
     if (busy().length > 0) {
       await new Promise<void>((resolve) => {
         const onFinished = () => {
@@ -507,6 +559,7 @@ export class Engine extends EventEmitter<EngineEvents> {
           }),
       );
     await Promise.all(exits);
+    this.tick(); // and those that came in during the grace period
     this.running = false;
     try {
       writeTx(this.db, 'stopping the engine', () => {

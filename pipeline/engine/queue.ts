@@ -31,6 +31,14 @@ export interface ClaimedJob {
   leaseExpiresAt: number;
 }
 
+export interface ClaimRequest {
+  lane: Lane;
+  owner: string;
+  pid: number;
+  /** The lane's concurrency: no claim when this many of its jobs already run (any process). */
+  limit: number;
+}
+
 export interface JobRow {
   id: number;
   workflow_id: string;
@@ -204,6 +212,13 @@ export class Queue {
     return id;
   }
 
+  /** Start many workflows in one transaction (a feed refresh, an OPML import, `process --all`). */
+  startMany(items: { kind: string; subject: string; input?: Json; priority?: number }[]): string[] {
+    return writeTx(this.db, `starting ${items.length} workflows`, () =>
+      items.map((i) => this.start(i.kind, i.subject, i.input ?? {}, { priority: i.priority })),
+    );
+  }
+
   setPriority(workflowId: string, priority: number): void {
     writeTx(this.db, 'changing a priority', () => {
       this.sql('UPDATE workflows SET priority = ? WHERE id = ?').run(priority, workflowId);
@@ -247,60 +262,96 @@ export class Queue {
    */
   claim(lane: Lane, owner: string, pid: number, limit: number): ClaimedJob | null {
     const now = this.clock.now();
-    // A read first: an idle engine polling for work takes no write lock.
-    if (
-      !this.sql(`SELECT 1 FROM jobs WHERE lane = ? AND state = 'queued' AND run_at <= ? LIMIT 1`).get(
+    if (!this.hasRunnable(lane)) return null;
+    return writeTx(this.db, `claiming work on the ${lane} lane`, () =>
+      this.claimInTx({ lane, owner, pid, limit }, now),
+    );
+  }
+
+  /** Whether a lane has a job ready to claim: a read, so an idle poll takes no write lock. */
+  hasRunnable(lane: Lane): boolean {
+    return Boolean(
+      this.sql(`SELECT 1 FROM jobs WHERE lane = ? AND state = 'queued' AND run_at <= ? LIMIT 1`).get(
         lane,
-        now,
-      )
-    ) {
-      return null;
+        this.clock.now(),
+      ),
+    );
+  }
+
+  private claimInTx(req: ClaimRequest, now: number): ClaimedJob | null {
+    const { lane, owner, pid, limit } = req;
+    const paused = this.sql('SELECT paused FROM lanes WHERE name = ?').get(lane) as
+      { paused: number } | undefined;
+    if (paused?.paused) return null;
+    const { running } = this.sql(
+      `SELECT count(*) AS running FROM jobs WHERE lane = ? AND state = 'running'`,
+    ).get(lane) as { running: number };
+    if (running >= limit) return null;
+    const job = this.sql(
+      `UPDATE jobs SET state = 'running', lease_owner = ?, lease_pid = ?, lease_expires_at = ?,
+           fence = fence + 1, claimed_at = ?
+         WHERE id = (SELECT id FROM jobs WHERE lane = +? AND state = 'queued' AND run_at <= +?
+                     ORDER BY priority DESC, run_at, id LIMIT 1)
+         RETURNING *`,
+    ).get(owner, pid, now + this.leaseMs, now, lane, now) as JobRow | undefined;
+    if (!job) return null;
+    const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(job.workflow_id) as WorkflowRow;
+    this.sql(
+      `UPDATE workflows SET status = 'running', updated_at = ? WHERE id = ? AND status != 'running'`,
+    ).run(now, wf.id);
+    this.sql(`UPDATE steps SET status = 'running', started_at = ? WHERE workflow_id = ? AND name = ?`).run(
+      now,
+      wf.id,
+      job.step,
+    );
+    const outputs: Record<string, Json> = {};
+    for (const s of this.sql(
+      `SELECT name, output FROM steps WHERE workflow_id = ? AND status = 'completed'`,
+    ).all(wf.id) as { name: string; output: string | null }[]) {
+      outputs[s.name] = s.output === null ? null : (JSON.parse(s.output) as Json);
     }
-    return writeTx(this.db, `claiming work on the ${lane} lane`, () => {
-      const paused = this.sql('SELECT paused FROM lanes WHERE name = ?').get(lane) as
-        { paused: number } | undefined;
-      if (paused?.paused) return null;
-      const { running } = this.sql(
-        `SELECT count(*) AS running FROM jobs WHERE lane = ? AND state = 'running'`,
-      ).get(lane) as { running: number };
-      if (running >= limit) return null;
-      const job = this.sql(
-        `UPDATE jobs SET state = 'running', lease_owner = ?, lease_pid = ?, lease_expires_at = ?,
-             fence = fence + 1, claimed_at = ?
-           WHERE id = (SELECT id FROM jobs WHERE lane = +? AND state = 'queued' AND run_at <= +?
-                       ORDER BY priority DESC, run_at, id LIMIT 1)
-           RETURNING *`,
-      ).get(owner, pid, now + this.leaseMs, now, lane, now) as JobRow | undefined;
-      if (!job) return null;
-      const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(job.workflow_id) as WorkflowRow;
-      this.sql(
-        `UPDATE workflows SET status = 'running', updated_at = ? WHERE id = ? AND status != 'running'`,
-      ).run(now, wf.id);
-      this.sql(`UPDATE steps SET status = 'running', started_at = ? WHERE workflow_id = ? AND name = ?`).run(
-        now,
-        wf.id,
-        job.step,
-      );
-      const outputs: Record<string, Json> = {};
-      for (const s of this.sql(
-        `SELECT name, output FROM steps WHERE workflow_id = ? AND status = 'completed'`,
-      ).all(wf.id) as { name: string; output: string | null }[]) {
-        outputs[s.name] = s.output === null ? null : (JSON.parse(s.output) as Json);
-      }
-      return {
-        jobId: job.id,
-        fence: job.fence,
-        workflowId: wf.id,
-        kind: wf.kind,
-        subject: wf.subject,
-        step: job.step,
-        lane: job.lane,
-        input: JSON.parse(wf.input) as Json,
-        outputs,
-        run: job.attempts + job.recoveries + 1,
-        leaseExpiresAt: now + this.leaseMs,
-      };
+    return {
+      jobId: job.id,
+      fence: job.fence,
+      workflowId: wf.id,
+      kind: wf.kind,
+      subject: wf.subject,
+      step: job.step,
+      lane: job.lane,
+      input: JSON.parse(wf.input) as Json,
+      outputs,
+      run: job.attempts + job.recoveries + 1,
+      leaseExpiresAt: now + this.leaseMs,
+    };
+  }
+
+  /**
+   * Group commit: commit finished steps and claim work for idle workers in ONE transaction, so
+   * in steady state a job costs one commit, not two. Each completion runs in its own savepoint:
+   * one whose projection throws is rolled back alone and reported as that item's error.
+   */
+  settle(
+    completions: { jobId: number; fence: number; output: Json }[],
+    claims: ClaimRequest[],
+  ): { outcomes: (Outcome | Error)[]; claimed: (ClaimedJob | null)[] } {
+    const now = this.clock.now();
+    return writeTx(this.db, 'saving finished steps and claiming work', () => {
+      const outcomes = completions.map((c) => {
+        try {
+          return this.savepoint(() => this.completeInTx(c.jobId, c.fence, c.output, now));
+        } catch (err) {
+          return err instanceof Error ? err : new Error(String(err));
+        }
+      });
+      return { outcomes, claimed: claims.map((r) => this.claimInTx(r, now)) };
     });
+  }
+
+  private savepointRunner: ((fn: () => Outcome) => Outcome) | null = null;
+  private savepoint(fn: () => Outcome): Outcome {
+    // Called inside a transaction, a better-sqlite3 transaction function is a SAVEPOINT.
+    this.savepointRunner ??= this.db.transaction((f: () => Outcome) => f());
+    return this.savepointRunner(fn);
   }
 
   /** Extend a lease. False when the holder lost it (expired and swept, cancelled, or re-claimed). */
@@ -326,39 +377,38 @@ export class Queue {
   /** Commit a step's output (and its projection) if the fence still holds; queue the next step. */
   complete(jobId: number, fence: number, output: Json): Outcome {
     const now = this.clock.now();
-    return writeTx(this.db, 'saving a finished step', () => {
-      const job = this.holds(jobId, fence);
-      if (!job) return { kind: 'stale' } as const;
-      const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(job.workflow_id) as WorkflowRow;
-      const step = this.registry.step(wf.kind, job.step);
-      this.sql(
-        `UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`,
-      ).run(now, jobId);
-      this.sql(
-        `UPDATE steps SET status = 'completed', output = ?, finished_at = ?, last_error = NULL,
-             attempts = ?, recoveries = ? WHERE workflow_id = ? AND name = ?`,
-      ).run(JSON.stringify(output), now, job.attempts, job.recoveries, wf.id, job.step);
-      step.commit?.({
-        db: this.db,
-        fingerprint: (
-          this.sql('SELECT fingerprint FROM steps WHERE workflow_id = ? AND name = ?').get(
-            wf.id,
-            job.step,
-          ) as {
-            fingerprint: string;
-          }
-        ).fingerprint,
-        workflowId: wf.id,
-        kind: wf.kind,
-        subject: wf.subject,
-        step: job.step,
-        input: JSON.parse(wf.input) as Json,
-        output,
-        fence,
-        now,
-      });
-      return { kind: 'committed', workflowDone: this.enqueueNext(wf.id, now) } as const;
+    return writeTx(this.db, 'saving a finished step', () => this.completeInTx(jobId, fence, output, now));
+  }
+
+  private completeInTx(jobId: number, fence: number, output: Json, now: number): Outcome {
+    const job = this.holds(jobId, fence);
+    if (!job) return { kind: 'stale' } as const;
+    const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(job.workflow_id) as WorkflowRow;
+    const step = this.registry.step(wf.kind, job.step);
+    this.sql(
+      `UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`,
+    ).run(now, jobId);
+    this.sql(
+      `UPDATE steps SET status = 'completed', output = ?, finished_at = ?, last_error = NULL,
+           attempts = ?, recoveries = ? WHERE workflow_id = ? AND name = ?`,
+    ).run(JSON.stringify(output), now, job.attempts, job.recoveries, wf.id, job.step);
+    step.commit?.({
+      db: this.db,
+      fingerprint: (
+        this.sql('SELECT fingerprint FROM steps WHERE workflow_id = ? AND name = ?').get(wf.id, job.step) as {
+          fingerprint: string;
+        }
+      ).fingerprint,
+      workflowId: wf.id,
+      kind: wf.kind,
+      subject: wf.subject,
+      step: job.step,
+      input: JSON.parse(wf.input) as Json,
+      output,
+      fence,
+      now,
     });
+    return { kind: 'committed', workflowDone: this.enqueueNext(wf.id, now) } as const;
   }
 
   /** The step threw. Retry with backoff, or dead-letter past its limit or if not retryable. */
