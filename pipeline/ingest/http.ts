@@ -74,15 +74,28 @@ export function describeNetworkError(err: unknown, url: URL): IngestError {
   );
 }
 
-export function describeStatus(status: number, url: URL): IngestError {
+/** What was being fetched, in the words an error message uses. */
+export type FetchSubject = 'feed' | 'episode audio' | 'transcript' | 'chapters file';
+
+export function describeStatus(status: number, url: URL, what: FetchSubject = 'feed'): IngestError {
   const host = url.host;
-  if (status === 404)
-    return new IngestError('HTTP_404', `${host} says this feed does not exist (404). Check the address.`);
-  if (status === 410) return new IngestError('HTTP_410', `The publisher has removed this feed (410 Gone).`);
+  const isFeed = what === 'feed';
+  if (status === 404) {
+    return new IngestError(
+      'HTTP_404',
+      isFeed
+        ? `${host} says this feed does not exist (404). Check the address.`
+        : `${host} says this ${what} does not exist (404); the publisher may have moved or removed it.`,
+    );
+  }
+  if (status === 410)
+    return new IngestError('HTTP_410', `The publisher has removed this ${what} (410 Gone).`);
   if (status === 401 || status === 403) {
     return new IngestError(
       'HTTP_DENIED',
-      `${host} refused access to this feed (${status}). A private feed needs its full address, with its token.`,
+      isFeed
+        ? `${host} refused access to this feed (${status}). A private feed needs its full address, with its token.`
+        : `${host} refused access to this ${what} (${status}).`,
     );
   }
   if (status === 429)
@@ -92,7 +105,7 @@ export function describeStatus(status: number, url: URL): IngestError {
       'HTTP_5XX',
       `The podcast's server had a problem (HTTP ${status}); Earshot will try again later.`,
     );
-  return new IngestError('HTTP_STATUS', `${host} answered HTTP ${status} instead of the feed.`);
+  return new IngestError('HTTP_STATUS', `${host} answered HTTP ${status} instead of the ${what}.`);
 }
 
 /** Read a body up to `max` bytes, refusing more. */
@@ -125,7 +138,10 @@ async function readCapped(res: Response, max: number, url: URL): Promise<Buffer>
  * compressed transfer, redirects followed by hand so a permanent move can update the
  * subscription and a loop stops, a timeout, a size cap, and a limit per host.
  */
-export async function fetchDocument(address: string, options: FetchOptions = {}): Promise<FetchResult> {
+export async function fetchDocument(
+  address: string,
+  options: FetchOptions & { what?: FetchSubject } = {},
+): Promise<FetchResult> {
   let url = new URL(address);
   const seen = new Set<string>([url.href]);
   let allPermanent = true;
@@ -167,7 +183,7 @@ export async function fetchDocument(address: string, options: FetchOptions = {})
       }
       if (!res.ok) {
         await res.body?.cancel();
-        throw describeStatus(res.status, current);
+        throw describeStatus(res.status, current, options.what);
       }
       try {
         return { res, body: await readCapped(res, options.maxBytes ?? 64 * 1048576, current) };

@@ -469,7 +469,10 @@ export class Subscriptions {
     if (query.feedId !== undefined) this.row(query.feedId);
     const rows = this.db
       .prepare(
-        `SELECT * FROM episodes ${query.feedId === undefined ? '' : 'WHERE feed_id = ?'}
+        // An episode whose pipeline was dead-lettered or cancelled shows that, not "processing".
+        `SELECT e.*, (SELECT w.status FROM workflows w WHERE w.kind = 'episode' AND w.subject = e.key
+                      ORDER BY w.created_at DESC LIMIT 1) AS workflow_status
+         FROM episodes e ${query.feedId === undefined ? '' : 'WHERE feed_id = ?'}
          ORDER BY published_at DESC NULLS LAST, id DESC LIMIT ?`,
       )
       .all(...(query.feedId === undefined ? [] : [query.feedId]), query.limit ?? 100) as {
@@ -483,6 +486,7 @@ export class Subscriptions {
       enclosure_url: string | null;
       extra: string;
       status: string;
+      workflow_status: string | null;
     }[];
     return rows.map((r) => {
       const extra = JSON.parse(r.extra) as { transcripts?: { url: string }[] };
@@ -496,7 +500,12 @@ export class Subscriptions {
         durationMs: r.duration_ms,
         enclosureUrl: r.enclosure_url,
         transcriptUrl: extra.transcripts?.[0]?.url ?? null,
-        status: r.status,
+        status:
+          r.workflow_status === 'dead'
+            ? 'failed'
+            : r.workflow_status === 'cancelled'
+              ? 'cancelled'
+              : r.status,
       };
     });
   }

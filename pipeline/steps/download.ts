@@ -133,7 +133,7 @@ async function fetchSource(
         wait,
       );
     }
-    throw describeStatus(res.status, url);
+    throw describeStatus(res.status, url, 'episode audio');
   }
   if (res.status === 416) {
     // Our part is not a prefix the server recognizes: start over next time.
@@ -147,7 +147,7 @@ async function fetchSource(
   }
   if (!res.ok) {
     await res.body?.cancel();
-    throw describeStatus(res.status, url);
+    throw describeStatus(res.status, url, 'episode audio');
   }
   const contentType = res.headers.get('content-type');
   if (!acceptable(contentType)) {

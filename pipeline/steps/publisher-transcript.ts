@@ -40,8 +40,9 @@ const MAX = 32 * 1024 * 1024;
 async function fetchText(
   url: string,
   signal: AbortSignal,
+  what: 'transcript' | 'chapters file',
 ): Promise<{ text: string; contentType: string | null }> {
-  const r = await fetchDocument(url, { signal, maxBytes: MAX, timeoutMs: 120_000 });
+  const r = await fetchDocument(url, { signal, maxBytes: MAX, timeoutMs: 120_000, what });
   return { text: decodeFeedBytes(r.body, r.contentType).text, contentType: r.contentType };
 }
 
@@ -60,7 +61,7 @@ export async function publisherTranscript(ctx: StepContext): Promise<Json> {
   const offered = [...(input.transcripts ?? [])].sort((a, b) => rank(a.type) - rank(b.type));
   for (const ref of offered) {
     try {
-      const { text, contentType } = await fetchText(ref.url, ctx.signal);
+      const { text, contentType } = await fetchText(ref.url, ctx.signal, 'transcript');
       const format = transcriptFormat(ref.type, text) ?? transcriptFormat(contentType ?? '', text);
       if (!format) throw new IngestError('TRANSCRIPT_TYPE', `Earshot does not read ${ref.type} transcripts.`);
       const transcript: Transcript = parseTranscript(text, format, { url: ref.url, language: ref.language });
@@ -81,7 +82,9 @@ export async function publisherTranscript(ctx: StepContext): Promise<Json> {
   }));
   if (input.chaptersUrl) {
     try {
-      chapters = parseChaptersJson((await fetchText(input.chaptersUrl.url, ctx.signal)).text);
+      chapters = parseChaptersJson(
+        (await fetchText(input.chaptersUrl.url, ctx.signal, 'chapters file')).text,
+      );
     } catch (err) {
       if (!unusable(err)) throw err;
       out.problems.push(`chapters ${input.chaptersUrl.url}: ${(err as Error).message}`);

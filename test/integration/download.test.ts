@@ -127,6 +127,18 @@ describe('episode downloads on the io lane', () => {
     expect(artifact!.path.endsWith(`${episode.key}.ogg`)).toBe(true);
   });
 
+  it('an episode whose audio is gone fails with the reason, and shows as failed', async () => {
+    server.route('/dl-404.xml', { body: feed('gone', '/media/never-there.mp3') });
+    const { wf, episode } = await setup('dl-404');
+    expect(wf).toEqual({
+      status: 'dead',
+      dead_reason: expect.stringMatching(
+        /retrying will not help: 127\.0\.0\.1:\d+ says this episode audio does not exist \(404\); the publisher may have moved or removed it\./,
+      ),
+    });
+    expect(episode.status).toBe('failed');
+  });
+
   it('refuses a web page instead of audio, permanently and with the reason', async () => {
     server.route('/dl-html.xml', { body: feed('html', '/media/page.mp3') });
     server.route('/media/page.mp3', {
