@@ -33,7 +33,10 @@ export interface RunningEngine {
  * mapped onto lanes (paused by the user: every lane; on battery: the gpu lane).
  */
 export async function startEngine(deps: EngineHostDeps): Promise<RunningEngine> {
-  const ctx = await openApp(deps.dataDir, { registryModule: path.join(deps.mainDir, 'workflows.js') });
+  const ctx = await openApp(deps.dataDir, {
+    registryModule: path.join(deps.mainDir, 'workflows.js'),
+    detectGpus: true,
+  });
   const app = new App(ctx);
   const host = startEngineHost(ctx, {
     host: deps.host,

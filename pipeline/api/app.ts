@@ -8,6 +8,9 @@ import { defaultLaneConcurrency } from '../engine/engine.ts';
 import { LANES, loadRegistry, type Lane, type Registry } from '../engine/workflow.ts';
 import type { JobRow, StepRow, WorkflowRow } from '../engine/queue.ts';
 import { isProcessAlive } from '../engine/process-alive.ts';
+import { detectHardware, planLanes } from '../../models/hardware.ts';
+import { ffmpegPath } from '../ingest/ffmpeg.ts';
+import { execFileSync } from 'node:child_process';
 import type {
   Api,
   JobView,
@@ -24,7 +27,14 @@ import { startEpisodes } from '../ingest/episodes.ts';
 import { importFiles } from '../ingest/local-import.ts';
 import { PRIORITY_USER } from '../engine/queue.ts';
 import { IngestError } from '../ingest/errors.ts';
-import type { EpisodeView, FeedView, ImportView, OpmlImportView, RefreshView } from './contract.ts';
+import type {
+  DoctorView,
+  EpisodeView,
+  FeedView,
+  ImportView,
+  OpmlImportView,
+  RefreshView,
+} from './contract.ts';
 
 export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
 
@@ -50,13 +60,23 @@ export async function openApp(
     leaseMs?: number;
     /** Module with the workflows; default EARSHOT_WORKFLOWS_MODULE, else pipeline/workflows.ts. */
     registryModule?: string;
+    /**
+     * Size the gpu lane from the GPUs found (one job per device). Off by default: only processes
+     * that run the engine need it, and it asks the driver (nvidia-smi).
+     */
+    detectGpus?: boolean;
   } = {},
 ): Promise<AppContext> {
   const registryModule = options.registryModule ?? workflowsModule();
   const registry = await loadRegistry(registryModule);
   const db = openDatabase(databasePath(dataDir));
   const clock = options.clock ?? systemClock;
-  const lanes = { ...defaultLaneConcurrency(), ...options.lanes };
+  const detected = options.detectGpus ? planLanes(await detectHardware()) : null;
+  const lanes = {
+    ...defaultLaneConcurrency(),
+    ...(detected ? { gpu: detected.gpu.concurrency } : {}),
+    ...options.lanes,
+  };
   return {
     dataDir,
     db,
@@ -333,6 +353,32 @@ export class App implements Api {
       });
     }
     return result;
+  }
+
+  async doctor(): Promise<DoctorView> {
+    parseArgs('doctor', []);
+    const hardware = await detectHardware();
+    const plan = planLanes(hardware);
+    let ffmpeg: DoctorView['ffmpeg'];
+    try {
+      const file = ffmpegPath();
+      const version =
+        execFileSync(file, ['-version'], { encoding: 'utf8', timeout: 5000 }).split('\n')[0] ?? '';
+      ffmpeg = { ok: true, path: file, version };
+    } catch (err) {
+      ffmpeg = { ok: false, error: (err as Error).message };
+    }
+    return {
+      dataDir: this.ctx.dataDir,
+      modelsDir: process.env.EARSHOT_MODELS_DIR ?? path.join(this.ctx.dataDir, 'models'),
+      hardware,
+      lanes: {
+        gpu: { ...plan.gpu, configured: this.ctx.lanes.gpu },
+        cpu: { ...plan.cpu, configured: this.ctx.lanes.cpu },
+        io: { ...plan.io, configured: this.ctx.lanes.io },
+      },
+      ffmpeg,
+    };
   }
 
   async exportOpml(): Promise<string> {

@@ -144,6 +144,31 @@ export interface ImportView {
   rejected: { path: string; reason: string }[];
 }
 
+export interface DoctorView {
+  dataDir: string;
+  /** Where models live: EARSHOT_MODELS_DIR, else <data dir>/models. */
+  modelsDir: string;
+  hardware: {
+    platform: string;
+    arch: string;
+    osRelease: string;
+    cpu: { model: string; cores: number };
+    memory: { totalBytes: number; freeBytes: number };
+    gpus: {
+      backend: 'cuda' | 'metal';
+      index: number;
+      name: string;
+      vramBytes: number | null;
+      driver?: string;
+    }[];
+    backends: { metal: boolean; cuda: boolean; cpu: true };
+    notes: string[];
+  };
+  /** What each lane runs on here, and the concurrency this library's engine is configured with. */
+  lanes: Record<LaneName, { concurrency: number; uses: string; configured: number }>;
+  ffmpeg: { ok: true; path: string; version: string } | { ok: false; error: string };
+}
+
 export interface Api {
   status(): Promise<StatusView>;
   jobs(query?: JobsQuery): Promise<JobView[]>;
@@ -168,6 +193,8 @@ export interface Api {
   process(episodeIds?: number[]): Promise<string[]>;
   /** Import audio files and folders (drag-and-drop); imported episodes are processed at once. */
   importFiles(paths: string[]): Promise<ImportView>;
+  /** This machine as Earshot sees it: hardware, GPU backends, what each lane uses, the decoder. */
+  doctor(): Promise<DoctorView>;
 }
 
 export type ApiMethod = keyof Api;
@@ -190,6 +217,7 @@ export const API_METHODS = [
   'exportOpml',
   'process',
   'importFiles',
+  'doctor',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
 export const API_METHODS_COMPLETE: [MissingMethods] extends [never] ? true : never = true;

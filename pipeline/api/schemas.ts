@@ -44,6 +44,7 @@ export const argSchemas = {
   feeds: z.tuple([]),
   importOpml: z.union([z.tuple([z.string()]), z.tuple([z.string(), z.string().optional()])]),
   exportOpml: z.tuple([]),
+  doctor: z.tuple([]),
   importFiles: z.tuple([z.array(z.string().min(1)).min(1, 'Name at least one file or folder to import.')]),
   process: z.union([z.tuple([]), z.tuple([z.array(episodeIdSchema).optional()])]),
   episodes: z.union([

@@ -172,6 +172,38 @@ export function registerEngineCommands(program: Command): void {
   }
 
   program
+    .command('doctor')
+    .description(
+      'this machine as Earshot sees it: CPU, memory, GPUs (Metal, CUDA), what each lane uses, ffmpeg',
+    )
+    .action(async (_opts, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        const d = await app.doctor();
+        const gb = (b: number) => `${(b / 1024 ** 3).toFixed(1)} GB`;
+        print(cmd, d, () =>
+          [
+            `${d.hardware.platform}/${d.hardware.arch}, ${d.hardware.cpu.cores} cores (${d.hardware.cpu.model}), ${gb(d.hardware.memory.totalBytes)} memory`,
+            d.hardware.gpus.length
+              ? d.hardware.gpus
+                  .map(
+                    (g) =>
+                      `GPU ${g.backend}:${g.index} ${g.name}${g.vramBytes ? `, ${gb(g.vramBytes)}` : ''}`,
+                  )
+                  .join('\n')
+              : 'No GPU that Whisper or the LLM can use was found: both run on the CPU.',
+            ...(['gpu', 'cpu', 'io'] as const).map(
+              (l) => `${l} lane: ${d.lanes[l].uses} (runs ${d.lanes[l].configured} at once)`,
+            ),
+            d.ffmpeg.ok ? `decoder: ${d.ffmpeg.version}` : `decoder: missing — ${d.ffmpeg.error}`,
+            `library: ${d.dataDir}`,
+            `models: ${d.modelsDir}`,
+            ...d.hardware.notes,
+          ].join('\n'),
+        );
+      });
+    });
+
+  program
     .command('run')
     .description('run the engine until interrupted (Ctrl-C finishes running steps first)')
     .option('--until-idle', 'exit 0 once nothing is left to run')
@@ -244,7 +276,7 @@ async function startEngineProcess(
   opts: { lanes?: Partial<Record<Lane, number>>; grace?: number },
 ) {
   const leaseMs = process.env.EARSHOT_LEASE_MS ? Number(process.env.EARSHOT_LEASE_MS) : undefined;
-  const ctx = await openApp(dataDir, { lanes: opts.lanes, leaseMs });
+  const ctx = await openApp(dataDir, { lanes: opts.lanes, leaseMs, detectGpus: true });
   const host = startEngineHost(ctx, {
     leaseMs,
     onError: (err) => process.stderr.write(`earshot: ${err.message}\n`),

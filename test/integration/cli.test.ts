@@ -30,6 +30,23 @@ describe('earshot CLI', () => {
     expect(human.stdout).toContain('No engine is running (start one with `earshot run`).');
   });
 
+  it('doctor reports the hardware, what each lane uses, and the decoder', () => {
+    const dir = tempDir();
+    const r = earshot(dir, ['--json', 'doctor']);
+    expect(r.stderr).toBe('');
+    const d = JSON.parse(r.stdout);
+    expect(d.hardware.cpu.cores).toBeGreaterThan(0);
+    expect(d.hardware.backends.cpu).toBe(true);
+    expect(d.lanes.gpu).toMatchObject({
+      concurrency: expect.any(Number),
+      uses: expect.any(String),
+      configured: 1,
+    });
+    expect(d.ffmpeg).toMatchObject({ ok: true, version: expect.stringMatching(/^ffmpeg version/) });
+    expect(d.modelsDir).toBe(path.join(dir, 'models'));
+    if (d.hardware.gpus.length === 0) expect(d.lanes.gpu.uses).toMatch(/^CPU/);
+  });
+
   it('honours EARSHOT_DATA_DIR when --data-dir is not given', () => {
     const dir = tempDir();
     const r = earshot(null, ['--json', 'status'], { EARSHOT_DATA_DIR: dir });
