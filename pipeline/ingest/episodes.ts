@@ -74,6 +74,11 @@ export function startEpisodes(
     const id = queue.start('episode', row.key, inputOf(row) as unknown as Json, {
       priority: options.priority ?? 0,
     });
+    // Asked for by name: an episode whose pipeline failed or was cancelled gets another go.
+    if (options.ids) {
+      const wf = db.prepare('SELECT status FROM workflows WHERE id = ?').get(id) as { status: string };
+      if (wf.status === 'dead' || wf.status === 'cancelled') queue.retry(id);
+    }
     writeTx(db, 'marking an episode as processing', () =>
       db
         .prepare(`UPDATE episodes SET status = 'processing' WHERE id = ? AND status IN ('listed', 'queued')`)

@@ -7,7 +7,7 @@ import { openDatabase, databasePath, type Db } from '../../pipeline/store/index.
 import { Subscriptions } from '../../pipeline/ingest/subscriptions.ts';
 import { startEpisodes } from '../../pipeline/ingest/episodes.ts';
 import { workflows } from '../../pipeline/workflows.ts';
-import { defaultWorkflowsModule } from '../../pipeline/api/app.ts';
+import { App, defaultWorkflowsModule, openApp } from '../../pipeline/api/app.ts';
 import { systemClock } from '../../pipeline/engine/clock.ts';
 import { repoRoot, tempDir } from '../helpers/env.ts';
 import { makeAudio } from '../helpers/audio.ts';
@@ -61,7 +61,7 @@ async function setup(name: string) {
     status: string;
     dead_reason: string | null;
   };
-  return { dataDir, db, episode, artifact, wf, progress };
+  return { dataDir, db, episode, artifact, wf, progress, wfId: ids[0]! };
 }
 
 describe('episode downloads on the io lane', () => {
@@ -129,7 +129,7 @@ describe('episode downloads on the io lane', () => {
 
   it('an episode whose audio is gone fails with the reason, and shows as failed', async () => {
     server.route('/dl-404.xml', { body: feed('gone', '/media/never-there.mp3') });
-    const { wf, episode } = await setup('dl-404');
+    const { wf, episode, dataDir, wfId } = await setup('dl-404');
     expect(wf).toEqual({
       status: 'dead',
       dead_reason: expect.stringMatching(
@@ -137,6 +137,15 @@ describe('episode downloads on the io lane', () => {
       ),
     });
     expect(episode.status).toBe('failed');
+
+    // The publisher puts the file back; asking for the episode again runs it again.
+    server.route('/media/never-there.mp3', { body: audio, headers: { 'content-type': 'audio/mpeg' } });
+    const app = new App(await openApp(dataDir, { registryModule: defaultWorkflowsModule }));
+    expect(await app.process([episode.id])).toEqual([wfId]);
+    const engine = engines[engines.length - 1]!;
+    engine.tick();
+    await engine.untilIdle();
+    expect((await app.episodes({ feedId: episode.feedId! }))[0]!.status).toBe('downloaded');
   });
 
   it('refuses a web page instead of audio, permanently and with the reason', async () => {
