@@ -332,6 +332,8 @@ export class Subscriptions {
       'INSERT OR IGNORE INTO episode_aliases (feed_id, kind, value, episode_id) VALUES (?, ?, ?, ?)',
     );
     const matched = new Set<number>();
+    const guidOf = this.db.prepare('SELECT guid FROM episodes WHERE id = ?');
+    const documentGuids = new Set(items.flatMap((i) => i.guids.map((g) => g.trim())));
     const fresh: { id: number; publishedAt: number | null }[] = [];
     let updated = 0;
     // Newest first, so a guid shared by two items identifies the newest of them.
@@ -347,10 +349,16 @@ export class Subscriptions {
       let episodeId: number | undefined;
       for (const a of aliases) {
         const hit = findAlias.get(feedId, a.kind, a.value) as { episode_id: number } | undefined;
-        if (hit && !matched.has(hit.episode_id)) {
-          episodeId = hit.episode_id;
-          break;
+        if (!hit || matched.has(hit.episode_id)) continue;
+        if (a.kind !== 'guid' && item.guids.length > 0) {
+          // A weaker identity (same audio URL, same title and day) says "same episode" only if
+          // that episode's own guid is gone from the feed (the guid changed). While its guid is
+          // still listed, this item is a different episode that happens to look alike.
+          const other = (guidOf.get(hit.episode_id) as { guid: string | null } | undefined)?.guid;
+          if (other && !item.guids.includes(other) && documentGuids.has(other)) continue;
         }
+        episodeId = hit.episode_id;
+        break;
       }
       if (episodeId === undefined) {
         // A guid already taken in this feed (shared guids) cannot be this item's key.

@@ -233,6 +233,29 @@ describe('subscriptions against a real HTTP server on 127.0.0.1', () => {
     expect(after.find((e) => e.title === 'Fresh')!.status).toBe('queued');
   });
 
+  it('never merges a new episode into an old one that only looks alike', async () => {
+    const day = (d: number) => `Mon, ${String(d).padStart(2, '0')} Mar 2026 10:00:00 GMT`;
+    server.route('/alike.xml', {
+      body: feedOf(item({ guid: 'g41', title: 'Weekly', date: day(2), enclosure: '/play.mp3?ep=41' })),
+    });
+    const { subs } = setup();
+    const { feed } = await subs.subscribe(server.url('/alike.xml'), 'all');
+    // Same audio path (the query is dropped for identity) and, for the third, same title and day.
+    server.route('/alike.xml', {
+      body: feedOf(
+        item({ guid: 'g43', title: 'Weekly', date: day(2), enclosure: '/other.mp3' }),
+        item({ guid: 'g42', title: 'Weekly', date: day(9), enclosure: '/play.mp3?ep=42' }),
+        item({ guid: 'g41', title: 'Weekly', date: day(2), enclosure: '/play.mp3?ep=41' }),
+      ),
+    });
+    expect(await subs.refresh(feed.id)).toMatchObject({ added: 2, updated: 1 });
+    const eps = subs.episodes({ feedId: feed.id });
+    expect(eps).toHaveLength(3);
+    expect(eps.map((e) => e.enclosureUrl?.replace(/^http:\/\/127\.0\.0\.1:\d+/, '')).sort()).toEqual(
+      ['/other.mp3', '/play.mp3?ep=41', '/play.mp3?ep=42'].sort(),
+    );
+  });
+
   it('takes a 5,000-item feed', async () => {
     const items = Array.from({ length: 5000 }, (_, i) =>
       item({
