@@ -500,7 +500,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   untilIdle(): Promise<void> {
     return new Promise((resolve) => {
       const check = () => {
-        if (this.isIdle()) {
+        // A stopped engine is idle too (and its database may be closed).
+        if (!this.running || this.isIdle()) {
           this.off('idle', check);
           clearInterval(timer);
           resolve();

@@ -160,13 +160,14 @@ export async function fetchDocument(
     };
     if (options.etag) headers['if-none-match'] = options.etag;
     if (options.lastModified) headers['if-modified-since'] = options.lastModified;
-    const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     const current = url;
     const result = await limiter(
       current.host,
       options.perHost ?? 2,
     )(async () => {
+      // The clock starts when the request does, not while it waits for its turn on the host.
+      const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+      const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
       let res: Response;
       try {
         res = await fetch(current, { headers, redirect: 'manual', signal });

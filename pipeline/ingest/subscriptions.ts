@@ -104,14 +104,18 @@ export class Subscriptions {
     const parsed = this.parse(fetched);
     const finalUrl = fetched.movedTo ?? url;
     const now = this.clock.now();
-    const feedId = writeTx(this.db, 'adding a subscription', () => {
+    // The feed and its episodes are stored together: a failure leaves no half subscription.
+    const { feedId, refresh } = writeTx(this.db, 'adding a subscription', () => {
       const moved = this.db.prepare('SELECT id FROM feeds WHERE url = ?').get(finalUrl) as
         { id: number } | undefined;
-      if (moved)
+      if (moved) {
         throw new IngestError(
           'ALREADY_SUBSCRIBED',
-          `You already follow this feed (feed ${moved.id}); it lives at ${finalUrl}.`,
+          moved.id && finalUrl !== url
+            ? `You already follow this feed (feed ${moved.id}); it lives at ${finalUrl}.`
+            : `You already follow this feed (feed ${moved.id}).`,
         );
+      }
       const id = Number(
         this.db
           .prepare(
@@ -119,9 +123,8 @@ export class Subscriptions {
           )
           .run(finalUrl, parsed.title, backlog, now, now).lastInsertRowid,
       );
-      return id;
+      return { feedId: id, refresh: this.store(id, fetched, parsed, true) };
     });
-    const refresh = this.store(feedId, fetched, parsed, true);
     return { feed: this.feed(feedId), refresh };
   }
 

@@ -107,11 +107,14 @@ async function fetchSource(
   } catch {
     have = 0;
   }
+  // Resume only what the server can vouch for (an ETag or Last-Modified): without a validator
+  // a resumed part could be spliced onto a different rendition of the file.
+  if (have > 0 && !validator) have = 0;
   if (have === 0) fs.rmSync(part, { force: true });
   const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity' };
   if (have > 0) {
     headers.range = `bytes=${have}-`;
-    if (validator) headers['if-range'] = validator;
+    headers['if-range'] = validator!;
   }
   const url = new URL(src.url);
   let res: Response;
@@ -136,8 +139,16 @@ async function fetchSource(
     throw describeStatus(res.status, url, 'episode audio');
   }
   if (res.status === 416) {
-    // Our part is not a prefix the server recognizes: start over next time.
     await res.body?.cancel();
+    // The part may already be whole (a crash between the last byte and the rename).
+    const whole = Number(/bytes \*\/(\d+)/.exec(res.headers.get('content-range') ?? '')?.[1]);
+    if (whole === have) {
+      const target = mediaPath(ctx.dataDir, input.key, res.headers.get('content-type'), src.url);
+      fs.renameSync(part, target);
+      fs.rmSync(meta, { force: true });
+      return { path: target, bytes: have, contentType: null, url: src.url };
+    }
+    // Our part is not a prefix the server recognizes: start over next time.
     fs.rmSync(part, { force: true });
     fs.rmSync(meta, { force: true });
     throw new IngestError(
@@ -158,6 +169,15 @@ async function fetchSource(
     );
   }
   const resumed = res.status === 206;
+  if (resumed && !(res.headers.get('content-range') ?? '').startsWith(`bytes ${have}-`)) {
+    await res.body?.cancel();
+    fs.rmSync(part, { force: true });
+    fs.rmSync(meta, { force: true });
+    throw new IngestError(
+      'DOWNLOAD_RANGE',
+      `${url.host} resumed the download at the wrong place; Earshot will start it again.`,
+    );
+  }
   if (!resumed) have = 0;
   const length = Number(res.headers.get('content-length'));
   const total =

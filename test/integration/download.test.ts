@@ -83,6 +83,7 @@ describe('episode downloads on the io lane', () => {
   it('resumes with a Range request after the connection breaks mid-body', async () => {
     server.route('/dl-resume.xml', { body: feed('resume', '/media/resume.mp3') });
     server.route('/media/resume.mp3', {
+      etag: '"resume-v1"',
       body: audio,
       headers: { 'content-type': 'audio/mpeg' },
       resetAfter: 100_000,
@@ -95,7 +96,23 @@ describe('episode downloads on the io lane', () => {
     const hits = server.hits('/media/resume.mp3');
     expect(hits).toHaveLength(2);
     expect(hits[1]!.range).toMatch(/^bytes=\d+-$/);
+    expect(hits[1]!['if-range']).toBe('"resume-v1"');
     expect(Number(/\d+/.exec(hits[1]!.range!)![0])).toBeGreaterThan(0);
+  });
+
+  it('starts over instead of resuming when the server gives no validator (no splicing of two files)', async () => {
+    server.route('/dl-noval.xml', { body: feed('noval', '/media/noval.mp3') });
+    server.route('/media/noval.mp3', {
+      body: audio,
+      headers: { 'content-type': 'audio/mpeg' },
+      resetAfter: 100_000,
+      faultTimes: 1,
+      ranges: true,
+    });
+    const { artifact, wf } = await setup('dl-noval');
+    expect(wf.status).toBe('completed');
+    expect(fs.readFileSync(artifact!.path).equals(audio)).toBe(true);
+    expect(server.hits('/media/noval.mp3').map((h) => h.range ?? null)).toEqual([null, null]);
   });
 
   it('honours Retry-After from a busy server', async () => {
