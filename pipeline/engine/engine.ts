@@ -450,26 +450,49 @@ export class Engine extends EventEmitter<EngineEvents> {
       const now = this.clock.now();
       this.db.prepare('UPDATE engines SET heartbeat_at = ? WHERE boot_id = ?').run(now, this.bootId);
       const here = os.hostname();
-      const localEngines = new Set(
+      const engines = new Map(
         (
-          this.db.prepare('SELECT boot_id FROM engines WHERE hostname = ?').all(here) as { boot_id: string }[]
-        ).map((r) => r.boot_id),
+          this.db
+            .prepare('SELECT boot_id, pid, heartbeat_at, stopped_at FROM engines WHERE hostname = ?')
+            .all(here) as { boot_id: string; pid: number; heartbeat_at: number; stopped_at: number | null }[]
+        ).map((r) => [r.boot_id, r]),
       );
-      const isLocal = (job: JobRow) => localEngines.has(job.lease_owner?.split(':')[0] ?? '');
+      const ownerOf = (job: JobRow) => engines.get(job.lease_owner?.split(':')[0] ?? '');
+      const isLocal = (job: JobRow) => ownerOf(job) !== undefined;
+      // A pid alone proves little after a reboot (it may be another program now): a worker pid
+      // is trusted only while the engine that started it is alive and heartbeating.
+      const ownerAlive = (job: JobRow) => {
+        const e = ownerOf(job);
+        return (
+          !!e &&
+          e.stopped_at === null &&
+          isProcessAlive(e.pid) &&
+          now - e.heartbeat_at < 3 * this.queue.leaseMs
+        );
+      };
       this.queue.sweep((job) => {
-        if (!isLocal(job) || !isProcessAlive(job.lease_pid)) return true;
         const mine = this.slots.find((s) => s.job?.jobId === job.id && s.job.fence === job.fence);
-        if (mine)
+        if (mine) {
+          // Our own hung worker: stop it first; its exit returns the job (never two at once).
           this.kill(
             mine,
             'its lease expired without a heartbeat (the step hung), so Earshot stopped its worker',
           );
-        else if (job.lease_pid) process.kill(job.lease_pid, 'SIGKILL');
+          return false;
+        }
+        if (!isLocal(job) || !ownerAlive(job) || !isProcessAlive(job.lease_pid)) return true;
+        try {
+          process.kill(job.lease_pid!, 'SIGKILL');
+        } catch {
+          return true; // gone meanwhile, or not ours to stop
+        }
         return false;
       });
       for (const job of this.queue.running()) {
         const bootId = job.lease_owner?.split(':')[0];
-        if (bootId === this.bootId || !isLocal(job) || isProcessAlive(job.lease_pid)) continue;
+        if (bootId === this.bootId || !isLocal(job)) continue;
+        if (ownerAlive(job) && isProcessAlive(job.lease_pid)) continue;
+        if (!ownerAlive(job) && isProcessAlive(job.lease_pid) && (job.lease_expires_at ?? 0) > now) continue;
         const outcome = this.queue.recover(
           job.id,
           job.fence,

@@ -102,9 +102,10 @@ describe('engine with real worker processes', () => {
     const id = q.start('single', 'held');
     const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
     const holderExit = new Promise<string | null>((r) => holder.on('exit', (_c, sig) => r(sig)));
+    // A live engine, heartbeating: only then is its worker's pid trusted enough to stop.
     db.prepare(
-      'INSERT INTO engines (boot_id, pid, hostname, started_at, heartbeat_at) VALUES (?, ?, ?, 0, 0)',
-    ).run('other-boot', process.pid, os.hostname());
+      'INSERT INTO engines (boot_id, pid, hostname, started_at, heartbeat_at) VALUES (?, ?, ?, 0, ?)',
+    ).run('other-boot', process.pid, os.hostname(), Date.now());
     const claimed = q.claim('io', 'other-boot:io-0', holder.pid!, 2)!;
     const { engine } = start(dataDir, { db, sweepMs: 20 });
     engine.sweep();
@@ -113,6 +114,27 @@ describe('engine with real worker processes', () => {
     expect(await holderExit).toBe('SIGKILL');
     await next(engine, 'finished', (e) => e.jobId === claimed.jobId && e.outcome.kind === 'committed');
     expect(jobOf(db, id, 'only')).toMatchObject({ state: 'done', recoveries: 1 });
+  });
+
+  it('after a reboot, a leftover pid is not trusted: the job is taken back without stopping that process', async () => {
+    const dataDir = tempDir();
+    const db = openDatabase(databasePath(dataDir));
+    const q = new Queue(db, new Registry(workflows), systemClock, { leaseMs: 600_000 });
+    const id = q.start('single', 'rebooted');
+    // Some unrelated program that happens to have the pid the old worker had.
+    const stranger = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    let strangerKilled = false;
+    stranger.on('exit', () => (strangerKilled = true));
+    db.prepare(
+      'INSERT INTO engines (boot_id, pid, hostname, started_at, heartbeat_at) VALUES (?, ?, ?, 0, 0)',
+    ).run('before-reboot', spawnSync(process.execPath, ['-e', '0']).pid, os.hostname());
+    const claimed = q.claim('io', 'before-reboot:io-0', stranger.pid!, 2)!;
+    db.prepare('UPDATE jobs SET lease_expires_at = ? WHERE id = ?').run(Date.now() - 1, claimed.jobId);
+    const { engine } = start(dataDir, { db, sweepMs: 20 });
+    await next(engine, 'finished', (e) => e.jobId === claimed.jobId && e.outcome.kind === 'committed');
+    expect(jobOf(db, id, 'only')).toMatchObject({ state: 'done', recoveries: 1 });
+    expect(strangerKilled).toBe(false);
+    stranger.kill();
   });
 
   it('heartbeats keep a long step alive well past its first lease', async () => {
