@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Db } from '../store/db.ts';
 import { writeTx } from '../store/db.ts';
-import { StoreError } from '../store/errors.ts';
+import { StoreError, explainStoreError } from '../store/errors.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { Queue, type ClaimedJob, type JobRow, type Outcome, type QueueOptions } from './queue.ts';
 import { LANES, type Json, type Lane, type Registry } from './workflow.ts';
@@ -58,6 +58,9 @@ interface Slot {
   /** Why the engine itself killed this worker, if it did; reported instead of the signal. */
   killedBecause: string | null;
 }
+
+/** Why a job was taken from its worker during a graceful shutdown (also the abort reason). */
+const SHUTDOWN = 'Earshot is shutting down';
 
 export function defaultLaneConcurrency(): Record<Lane, number> {
   return { gpu: 1, cpu: Math.max(1, Math.floor(os.availableParallelism() / 2)), io: 4 };
@@ -237,7 +240,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         if (!job || job.jobId !== m.jobId) return;
         const lost = slot.lost;
         this.clearJob(slot);
-        if (m.type === 'done' && !lost) {
+        if (m.type === 'done' && (!lost || lost === SHUTDOWN)) {
           // Committed in the next tick, together with other results and the next claims.
           this.pendingDone.push({ job, output: m.output });
           slot.state = 'idle';
@@ -246,7 +249,10 @@ export class Engine extends EventEmitter<EngineEvents> {
         }
         let outcome: Outcome = { kind: 'stale' };
         try {
-          if (!lost) {
+          // The worker is done with the job: only now may it count as free elsewhere.
+          if (lost === SHUTDOWN) this.queue.release(job.jobId, job.fence);
+          else if (lost === 'cancelled') this.queue.dropLease(job.jobId, job.fence);
+          else if (!lost) {
             outcome =
               m.type === 'failed'
                 ? this.queue.fail(job.jobId, job.fence, m.message, m.retryable, m.retryAfterMs)
@@ -269,7 +275,8 @@ export class Engine extends EventEmitter<EngineEvents> {
    * step's projection threw) is the step's failure and goes through the usual retries.
    */
   private commitFailed(job: ClaimedJob, err: unknown): Outcome {
-    const error = err instanceof Error ? err : new Error(String(err));
+    const explained = explainStoreError(err, "saving a step's result");
+    const error = explained instanceof Error ? explained : new Error(String(explained));
     this.emit('error', error);
     if (error instanceof StoreError) return { kind: 'stale' };
     try {
@@ -315,13 +322,22 @@ export class Engine extends EventEmitter<EngineEvents> {
     const reason = slot.killedBecause ?? exit;
     slot.killedBecause = null;
     const job = slot.job;
+    const lost = slot.lost;
     slot.handle = null;
     slot.state = 'exited';
     slot.lastExit = reason;
     this.clearJob(slot);
-    if (job) {
+    if (job && (lost === SHUTDOWN || (this.stopping && !lost))) {
+      // Stopped by the shutdown itself: given back without counting anything against it.
+      try {
+        this.queue.release(job.jobId, job.fence);
+      } catch (err) {
+        this.emit('error', err as Error);
+      }
+    } else if (job) {
       // The exit is the crash signal: the job is claimable again now, not when the lease ends.
       try {
+        if (lost === 'cancelled') this.queue.dropLease(job.jobId, job.fence);
         const outcome = this.queue.recover(job.jobId, job.fence, reason);
         this.emit('finished', { jobId: job.jobId, workflowId: job.workflowId, step: job.step, outcome });
       } catch (err) {
@@ -387,11 +403,14 @@ export class Engine extends EventEmitter<EngineEvents> {
             })),
           );
         } catch (err) {
-          // Nothing was written (database busy, disk full): each result waits for its lease.
-          if (done.length === 0) this.emit('error', err as Error);
-          for (const d of done) this.finish(d.job, this.commitFailed(d.job, err));
-          continue;
+          // Nothing was written (database busy, disk full): keep the results and try again
+          // shortly; a result whose lease runs out meanwhile is simply run again later.
+          this.emit('error', err as Error);
+          this.pendingDone.unshift(...done);
+          setTimeout(() => this.scheduleTick(), 1000).unref();
+          break;
         }
+        for (const e of settled.claimErrors) this.emit('error', e);
         settled.outcomes.forEach((o, i) => {
           const d = done[i]!;
           this.finish(d.job, o instanceof Error ? this.commitFailed(d.job, o) : o);
@@ -413,7 +432,11 @@ export class Engine extends EventEmitter<EngineEvents> {
   private dispatch(slot: Slot, job: ClaimedJob): void {
     if (!slot.handle || slot.state !== 'idle') {
       // The worker went away between the claim and now: give the job straight back.
-      this.queue.recover(job.jobId, job.fence, 'its worker exited before the step could start');
+      try {
+        this.queue.recover(job.jobId, job.fence, 'its worker exited before the step could start');
+      } catch (err) {
+        this.emit('error', err as Error);
+      }
       return;
     }
     slot.state = 'busy';
@@ -561,15 +584,11 @@ export class Engine extends EventEmitter<EngineEvents> {
         this.on('finished', onFinished);
       });
     }
+    // Steps still running are aborted; each job is given back only once its worker has let go
+    // of it (reported or exited), so no lane ever counts a job free while it still runs.
     for (const slot of busy()) {
-      const job = slot.job!;
-      try {
-        this.queue.release(job.jobId, job.fence);
-      } catch (err) {
-        this.emit('error', err as Error);
-      }
-      slot.handle?.send({ type: 'abort', jobId: job.jobId, reason: 'Earshot is shutting down' });
-      this.clearJob(slot);
+      slot.lost = SHUTDOWN;
+      slot.handle?.send({ type: 'abort', jobId: slot.job!.jobId, reason: SHUTDOWN });
     }
     const exits = this.slots
       .filter((s) => s.handle)

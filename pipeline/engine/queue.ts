@@ -283,9 +283,12 @@ export class Queue {
     const paused = this.sql('SELECT paused FROM lanes WHERE name = ?').get(lane) as
       { paused: number } | undefined;
     if (paused?.paused) return null;
+    // Running jobs, and cancelled ones whose worker is still winding down (lease not dropped).
     const { running } = this.sql(
-      `SELECT count(*) AS running FROM jobs WHERE lane = ? AND state = 'running'`,
-    ).get(lane) as { running: number };
+      `SELECT (SELECT count(*) FROM jobs WHERE lane = ? AND state = 'running')
+            + (SELECT count(*) FROM jobs WHERE lane = ? AND state = 'cancelled'
+                 AND lease_expires_at IS NOT NULL AND lease_expires_at > ?) AS running`,
+    ).get(lane, lane, now) as { running: number };
     if (running >= limit) return null;
     const job = this.sql(
       `UPDATE jobs SET state = 'running', lease_owner = ?, lease_pid = ?, lease_expires_at = ?,
@@ -333,7 +336,7 @@ export class Queue {
   settle(
     completions: { jobId: number; fence: number; output: Json }[],
     claims: ClaimRequest[],
-  ): { outcomes: (Outcome | Error)[]; claimed: (ClaimedJob | null)[] } {
+  ): { outcomes: (Outcome | Error)[]; claimed: (ClaimedJob | null)[]; claimErrors: Error[] } {
     const now = this.clock.now();
     return writeTx(this.db, 'saving finished steps and claiming work', () => {
       const outcomes = completions.map((c) => {
@@ -343,15 +346,25 @@ export class Queue {
           return err instanceof Error ? err : new Error(String(err));
         }
       });
-      return { outcomes, claimed: claims.map((r) => this.claimInTx(r, now)) };
+      // A claim that fails (a workflow's input unreadable, say) must not undo the commits above.
+      const claimErrors: Error[] = [];
+      const claimed = claims.map((r) => {
+        try {
+          return this.savepoint(() => this.claimInTx(r, now));
+        } catch (err) {
+          claimErrors.push(err instanceof Error ? err : new Error(String(err)));
+          return null;
+        }
+      });
+      return { outcomes, claimed, claimErrors };
     });
   }
 
-  private savepointRunner: ((fn: () => Outcome) => Outcome) | null = null;
-  private savepoint(fn: () => Outcome): Outcome {
+  private savepointRunner: ((fn: () => unknown) => unknown) | null = null;
+  private savepoint<T>(fn: () => T): T {
     // Called inside a transaction, a better-sqlite3 transaction function is a SAVEPOINT.
-    this.savepointRunner ??= this.db.transaction((f: () => Outcome) => f());
-    return this.savepointRunner(fn);
+    this.savepointRunner ??= this.db.transaction((f: () => unknown) => f());
+    return this.savepointRunner(fn) as T;
   }
 
   /** Extend a lease. False when the holder lost it (expired and swept, cancelled, or re-claimed). */
@@ -473,6 +486,16 @@ export class Queue {
     return { kind: 'retry', runAt: now };
   }
 
+  /** The worker of a cancelled job has stopped: the lane no longer counts it. */
+  dropLease(jobId: number, fence: number): void {
+    writeTx(this.db, 'finishing a cancellation', () =>
+      this.sql(
+        `UPDATE jobs SET lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL
+         WHERE id = ? AND fence = ? AND state = 'cancelled'`,
+      ).run(jobId, fence),
+    );
+  }
+
   /** Give a job back without counting anything (graceful shutdown). */
   release(jobId: number, fence: number): boolean {
     const now = this.clock.now();
@@ -501,7 +524,7 @@ export class Queue {
       `UPDATE steps SET status = 'pending', attempts = ?, recoveries = ?, last_error = ? WHERE workflow_id = ? AND name = ?`,
     ).run(attempts, recoveries, error ?? crash ?? null, job.workflow_id, job.step);
     this.sql(`UPDATE workflows SET status = 'queued', updated_at = ? WHERE id = ?`).run(
-      runAt,
+      this.clock.now(),
       job.workflow_id,
     );
   }
@@ -570,9 +593,14 @@ export class Queue {
         `UPDATE workflows SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('queued', 'running', 'dead')`,
       ).run(now, workflowId);
       if (r.changes === 0) return false;
+      // A running job keeps its lease while its worker winds down, so the lane still counts it
+      // (the gpu lane must not start another job under a step that is still stopping).
       this.sql(
-        `UPDATE jobs SET state = 'cancelled', lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL, finished_at = ?
-           WHERE workflow_id = ? AND state IN ('queued', 'running', 'failed')`,
+        `UPDATE jobs SET state = 'cancelled', finished_at = ?,
+           lease_owner = CASE WHEN state = 'running' THEN lease_owner END,
+           lease_pid = CASE WHEN state = 'running' THEN lease_pid END,
+           lease_expires_at = CASE WHEN state = 'running' THEN lease_expires_at END
+         WHERE workflow_id = ? AND state IN ('queued', 'running', 'failed')`,
       ).run(now, workflowId);
       this.sql(
         `UPDATE steps SET status = 'cancelled' WHERE workflow_id = ? AND status IN ('pending', 'running', 'failed')`,

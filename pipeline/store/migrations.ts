@@ -182,6 +182,11 @@ export const migrations: readonly Migration[] = [
     name: 'feed folders (from OPML)',
     sql: `ALTER TABLE feeds ADD COLUMN folder TEXT;`,
   },
+  {
+    version: 5,
+    name: 'cancelled jobs whose worker is still stopping',
+    sql: `CREATE INDEX jobs_cancelling ON jobs (lane, lease_expires_at) WHERE state = 'cancelled' AND lease_expires_at IS NOT NULL;`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]?.version ?? 0;

@@ -257,6 +257,33 @@ describe('durable queue', () => {
     expect(q.claim('io', 'A:io-0', 1, 4)!.step).toBe('download');
   });
 
+  it('a cancelled step still holds its lane until its worker lets go', () => {
+    const reg = new Registry([
+      { kind: 'g', steps: [{ name: 'render', lane: 'gpu', version: '1', run: noop }] },
+    ]);
+    const gq = new Queue(db, reg, clock, { leaseMs: 10_000 });
+    const a = gq.start('g', 'a');
+    gq.start('g', 'b');
+    const held = gq.claim('gpu', 'A:gpu-0', 1, 1)!;
+    gq.cancel(a);
+    expect(gq.claim('gpu', 'B:gpu-0', 2, 1)).toBeNull(); // the cancelled step may still be on the GPU
+    gq.dropLease(held.jobId, held.fence);
+    expect(gq.claim('gpu', 'B:gpu-0', 2, 1)!.subject).toBe('b');
+  });
+
+  it('a cancelled step whose worker vanished frees its lane when the lease ends', () => {
+    const reg = new Registry([
+      { kind: 'g', steps: [{ name: 'render', lane: 'gpu', version: '1', run: noop }] },
+    ]);
+    const gq = new Queue(db, reg, clock, { leaseMs: 10_000 });
+    const a = gq.start('g', 'a');
+    gq.start('g', 'b');
+    gq.claim('gpu', 'A:gpu-0', 1, 1);
+    gq.cancel(a);
+    clock.advance(10_001);
+    expect(gq.claim('gpu', 'B:gpu-0', 2, 1)!.subject).toBe('b');
+  });
+
   it('releasing on shutdown counts nothing against the step', () => {
     q.start('episode', 'ep');
     const j = q.claim('io', 'A:io-0', 1, 4)!;
