@@ -204,14 +204,29 @@ export class Subscriptions {
       const fetched = await this.fetch(row.url, { etag: row.etag, lastModified: row.last_modified });
       if (fetched.status === 'not-modified') {
         const now = this.clock.now();
-        writeTx(this.db, 'recording a refresh', () =>
+        // Unchanged, but perhaps moved for good: follow the permanent redirect all the same.
+        const movedTo = writeTx(this.db, 'recording a refresh', () => {
+          const moved =
+            fetched.movedTo &&
+            fetched.movedTo !== row.url &&
+            !this.db.prepare('SELECT 1 FROM feeds WHERE url = ?').get(fetched.movedTo)
+              ? fetched.movedTo
+              : undefined;
           this.db
             .prepare(
-              `UPDATE feeds SET last_refresh_at = ?, last_success_at = ?, last_error = NULL, failures = 0, next_refresh_at = ? WHERE id = ?`,
+              `UPDATE feeds SET url = ?, last_refresh_at = ?, last_success_at = ?, last_error = NULL, failures = 0, next_refresh_at = ? WHERE id = ?`,
             )
-            .run(now, now, this.nextRefresh(now, 0), feedId),
-        );
-        return { feedId, notModified: true, added: 0, updated: 0, queued: [] };
+            .run(moved ?? row.url, now, now, this.nextRefresh(now, 0), feedId);
+          return moved;
+        });
+        return {
+          feedId,
+          notModified: true,
+          added: 0,
+          updated: 0,
+          queued: [],
+          ...(movedTo ? { movedTo } : {}),
+        };
       }
       return this.store(feedId, fetched, this.parse(fetched), firstFetch);
     } catch (err) {

@@ -115,6 +115,19 @@ describe('subscriptions against a real HTTP server on 127.0.0.1', () => {
     expect(server.peakInFlight()).toBe(2);
   });
 
+  it('moves the subscription on a permanent redirect even when the feed answers 304', async () => {
+    server.route('/moving.xml', { body: quietLab, etag: '"m1"' });
+    const { subs } = setup();
+    const { feed } = await subs.subscribe(server.url('/moving.xml'));
+    server.route('/moving.xml', { redirect: [301, '/moved.xml'] });
+    server.route('/moved.xml', { body: quietLab, etag: '"m1"' });
+    expect(await subs.refresh(feed.id)).toMatchObject({
+      notModified: true,
+      movedTo: server.url('/moved.xml'),
+    });
+    expect(subs.feed(feed.id).url).toBe(server.url('/moved.xml'));
+  });
+
   it('follows a chain of permanent redirects and moves the subscription to the end of it', async () => {
     server.route('/chain-1.xml', { redirect: [308, '/chain-2.xml'] });
     server.route('/chain-2.xml', { redirect: [301, '/chain-3.xml'] });
