@@ -51,12 +51,22 @@ interface Slot {
   /** Set when the job was taken from this worker (cancelled, lease lost, shutdown). */
   lost: string | null;
   killTimer: NodeJS.Timeout | null;
+  /** Ends a run that exceeds its step's time limit. */
+  deadline: NodeJS.Timeout | null;
   restarts: number;
   /** Exits since the worker was last ready; sets the pause before the next restart. */
   failedStarts: number;
   lastExit: string | null;
   /** Why the engine itself killed this worker, if it did; reported instead of the signal. */
   killedBecause: string | null;
+}
+
+const DEFAULT_STEP_TIMEOUT_MS = 6 * 3_600_000;
+
+function formatDuration(ms: number): string {
+  if (ms >= 3_600_000) return `${+(ms / 3_600_000).toFixed(1)} h`;
+  if (ms >= 60_000) return `${+(ms / 60_000).toFixed(1)} min`;
+  return `${+(ms / 1000).toFixed(1)} s`;
 }
 
 /** Why a job was taken from its worker during a graceful shutdown (also the abort reason). */
@@ -133,6 +143,7 @@ export class Engine extends EventEmitter<EngineEvents> {
           job: null,
           lost: null,
           killTimer: null,
+          deadline: null,
           restarts: 0,
           failedStarts: 0,
           lastExit: null,
@@ -315,6 +326,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     slot.lost = null;
     if (slot.killTimer) clearTimeout(slot.killTimer);
     slot.killTimer = null;
+    if (slot.deadline) clearTimeout(slot.deadline);
+    slot.deadline = null;
   }
 
   private onWorkerExit(slot: Slot, handle: WorkerHandle, exit: string): void {
@@ -441,6 +454,13 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     slot.state = 'busy';
     slot.job = job;
+    const limit = this.options.registry.step(job.kind, job.step).timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+    const handle = slot.handle;
+    slot.deadline = setTimeout(() => {
+      if (slot.job?.jobId === job.jobId && slot.handle === handle) {
+        this.kill(slot, `it ran longer than its limit of ${formatDuration(limit)}, so Earshot stopped it`);
+      }
+    }, limit);
     slot.handle.send({
       type: 'run',
       jobId: job.jobId,

@@ -55,6 +55,12 @@ export interface StepDef {
   maxAttempts?: number;
   /** Crashes or lost leases before the workflow is dead-lettered. Default 3. */
   maxRecoveries?: number;
+  /**
+   * Longest a run of this step may take, in ms; past it the worker is stopped and the run counts
+   * as interrupted. Catches a step stuck on a promise that never settles (it keeps
+   * heartbeating, so its lease alone would never end it). Default 6 hours.
+   */
+  timeoutMs?: number;
   /** Steps whose outputs this one depends on, for fingerprints. Default: the previous step. */
   after?: string[];
   run(ctx: StepContext): Promise<Json>;

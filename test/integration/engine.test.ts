@@ -160,6 +160,21 @@ describe('engine with real worker processes', () => {
     expect(runCount(dataDir, id, 'only')).toBe(2);
   });
 
+  it('a step that runs past its time limit is stopped, and dead-lettered when it keeps doing so', async () => {
+    const dataDir = tempDir();
+    const { engine, db } = start(dataDir, { leaseMs: 60_000 });
+    // Heartbeats keep flowing while it waits forever: only the time limit can end it.
+    const id = engine.queue.start('bounded', 'stuck', { slow: { step: 'only', ms: 600_000 } });
+    const [crash] = await next(engine, 'crashed');
+    expect(crash.reason).toBe('it ran longer than its limit of 0.3 s, so Earshot stopped it');
+    await engine.untilIdle();
+    expect(db.prepare('SELECT status, dead_reason FROM workflows WHERE id = ?').get(id)).toEqual({
+      status: 'dead',
+      dead_reason:
+        'Step "only" was interrupted 2 times and Earshot gave up on it (the last time: it ran longer than its limit of 0.3 s, so Earshot stopped it). Use retry to try again.',
+    });
+  });
+
   it('cancellation reaches the running step through its AbortSignal', async () => {
     const dataDir = tempDir();
     const { engine, db } = start(dataDir);
