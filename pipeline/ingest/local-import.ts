@@ -84,7 +84,7 @@ export async function importFiles(db: Db, clock: Clock, paths: string[]): Promis
     }
     let meta;
     try {
-      meta = await parseFile(file, { duration: true, skipCovers: true });
+      meta = await parseFile(file, { duration: true, skipCovers: true, includeChapters: true });
     } catch (err) {
       result.rejected.push({
         path: file,

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { ffmpegPath } from '../../pipeline/ingest/ffmpeg.ts';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../pipeline/engine/engine.ts';
 import { App, openApp, defaultWorkflowsModule } from '../../pipeline/api/app.ts';
@@ -81,6 +82,58 @@ describe('local import', () => {
       path: string;
     }[];
     expect(copies.every((c) => c.path.startsWith(path.join(ctx.dataDir, 'media')))).toBe(true);
+  });
+
+  it('keeps the chapters embedded in a file and stores them when the episode is processed', async () => {
+    const dir = tempDir('earshot-chapters-');
+    const meta = path.join(dir, 'meta.txt');
+    fs.writeFileSync(
+      meta,
+      ';FFMETADATA1\ntitle=Chaptered talk\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=Opening\n' +
+        '[CHAPTER]\nTIMEBASE=1/1000\nSTART=1000\nEND=2000\ntitle=Main part\n',
+    );
+    const file = path.join(dir, 'chaptered.m4a');
+    execFileSync(ffmpegPath(), [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:duration=2',
+      '-i',
+      meta,
+      '-map_metadata',
+      '1',
+      '-map_chapters',
+      '1',
+      '-c:a',
+      'aac',
+      file,
+    ]);
+    const ctx = await openApp(tempDir(), { registryModule: defaultWorkflowsModule });
+    const app = new App(ctx);
+    const r = await app.importFiles([file]);
+    expect(r.imported).toEqual([expect.objectContaining({ title: 'Chaptered talk' })]);
+    const engine = new Engine({
+      db: ctx.db,
+      registry: ctx.registry,
+      registryModule: ctx.registryModule,
+      dataDir: ctx.dataDir,
+      lanes: { gpu: 0, cpu: 1, io: 1 },
+      pollMs: 20,
+    });
+    engines.push(engine);
+    engine.start();
+    await engine.untilIdle();
+    const chapters = ctx.db.prepare(`SELECT path FROM artifacts WHERE kind = 'chapters'`).get() as {
+      path: string;
+    };
+    expect(JSON.parse(fs.readFileSync(chapters.path, 'utf8')).chapters).toEqual([
+      { startMs: 0, title: 'Opening' },
+      { startMs: 1000, title: 'Main part' },
+    ]);
   });
 
   it('earshot import: a bad path is one clear line on stderr and a non-zero exit', async () => {
