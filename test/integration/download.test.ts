@@ -115,6 +115,21 @@ describe('episode downloads on the io lane', () => {
     expect(server.hits('/media/noval.mp3').map((h) => h.range ?? null)).toEqual([null, null]);
   });
 
+  it('checks free disk space before downloading and says how much is needed', async () => {
+    // A 100 TB episode by the feed's own account, sent without a Content-Length.
+    server.route('/dl-huge.xml', {
+      body: feed('huge', '/media/huge.mp3').replace(`length="${audio.length}"`, 'length="100000000000000"'),
+    });
+    server.route('/media/huge.mp3', { body: audio, headers: { 'content-type': 'audio/mpeg' }, dripMs: 5 });
+    const { wf, artifact, dataDir } = await setup('dl-huge');
+    expect(wf.status).toBe('dead');
+    expect(wf.dead_reason).toMatch(
+      /Not enough free disk space for this episode \(it needs about 9536\d{4} MB, \d+ MB are free\)\. Free some space; Earshot will try again\./,
+    );
+    expect(artifact).toBeUndefined();
+    expect(fs.readdirSync(path.join(dataDir, 'media')).filter((f) => !f.endsWith('.json'))).toEqual([]);
+  });
+
   it('honours Retry-After from a busy server', async () => {
     server.route('/dl-busy.xml', { body: feed('busy', '/media/busy.mp3') });
     server.route('/media/busy.mp3', {
