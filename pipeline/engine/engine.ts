@@ -99,6 +99,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   private ticking = false;
   private tickAgain = false;
   private tickScheduled = false;
+  /** Monotonic time of the last sweep, to notice the process (or machine) having slept. */
+  private lastSweepMono: number | null = null;
   /** Results that came in and wait for the next tick's group commit. */
   private readonly pendingDone: { job: ClaimedJob; output: Json }[] = [];
 
@@ -492,6 +494,20 @@ export class Engine extends EventEmitter<EngineEvents> {
     try {
       const now = this.clock.now();
       this.db.prepare('UPDATE engines SET heartbeat_at = ? WHERE boot_id = ?').run(now, this.bootId);
+      const mono = performance.now();
+      const late = this.lastSweepMono === null ? 0 : mono - this.lastSweepMono - this.sweepMs;
+      this.lastSweepMono = mono;
+      if (late > this.queue.leaseMs / 2) {
+        // The machine slept (or this process was stopped): no heartbeat could get through, so
+        // leases look expired that are not. Renew our own and expire nothing this round.
+        for (const slot of this.slots) {
+          if (slot.job && !slot.lost && this.queue.heartbeat(slot.job.jobId, slot.job.fence)) {
+            slot.job.leaseExpiresAt = now + this.queue.leaseMs;
+          }
+        }
+        this.tick();
+        return;
+      }
       const here = os.hostname();
       const engines = new Map(
         (

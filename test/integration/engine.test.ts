@@ -146,6 +146,21 @@ describe('engine with real worker processes', () => {
     expect(runCount(dataDir, id, 'only')).toBe(1);
   });
 
+  it('a pause of the whole engine (a laptop asleep) does not make its healthy workers look hung', async () => {
+    const dataDir = tempDir();
+    const { engine, db } = start(dataDir, { leaseMs: 300, sweepMs: 50 });
+    const id = engine.queue.start('single', 'sleepy', { slow: { step: 'only', ms: 1500 } });
+    const [started] = await next(engine, 'started');
+    await next(engine, 'progress', (p) => p.jobId === started.jobId && p.detail === 'begun');
+    const until = performance.now() + 1200; // this process (the engine) stops for four leases
+    while (performance.now() < until) {
+      /* asleep */
+    }
+    await engine.untilIdle();
+    expect(jobOf(db, id, 'only')).toMatchObject({ state: 'done', recoveries: 0, attempts: 0 });
+    expect(runCount(dataDir, id, 'only')).toBe(1);
+  });
+
   it('a hung worker (no heartbeats) is caught by its lease, killed and replaced', async () => {
     const dataDir = tempDir();
     const { engine, db } = start(dataDir, { leaseMs: 300 });
