@@ -26,7 +26,6 @@ import { Subscriptions } from '../ingest/subscriptions.ts';
 import { startEpisodes } from '../ingest/episodes.ts';
 import { importFiles } from '../ingest/local-import.ts';
 import { PRIORITY_USER } from '../engine/queue.ts';
-import { IngestError } from '../ingest/errors.ts';
 import type {
   DoctorView,
   EpisodeView,
@@ -391,5 +390,3 @@ export class App implements Api {
     return this.subscriptions.episodes(q);
   }
 }
-
-export { IngestError };

@@ -188,19 +188,18 @@ export class Engine extends EventEmitter<EngineEvents> {
       writeTx(this.db, 'recording a worker', () => {
         this.db
           .prepare(
-            `INSERT INTO workers (boot_id, worker_id, lane, pid, state, job_id, restarts, last_exit, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            `INSERT INTO workers (boot_id, worker_id, lane, pid, state, restarts, last_exit, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (boot_id, worker_id) DO UPDATE SET pid = excluded.pid, state = excluded.state,
-               job_id = excluded.job_id, restarts = excluded.restarts, last_exit = excluded.last_exit,
-               updated_at = excluded.updated_at`,
+               restarts = excluded.restarts, last_exit = excluded.last_exit, updated_at = excluded.updated_at`,
           )
           .run(
             this.bootId,
             slot.workerId,
             slot.lane,
             slot.handle?.pid ?? null,
+            // Busy or idle is read from the jobs' leases; here only whether the process is up.
             slot.state === 'busy' ? 'idle' : slot.state,
-            null,
             slot.restarts,
             slot.lastExit,
             this.clock.now(),
@@ -274,7 +273,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         } catch (err) {
           outcome = this.commitFailed(job, err);
         }
-        this.emit('finished', { jobId: job.jobId, workflowId: job.workflowId, step: job.step, outcome });
+        this.finish(job, outcome);
         slot.state = 'idle';
         this.tick();
         return;
@@ -353,8 +352,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       // The exit is the crash signal: the job is claimable again now, not when the lease ends.
       try {
         if (lost === 'cancelled') this.queue.dropLease(job.jobId, job.fence);
-        const outcome = this.queue.recover(job.jobId, job.fence, reason);
-        this.emit('finished', { jobId: job.jobId, workflowId: job.workflowId, step: job.step, outcome });
+        this.finish(job, this.queue.recover(job.jobId, job.fence, reason));
       } catch (err) {
         this.emit('error', err as Error);
       }
@@ -437,7 +435,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     } finally {
       this.ticking = false;
     }
-    if (this.isIdle()) this.emit('idle');
+    // Idleness costs a few queries: only worked out when something waits for it.
+    if (this.listenerCount('idle') > 0 && this.isIdle()) this.emit('idle');
   }
 
   private finish(job: ClaimedJob, outcome: Outcome): void {
@@ -645,9 +644,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         this.db
           .prepare('UPDATE engines SET stopped_at = ? WHERE boot_id = ?')
           .run(this.clock.now(), this.bootId);
-        this.db
-          .prepare(`UPDATE workers SET state = 'exited', pid = NULL, job_id = NULL WHERE boot_id = ?`)
-          .run(this.bootId);
+        this.db.prepare(`UPDATE workers SET state = 'exited', pid = NULL WHERE boot_id = ?`).run(this.bootId);
       });
     } catch (err) {
       this.emit('error', err as Error);

@@ -554,13 +554,6 @@ export class Queue {
     );
   }
 
-  /** Running jobs whose lease has run out (the backstop for hung or vanished holders). */
-  expired(): JobRow[] {
-    return this.sql(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ?`).all(
-      this.clock.now(),
-    ) as JobRow[];
-  }
-
   running(): JobRow[] {
     return this.sql(`SELECT * FROM jobs WHERE state = 'running'`).all() as JobRow[];
   }

@@ -69,22 +69,21 @@ export function startEpisodes(
     : (db
         .prepare(`SELECT * FROM episodes WHERE status = 'queued' ORDER BY published_at DESC`)
         .all() as EpisodeRow[]);
-  const ids: string[] = [];
-  for (const row of rows) {
-    const id = queue.start('episode', row.key, inputOf(row) as unknown as Json, {
-      priority: options.priority ?? 0,
-    });
-    // Asked for by name: an episode whose pipeline failed or was cancelled gets another go.
-    if (options.ids) {
-      const wf = db.prepare('SELECT status FROM workflows WHERE id = ?').get(id) as { status: string };
-      if (wf.status === 'dead' || wf.status === 'cancelled') queue.retry(id);
-    }
-    writeTx(db, 'marking an episode as processing', () =>
-      db
-        .prepare(`UPDATE episodes SET status = 'processing' WHERE id = ? AND status IN ('listed', 'queued')`)
-        .run(row.id),
-    );
-    ids.push(id);
-  }
-  return ids;
+  // One transaction for the lot: a refresh that queues 50 episodes is one commit, not 100.
+  return writeTx(db, 'starting episodes', () =>
+    rows.map((row) => {
+      const id = queue.start('episode', row.key, inputOf(row) as unknown as Json, {
+        priority: options.priority ?? 0,
+      });
+      // Asked for by name: an episode whose pipeline failed or was cancelled gets another go.
+      if (options.ids) {
+        const wf = db.prepare('SELECT status FROM workflows WHERE id = ?').get(id) as { status: string };
+        if (wf.status === 'dead' || wf.status === 'cancelled') queue.retry(id);
+      }
+      db.prepare(
+        `UPDATE episodes SET status = 'processing' WHERE id = ? AND status IN ('listed', 'queued')`,
+      ).run(row.id);
+      return id;
+    }),
+  );
 }

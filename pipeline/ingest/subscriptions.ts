@@ -111,7 +111,7 @@ export class Subscriptions {
       if (moved) {
         throw new IngestError(
           'ALREADY_SUBSCRIBED',
-          moved.id && finalUrl !== url
+          finalUrl !== url
             ? `You already follow this feed (feed ${moved.id}); it lives at ${finalUrl}.`
             : `You already follow this feed (feed ${moved.id}).`,
         );
