@@ -3,6 +3,8 @@ import { openDatabase, databasePath, type Db } from '../../pipeline/store/index.
 import { Registry } from '../../pipeline/engine/workflow.ts';
 import { workflows } from '../fixtures/workflows.ts';
 import { fixtureWorkflowsModule } from './env.ts';
+import { workflows as pipelineWorkflows } from '../../pipeline/workflows.ts';
+import { defaultWorkflowsModule } from '../../pipeline/api/app.ts';
 
 export function fixtureEngine(
   dataDir: string,
@@ -23,6 +25,20 @@ export function fixtureEngine(
     throw err;
   });
   return { engine, db };
+}
+
+/** An engine over Earshot's real episode pipeline (download, decode, transcript), fast retries. */
+export function pipelineEngine(db: Db, dataDir: string, options: Partial<EngineOptions> = {}): Engine {
+  return new Engine({
+    db,
+    registry: new Registry(pipelineWorkflows),
+    registryModule: defaultWorkflowsModule,
+    dataDir,
+    lanes: { gpu: 0, cpu: 1, io: 2 },
+    pollMs: 20,
+    backoff: { baseMs: 50, capMs: 200, factor: 2, jitter: 0 },
+    ...options,
+  });
 }
 
 /** Resolve on the first event that matches. */

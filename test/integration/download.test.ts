@@ -1,16 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../pipeline/engine/engine.ts';
-import { Registry } from '../../pipeline/engine/workflow.ts';
+import type { Engine } from '../../pipeline/engine/engine.ts';
 import { openDatabase, databasePath, type Db } from '../../pipeline/store/index.ts';
 import { Subscriptions } from '../../pipeline/ingest/subscriptions.ts';
 import { startEpisodes } from '../../pipeline/ingest/episodes.ts';
-import { workflows } from '../../pipeline/workflows.ts';
 import { App, defaultWorkflowsModule, openApp } from '../../pipeline/api/app.ts';
 import { systemClock } from '../../pipeline/engine/clock.ts';
 import { repoRoot, tempDir } from '../helpers/env.ts';
 import { makeAudio } from '../helpers/audio.ts';
+import { pipelineEngine } from '../helpers/engine.ts';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.ts';
 
 let server: FeedServer;
@@ -38,15 +37,7 @@ async function setup(name: string) {
   const db: Db = openDatabase(databasePath(dataDir));
   const subs = new Subscriptions(db, systemClock);
   const { feed: f } = await subs.subscribe(server.url(`/${name}.xml`), 'all');
-  const engine = new Engine({
-    db,
-    registry: new Registry(workflows),
-    registryModule: defaultWorkflowsModule,
-    dataDir,
-    lanes: { gpu: 0, cpu: 1, io: 2 },
-    pollMs: 20,
-    backoff: { baseMs: 50, capMs: 200, factor: 2, jitter: 0 },
-  });
+  const engine = pipelineEngine(db, dataDir);
   engines.push(engine);
   const progress: { step: string; fraction: number; detail?: unknown }[] = [];
   engine.on('progress', (p) => progress.push(p));

@@ -3,10 +3,11 @@ import path from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
 import { ffmpegPath } from '../../pipeline/ingest/ffmpeg.ts';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../pipeline/engine/engine.ts';
+import type { Engine } from '../../pipeline/engine/engine.ts';
 import { App, openApp, defaultWorkflowsModule } from '../../pipeline/api/app.ts';
 import { childEnv, cliPath, tempDir } from '../helpers/env.ts';
 import { makeAudio } from '../helpers/audio.ts';
+import { pipelineEngine } from '../helpers/engine.ts';
 
 const FORMATS = ['mp3', 'm4a', 'wav', 'ogg', 'opus', 'flac', 'mp4', 'mkv'];
 let folder: string;
@@ -57,14 +58,7 @@ describe('local import', () => {
     expect(again.imported).toEqual([]);
     expect(again.duplicates).toHaveLength(FORMATS.length);
 
-    const engine = new Engine({
-      db: ctx.db,
-      registry: ctx.registry,
-      registryModule: ctx.registryModule,
-      dataDir: ctx.dataDir,
-      lanes: { gpu: 0, cpu: 1, io: 2 },
-      pollMs: 20,
-    });
+    const engine = pipelineEngine(ctx.db, ctx.dataDir);
     engines.push(engine);
     engine.start();
     await engine.untilIdle();
@@ -116,14 +110,7 @@ describe('local import', () => {
     const app = new App(ctx);
     const r = await app.importFiles([file]);
     expect(r.imported).toEqual([expect.objectContaining({ title: 'Chaptered talk' })]);
-    const engine = new Engine({
-      db: ctx.db,
-      registry: ctx.registry,
-      registryModule: ctx.registryModule,
-      dataDir: ctx.dataDir,
-      lanes: { gpu: 0, cpu: 1, io: 1 },
-      pollMs: 20,
-    });
+    const engine = pipelineEngine(ctx.db, ctx.dataDir);
     engines.push(engine);
     engine.start();
     await engine.untilIdle();
