@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { IngestError } from '../ingest/errors.ts';
+// Checks made inside an action: reported by main() as one line (commander prints only its own).
+import { ApiInputError } from '../api/schemas.ts';
 import { positiveInt, print, table, when, withApp } from './io.ts';
 
 const feedId = (value: string) => positiveInt(value, 'a feed id (see `earshot feeds`)');
@@ -171,11 +173,11 @@ export function registerFeedCommands(program: Command): void {
     .description('queue episodes for processing (download, then the rest of the pipeline)')
     .action(async (ids: string[], opts: { all?: boolean }, cmd: Command) => {
       if (ids.length === 0 && !opts.all)
-        throw new InvalidArgumentError('Name one or more episode ids, or use --all.');
+        throw new ApiInputError('Name one or more episode ids, or use --all.');
       const numbers = ids.map((v) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n <= 0)
-          throw new InvalidArgumentError(`"${v}" is not an episode id (see \`earshot episodes\`).`);
+          throw new ApiInputError(`"${v}" is not an episode id (see \`earshot episodes\`).`);
         return n;
       });
       await withApp(cmd, async (app) => {

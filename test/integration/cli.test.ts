@@ -72,6 +72,13 @@ describe('earshot CLI', () => {
     const missing = earshot(dir, ['workflow', 'show', 'nope']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe('earshot: There is no workflow with id nope; `earshot jobs` lists them.\n');
+    expect(earshot(dir, ['process'])).toMatchObject({
+      code: 1,
+      stderr: 'earshot: Name one or more episode ids, or use --all.\n',
+    });
+    expect(earshot(dir, ['process', 'seven']).stderr).toBe(
+      'earshot: "seven" is not an episode id (see `earshot episodes`).\n',
+    );
     const unknown = earshot(dir, ['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/);
