@@ -98,7 +98,7 @@ const NOTES: Record<string, { label: string; quality: string }> = {
   },
 };
 
-function memoryFor(bytes: number | null): number | null {
+export function memoryFor(bytes: number | null): number | null {
   return bytes === null ? null : Math.round(bytes * 1.1 + 256 * 1024 * 1024);
 }
 

@@ -6,6 +6,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerEngineCommands } from './commands/engine.ts';
 import { registerFeedCommands } from './commands/feeds.ts';
+import { registerModelCommands } from './commands/models.ts';
+import { registerTranscriptCommands } from './commands/transcripts.ts';
 
 export function buildProgram(): Command {
   const program = new Command('earshot')
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerEngineCommands(program);
   registerFeedCommands(program);
+  registerModelCommands(program);
+  registerTranscriptCommands(program);
   return program;
 }
 

@@ -1,6 +1,7 @@
-import type { CommitContext, WorkflowDef } from './engine/workflow.ts';
+import type { CommitContext, Json, WorkflowDef } from './engine/workflow.ts';
 import type { DownloadOutput } from './steps/download.ts';
 import type { PublisherOutput } from './steps/publisher-transcript.ts';
+import type { TranscribeOutput } from './steps/transcribe.ts';
 
 /**
  * The workflows this Earshot runs. The engine and every worker process import this module
@@ -17,6 +18,14 @@ export interface EpisodeInput {
   podloveChapters: { startMs: number; title: string; href?: string; image?: string }[];
   localPath: string | null;
   sha256: string | null;
+  /** The Whisper model chosen when the episode was queued (part of the transcribe fingerprint); null: none installed. */
+  whisperModel?: string | null;
+  /** 'always': transcribe even when the publisher has a transcript. Default 'auto'. */
+  whisper?: 'auto' | 'always';
+  /** Whisper's initial prompt: show, host and guest names (see ingest/vocabulary.ts). */
+  vocabulary?: string;
+  /** The feed's declared language (RSS <language>), a hint for multilingual models. */
+  language?: string | null;
 }
 
 function upsertArtifact(ctx: CommitContext, kind: string, file: string, modelId: string | null): void {
@@ -52,6 +61,22 @@ function commitAudio(ctx: CommitContext): void {
     .run(ctx.now, input.episodeId);
 }
 
+function commitTranscript(ctx: CommitContext): void {
+  const out = ctx.output as unknown as TranscribeOutput;
+  const input = ctx.input as unknown as EpisodeInput;
+  if (out.path) {
+    upsertArtifact(ctx, 'transcript', out.path, out.modelId);
+    // The step removed the decoded audio once Whisper had read it.
+    ctx.db.prepare(`DELETE FROM artifacts WHERE episode_id = ? AND kind = 'pcm'`).run(input.episodeId);
+  }
+  ctx.db
+    .prepare(`UPDATE episodes SET status = 'transcribed', updated_at = ? WHERE id = ?`)
+    .run(ctx.now, input.episodeId);
+}
+
+const whisperMode = (input: Json) =>
+  (input as unknown as EpisodeInput).whisper === 'always' ? 'always' : 'auto';
+
 export const episodeWorkflow: WorkflowDef = {
   kind: 'episode',
   steps: [
@@ -64,14 +89,6 @@ export const episodeWorkflow: WorkflowDef = {
       commit: commitAudio,
     },
     {
-      name: 'decode',
-      lane: 'cpu',
-      version: '1',
-      after: ['download'],
-      run: async (ctx) => (await import('./steps/decode.ts')).decode(ctx),
-      commit: (ctx) => upsertArtifact(ctx, 'pcm', (ctx.output as unknown as { path: string }).path, null),
-    },
-    {
       name: 'publisher-transcript',
       lane: 'io',
       version: '1',
@@ -79,6 +96,30 @@ export const episodeWorkflow: WorkflowDef = {
       maxAttempts: 6,
       run: async (ctx) => (await import('./steps/publisher-transcript.ts')).publisherTranscript(ctx),
       commit: commitPublisher,
+    },
+    {
+      // Waits for the publisher's transcript: when there is one, Whisper is not needed and the
+      // audio is not decoded (unless the user asked for Whisper anyway).
+      name: 'decode',
+      lane: 'cpu',
+      version: '2',
+      after: ['download', 'publisher-transcript'],
+      fingerprint: whisperMode,
+      run: async (ctx) => (await import('./steps/decode.ts')).decode(ctx),
+      commit: (ctx) => {
+        const out = ctx.output as unknown as { path: string | null };
+        if (out.path) upsertArtifact(ctx, 'pcm', out.path, null);
+      },
+    },
+    {
+      name: 'transcribe',
+      lane: 'gpu',
+      version: '1',
+      after: ['decode', 'publisher-transcript'],
+      fingerprint: (input) =>
+        `${whisperMode(input)}:${(input as unknown as EpisodeInput).whisperModel ?? 'none'}`,
+      run: async (ctx) => (await import('./steps/transcribe.ts')).transcribe(ctx),
+      commit: commitTranscript,
     },
   ],
 };

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -11,6 +12,8 @@ import { isProcessAlive } from '../engine/process-alive.ts';
 import { detectHardware, planLanes } from '../../models/hardware.ts';
 import { ffmpegPath } from '../ingest/ffmpeg.ts';
 import { execFileSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { ModelManager, modelsDir } from '../../models/manager.ts';
 import type {
   Api,
   JobView,
@@ -31,9 +34,15 @@ import type {
   EpisodeView,
   FeedView,
   ImportView,
+  ModelActionView,
+  ModelProgressEvent,
+  ModelView,
   OpmlImportView,
+  ProcessOptions,
   RefreshView,
+  TranscriptView,
 } from './contract.ts';
+import type { Transcript } from '../ingest/transcripts.ts';
 
 export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
 
@@ -108,9 +117,26 @@ function jobView(r: JobRow): JobView {
 export class App implements Api {
   readonly ctx: AppContext;
   readonly subscriptions: Subscriptions;
-  constructor(ctx: AppContext, subscriptions?: Subscriptions) {
+  /**
+   * Events the API emits for shells to forward (`earshot serve` sends them on /events):
+   * 'onModelProgress' (ModelProgressEvent).
+   */
+  readonly events = new EventEmitter();
+  private modelManager: ModelManager | undefined;
+  constructor(ctx: AppContext, subscriptions?: Subscriptions, models?: ModelManager) {
     this.ctx = ctx;
     this.subscriptions = subscriptions ?? new Subscriptions(ctx.db, ctx.clock);
+    this.modelManager = models;
+  }
+
+  /** The model manager over this library (made on first use: it reads the catalog). */
+  get modelStore(): ModelManager {
+    this.modelManager ??= new ModelManager({
+      dataDir: this.ctx.dataDir,
+      db: this.ctx.db,
+      clock: this.ctx.clock,
+    });
+    return this.modelManager;
   }
 
   private get db(): Db {
@@ -335,11 +361,18 @@ export class App implements Api {
     return this.subscriptions.importOpml(doc, b);
   }
 
-  async process(episodeIds?: number[]): Promise<string[]> {
-    const [ids] = parseArgs('process', episodeIds === undefined ? [] : [episodeIds]);
+  async process(episodeIds?: number[], options?: ProcessOptions): Promise<string[]> {
+    const [ids, opts] = parseArgs(
+      'process',
+      options !== undefined ? [episodeIds, options] : episodeIds === undefined ? [] : [episodeIds],
+    );
     if (!this.ctx.registry.has('episode'))
       throw new ApiInputError('This Earshot has no episode pipeline registered.');
-    return startEpisodes(this.ctx.db, this.ctx.queue, ids ? { ids, priority: PRIORITY_USER } : {});
+    const whisper = opts?.whisper;
+    return startEpisodes(this.ctx.db, this.ctx.queue, {
+      ...(ids ? { ids, priority: PRIORITY_USER } : {}),
+      ...(whisper ? { whisper } : {}),
+    });
   }
 
   async importFiles(paths: string[]): Promise<ImportView> {
@@ -352,6 +385,37 @@ export class App implements Api {
       });
     }
     return result;
+  }
+
+  async transcript(episodeId: number): Promise<TranscriptView> {
+    const [id] = parseArgs('transcript', [episodeId]);
+    const ep = this.ctx.db.prepare('SELECT id, title, status FROM episodes WHERE id = ?').get(id) as
+      { id: number; title: string | null; status: string } | undefined;
+    if (!ep) throw new ApiInputError(`There is no episode ${id}; \`earshot episodes\` lists them.`);
+    const art = this.ctx.db
+      .prepare(`SELECT path, model_id FROM artifacts WHERE episode_id = ? AND kind = 'transcript'`)
+      .get(id) as { path: string; model_id: string | null } | undefined;
+    if (!art)
+      throw new ApiInputError(
+        `Episode ${id} has no transcript yet (it is ${ep.status}). \`earshot process ${id}\` queues it; \`earshot status\` shows the progress.`,
+      );
+    let t: Transcript;
+    try {
+      t = JSON.parse(fs.readFileSync(art.path, 'utf8')) as Transcript;
+    } catch (err) {
+      throw new ApiInputError(
+        `The transcript file of episode ${id} (${art.path}) cannot be read: ${(err as Error).message}. \`earshot process ${id}\` makes it again.`,
+      );
+    }
+    return {
+      episodeId: id,
+      title: ep.title,
+      source: t.source,
+      model: t.source === 'whisper' ? (t.model ?? art.model_id) : 'publisher',
+      language: t.language ?? null,
+      timed: t.timed,
+      segments: t.segments,
+    };
   }
 
   async doctor(): Promise<DoctorView> {
@@ -369,7 +433,7 @@ export class App implements Api {
     }
     return {
       dataDir: this.ctx.dataDir,
-      modelsDir: process.env.EARSHOT_MODELS_DIR ?? path.join(this.ctx.dataDir, 'models'),
+      modelsDir: modelsDir(this.ctx.dataDir),
       hardware,
       lanes: {
         gpu: { ...plan.gpu, configured: this.ctx.lanes.gpu },
@@ -378,6 +442,33 @@ export class App implements Api {
       },
       ffmpeg,
     };
+  }
+
+  async models(): Promise<ModelView[]> {
+    parseArgs('models', []);
+    return this.modelStore.list();
+  }
+
+  async installModel(id: string): Promise<ModelActionView> {
+    const [model] = parseArgs('installModel', [id]);
+    return this.modelStore.install(model, {
+      onProgress: (p) => this.events.emit('onModelProgress', p satisfies ModelProgressEvent),
+    });
+  }
+
+  async importModel(file: string): Promise<ModelActionView> {
+    const [from] = parseArgs('importModel', [file]);
+    return this.modelStore.import(from);
+  }
+
+  async removeModel(id: string): Promise<ModelActionView> {
+    const [model] = parseArgs('removeModel', [id]);
+    return this.modelStore.remove(model);
+  }
+
+  async useModel(id: string): Promise<ModelActionView> {
+    const [model] = parseArgs('useModel', [id]);
+    return this.modelStore.use(model);
   }
 
   async exportOpml(): Promise<string> {

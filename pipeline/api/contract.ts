@@ -169,6 +169,68 @@ export interface DoctorView {
   ffmpeg: { ok: true; path: string; version: string } | { ok: false; error: string };
 }
 
+export interface TranscriptView {
+  episodeId: number;
+  title: string | null;
+  source: 'publisher' | 'whisper';
+  /** The Whisper model that wrote it, or 'publisher'. */
+  model: string | null;
+  language: string | null;
+  /** False for a publisher's plain-HTML transcript (no timings). */
+  timed: boolean;
+  segments: { startMs: number; endMs: number; text: string; speaker?: string }[];
+}
+
+export interface ProcessOptions {
+  /** 'always': transcribe with Whisper even when the publisher has a transcript. Default 'auto'. */
+  whisper?: 'auto' | 'always';
+}
+
+export type ModelKind = 'whisper' | 'llm' | 'embedding';
+
+/** A model: installed (from the catalog or imported), or in the catalog and not installed. */
+export interface ModelView {
+  id: string;
+  kind: ModelKind;
+  /** The catalog's name for it, or the file name of an imported custom model. */
+  label: string;
+  installed: boolean;
+  /** The model this kind uses now (`useModel`). */
+  active: boolean;
+  /** Where it is: the model file, or the folder of an embedding model; null when not installed. */
+  path: string | null;
+  /** Size on disk when installed, else the download size (null when the catalog does not know it). */
+  bytes: number | null;
+  /**
+   * How the installed file was checked: true, against the published hash; 'size-only', the
+   * catalog gives no hash and the size matched; false, not checked (a custom import). Null when
+   * not installed.
+   */
+  verified: boolean | 'size-only' | null;
+  source: 'catalog' | 'import' | null;
+  installedAt: number | null;
+  /** Bytes of an interrupted download kept for resuming; null when there is none. */
+  partialBytes: number | null;
+  /** The catalog's one-line quality note; null for custom models. */
+  quality: string | null;
+  /** Memory it needs while loaded (an estimate); null when unknown. */
+  memoryBytes: number | null;
+}
+
+/** The result of installing, importing, removing or choosing a model. */
+export interface ModelActionView {
+  model: ModelView;
+  /** What happened, in a sentence or two (what to do next, when there is something to do). */
+  message: string;
+}
+
+/** Payload of the `onModelProgress` event while a model downloads. */
+export interface ModelProgressEvent {
+  id: string;
+  bytes: number;
+  total: number | null;
+}
+
 export interface Api {
   status(): Promise<StatusView>;
   jobs(query?: JobsQuery): Promise<JobView[]>;
@@ -190,11 +252,22 @@ export interface Api {
   /** The subscriptions as OPML 2.0 text. */
   exportOpml(): Promise<string>;
   /** Queue episodes now (ahead of the backlog), or with no ids every episode a policy queued. Returns workflow ids. */
-  process(episodeIds?: number[]): Promise<string[]>;
+  process(episodeIds?: number[], options?: ProcessOptions): Promise<string[]>;
   /** Import audio files and folders (drag-and-drop); imported episodes are processed at once. */
   importFiles(paths: string[]): Promise<ImportView>;
   /** This machine as Earshot sees it: hardware, GPU backends, what each lane uses, the decoder. */
   doctor(): Promise<DoctorView>;
+  /** An episode's transcript (Whisper's, or the publisher's). */
+  transcript(episodeId: number): Promise<TranscriptView>;
+  /** Installed models, then the catalog's models not installed. */
+  models(): Promise<ModelView[]>;
+  /** Download a catalog model (resuming an interrupted download), verify it, install it. Progress: `onModelProgress`. */
+  installModel(id: string): Promise<ModelActionView>;
+  /** Add a model file (or embedding-model folder) the user already has. */
+  importModel(path: string): Promise<ModelActionView>;
+  removeModel(id: string): Promise<ModelActionView>;
+  /** Make an installed model the one its kind uses. */
+  useModel(id: string): Promise<ModelActionView>;
 }
 
 export type ApiMethod = keyof Api;
@@ -218,6 +291,12 @@ export const API_METHODS = [
   'process',
   'importFiles',
   'doctor',
+  'models',
+  'installModel',
+  'importModel',
+  'removeModel',
+  'useModel',
+  'transcript',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
 export const API_METHODS_COMPLETE: [MissingMethods] extends [never] ? true : never = true;

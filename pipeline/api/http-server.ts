@@ -79,7 +79,7 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
           (value) => send(res, 200, value),
           (err: unknown) => {
             const e = err instanceof Error ? err : new Error(String(err));
-            const userError = ['ApiInputError', 'IngestError', 'StoreError'].includes(e.name);
+            const userError = ['ApiInputError', 'IngestError', 'StoreError', 'ModelError'].includes(e.name);
             send(res, userError ? 400 : 500, { error: e.message, name: e.name });
           },
         );

@@ -13,6 +13,10 @@ const episodeIdSchema = z
   .number({ error: 'An episode id is a number (see `earshot episodes`).' })
   .int('An episode id is a whole number (see `earshot episodes`).')
   .positive('An episode id is a number above 0 (see `earshot episodes`).');
+const modelIdSchema = z
+  .string({ error: 'A model id is text, like whisper-base.en (see `earshot models list`).' })
+  .min(1, 'Give a model id (see `earshot models list`).')
+  .max(200, 'That is too long for a model id (see `earshot models list`).');
 const workflowIdSchema = z.string().min(1, 'Give a workflow id (see `earshot jobs`).');
 
 export const argSchemas = {
@@ -45,8 +49,19 @@ export const argSchemas = {
   importOpml: z.union([z.tuple([z.string()]), z.tuple([z.string(), z.string().optional()])]),
   exportOpml: z.tuple([]),
   doctor: z.tuple([]),
+  transcript: z.tuple([episodeIdSchema]),
   importFiles: z.tuple([z.array(z.string().min(1)).min(1, 'Name at least one file or folder to import.')]),
-  process: z.union([z.tuple([]), z.tuple([z.array(episodeIdSchema).optional()])]),
+  process: z.union([
+    z.tuple([]),
+    z.tuple([z.array(episodeIdSchema).optional()]),
+    z.tuple([
+      z.array(episodeIdSchema).optional(),
+      z
+        .object({ whisper: z.enum(['auto', 'always']).optional() })
+        .strict()
+        .optional(),
+    ]),
+  ]),
   episodes: z.union([
     z.tuple([]),
     z.tuple([
@@ -59,6 +74,11 @@ export const argSchemas = {
         .optional(),
     ]),
   ]),
+  models: z.tuple([]),
+  installModel: z.tuple([modelIdSchema]),
+  importModel: z.tuple([z.string().min(1, 'Name the model file (or embedding-model folder) to import.')]),
+  removeModel: z.tuple([modelIdSchema]),
+  useModel: z.tuple([modelIdSchema]),
 } satisfies Record<ApiMethod, z.ZodType>;
 
 export class ApiInputError extends Error {

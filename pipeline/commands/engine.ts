@@ -249,7 +249,9 @@ export function registerEngineCommands(program: Command): void {
         lanes: opts.engine ? undefined : { gpu: 0, cpu: 0, io: 0 },
       });
       const staticDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
-      const server = await serveApi({ api: new App(host.ctx), staticDir, port: opts.port ?? 4747 });
+      const app = new App(host.ctx);
+      const server = await serveApi({ api: app, staticDir, port: opts.port ?? 4747 });
+      app.events.on('onModelProgress', (payload: unknown) => server.broadcast('onModelProgress', payload));
       for (const event of ['started', 'progress', 'finished'] as const) {
         host.engine.on(event, (payload: unknown) =>
           server.broadcast(`onJob${event[0]!.toUpperCase()}${event.slice(1)}`, payload),

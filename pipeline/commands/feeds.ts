@@ -170,8 +170,9 @@ export function registerFeedCommands(program: Command): void {
     .command('process')
     .argument('[episode-ids...]', 'episodes to process now, ahead of the background backlog')
     .option('--all', 'every episode the backlog policies queued')
-    .description('queue episodes for processing (download, then the rest of the pipeline)')
-    .action(async (ids: string[], opts: { all?: boolean }, cmd: Command) => {
+    .option('--whisper', 'transcribe with Whisper even when the publisher has a transcript')
+    .description('queue episodes for processing (download, decode, transcribe)')
+    .action(async (ids: string[], opts: { all?: boolean; whisper?: boolean }, cmd: Command) => {
       if (ids.length === 0 && !opts.all)
         throw new ApiInputError('Name one or more episode ids, or use --all.');
       const numbers = ids.map((v) => {
@@ -181,7 +182,10 @@ export function registerFeedCommands(program: Command): void {
         return n;
       });
       await withApp(cmd, async (app) => {
-        const workflows = await app.process(opts.all ? undefined : numbers);
+        const workflows = await app.process(
+          opts.all ? undefined : numbers,
+          opts.whisper ? { whisper: 'always' } : undefined,
+        );
         print(cmd, { workflows }, () =>
           workflows.length === 0
             ? 'Nothing to process.'

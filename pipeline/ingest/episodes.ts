@@ -5,10 +5,14 @@ import type { Json } from '../engine/workflow.ts';
 import { IngestError } from './errors.ts';
 import type { EpisodeInput } from '../workflows.ts';
 import type { Chapter, Enclosure, TranscriptRef } from './feed-parse.ts';
+import { buildVocabulary } from './vocabulary.ts';
 
 interface EpisodeRow {
   id: number;
   key: string;
+  feed_id: number | null;
+  title: string | null;
+  description: string | null;
   enclosure_url: string | null;
   enclosure_type: string | null;
   enclosure_length: number | null;
@@ -16,7 +20,32 @@ interface EpisodeRow {
   status: string;
 }
 
-function inputOf(e: EpisodeRow): EpisodeInput {
+interface FeedFacts {
+  title: string | null;
+  author: string | null;
+  language: string | null;
+}
+
+/** The Whisper model new work uses: the one chosen with `earshot models use` (or Settings). */
+export function activeWhisperModel(db: Db): string | null {
+  const row = db.prepare(`SELECT value FROM settings WHERE key = 'model.active.whisper'`).get() as
+    { value: string } | undefined;
+  return row?.value ?? null;
+}
+
+export interface StartOptions {
+  ids?: number[];
+  priority?: number;
+  /** 'always': transcribe with Whisper even when the publisher has a transcript. Default 'auto'. */
+  whisper?: 'auto' | 'always';
+}
+
+function inputOf(
+  e: EpisodeRow,
+  feed: FeedFacts | undefined,
+  whisperModel: string | null,
+  whisper: 'auto' | 'always',
+): EpisodeInput {
   const extra = JSON.parse(e.extra) as {
     alternateEnclosures?: Enclosure[];
     transcripts?: TranscriptRef[];
@@ -47,6 +76,15 @@ function inputOf(e: EpisodeRow): EpisodeInput {
     podloveChapters: plain(extra.podloveChapters ?? []),
     localPath: extra.localPath ?? null,
     sha256: extra.sha256 ?? null,
+    whisperModel,
+    whisper,
+    vocabulary: buildVocabulary({
+      showTitle: feed?.title,
+      author: feed?.author,
+      episodeTitle: e.title,
+      description: e.description,
+    }),
+    language: feed?.language ?? null,
   };
 }
 
@@ -54,11 +92,9 @@ function inputOf(e: EpisodeRow): EpisodeInput {
  * Start the episode workflow for episodes. Without ids: every episode the backlog policy or a
  * refresh queued. With ids: those episodes, whatever their status (the user asked).
  */
-export function startEpisodes(
-  db: Db,
-  queue: Queue,
-  options: { ids?: number[]; priority?: number } = {},
-): string[] {
+export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}): string[] {
+  const whisperModel = activeWhisperModel(db);
+  const feedOf = db.prepare('SELECT title, author, language FROM feeds WHERE id = ?');
   const rows = options.ids
     ? options.ids.map((id) => {
         const row = db.prepare('SELECT * FROM episodes WHERE id = ?').get(id) as EpisodeRow | undefined;
@@ -72,7 +108,9 @@ export function startEpisodes(
   // One transaction for the lot: a refresh that queues 50 episodes is one commit, not 100.
   return writeTx(db, 'starting episodes', () =>
     rows.map((row) => {
-      const id = queue.start('episode', row.key, inputOf(row) as unknown as Json, {
+      const feed = row.feed_id === null ? undefined : (feedOf.get(row.feed_id) as FeedFacts | undefined);
+      const input = inputOf(row, feed, whisperModel, options.whisper ?? 'auto');
+      const id = queue.start('episode', row.key, input as unknown as Json, {
         priority: options.priority ?? 0,
       });
       // Asked for by name: an episode whose pipeline failed or was cancelled gets another go.

@@ -14,7 +14,10 @@ export interface TranscriptSegment {
 export interface Transcript {
   schemaVersion: 1;
   source: 'publisher' | 'whisper';
-  format: 'srt' | 'vtt' | 'json' | 'html';
+  /** What it was read from: the publisher's file format, or Whisper's own output. */
+  format: 'srt' | 'vtt' | 'json' | 'html' | 'whisper';
+  /** The Whisper model that wrote it (source 'whisper'). */
+  model?: string;
   language?: string;
   url?: string;
   /** False when the publisher's transcript carries no timings (plain HTML). */
@@ -22,7 +25,8 @@ export interface Transcript {
   segments: TranscriptSegment[];
 }
 
-export type TranscriptFormat = Transcript['format'];
+/** The publisher transcript formats Earshot reads. */
+export type TranscriptFormat = Exclude<Transcript['format'], 'whisper'>;
 
 /** Which format a `podcast:transcript` type (or a file's content) is. */
 export function transcriptFormat(mime: string, body?: string): TranscriptFormat | undefined {

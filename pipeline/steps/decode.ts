@@ -4,9 +4,13 @@ import type { Json, StepContext } from '../engine/workflow.ts';
 import { PermanentStepError } from '../engine/workflow.ts';
 import { decodeToPcm } from '../ingest/ffmpeg.ts';
 import { IngestError } from '../ingest/errors.ts';
+import type { EpisodeInput } from '../workflows.ts';
 
 /** Decode the episode's audio to 16 kHz mono PCM for Whisper (pcm/<key>.pcm). Idempotent. */
 export async function decode(ctx: StepContext): Promise<Json> {
+  const { publisherCovers } = await import('./transcribe.ts');
+  if (publisherCovers(ctx.input as unknown as EpisodeInput, ctx.outputs))
+    return { path: null, samples: 0, durationMs: null, skipped: "the publisher's transcript is used" };
   const audio = (ctx.outputs.download as { path?: string } | undefined)?.path;
   const key = (ctx.input as { key: string }).key;
   if (!audio || !fs.existsSync(audio))

@@ -187,6 +187,26 @@ export const migrations: readonly Migration[] = [
     name: 'cancelled jobs whose worker is still stopping',
     sql: `CREATE INDEX jobs_cancelling ON jobs (lane, lease_expires_at) WHERE state = 'cancelled' AND lease_expires_at IS NOT NULL;`,
   },
+  {
+    version: 6,
+    name: 'installed models',
+    // path: what a loader opens; file: what was verified and must keep its size (both relative
+    // to the models folder). A row is written only after the file is complete and verified.
+    sql: `
+      CREATE TABLE models (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('whisper', 'llm', 'embedding')),
+        path TEXT NOT NULL,
+        file TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        sha256 TEXT,
+        verified TEXT NOT NULL CHECK (verified IN ('hash', 'size', 'none')),
+        source TEXT NOT NULL CHECK (source IN ('catalog', 'import')),
+        label TEXT,
+        installed_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]?.version ?? 0;

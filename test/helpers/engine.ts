@@ -27,14 +27,18 @@ export function fixtureEngine(
   return { engine, db };
 }
 
-/** An engine over Earshot's real episode pipeline (download, decode, transcript), fast retries. */
+/**
+ * An engine over Earshot's real episode pipeline (download, publisher transcript, decode,
+ * transcribe), fast retries. Transcription needs a Whisper model in the library: see
+ * helpers/whisper-install.ts.
+ */
 export function pipelineEngine(db: Db, dataDir: string, options: Partial<EngineOptions> = {}): Engine {
   return new Engine({
     db,
     registry: new Registry(pipelineWorkflows),
     registryModule: defaultWorkflowsModule,
     dataDir,
-    lanes: { gpu: 0, cpu: 1, io: 2 },
+    lanes: { gpu: 1, cpu: 1, io: 2 },
     pollMs: 20,
     backoff: { baseMs: 50, capMs: 200, factor: 2, jitter: 0 },
     ...options,

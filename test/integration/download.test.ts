@@ -10,6 +10,7 @@ import { systemClock } from '../../pipeline/engine/clock.ts';
 import { repoRoot, tempDir } from '../helpers/env.ts';
 import { makeAudio } from '../helpers/audio.ts';
 import { pipelineEngine } from '../helpers/engine.ts';
+import { installEmptyWhisper } from '../helpers/whisper-install.ts';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.ts';
 
 let server: FeedServer;
@@ -37,6 +38,7 @@ async function setup(name: string) {
   const db: Db = openDatabase(databasePath(dataDir));
   const subs = new Subscriptions(db, systemClock);
   const { feed: f } = await subs.subscribe(server.url(`/${name}.xml`), 'all');
+  await installEmptyWhisper(dataDir, db);
   const engine = pipelineEngine(db, dataDir);
   engines.push(engine);
   const progress: { step: string; fraction: number; detail?: unknown }[] = [];
@@ -63,7 +65,7 @@ describe('episode downloads on the io lane', () => {
     expect(wf.status).toBe('completed');
     expect(artifact!.path).toBe(path.join(dataDir, 'media', `${episode.key}.mp3`));
     expect(fs.readFileSync(artifact!.path).equals(audio)).toBe(true);
-    expect(episode.status).toBe('downloaded');
+    expect(episode.status).toBe('transcribed');
     expect(progress.filter((p) => p.step === 'download').at(-1)).toMatchObject({
       fraction: 1,
       detail: { bytes: audio.length },
@@ -168,7 +170,7 @@ describe('episode downloads on the io lane', () => {
     const engine = engines[engines.length - 1]!;
     engine.tick();
     await engine.untilIdle();
-    expect((await app.episodes({ feedId: episode.feedId! }))[0]!.status).toBe('downloaded');
+    expect((await app.episodes({ feedId: episode.feedId! }))[0]!.status).toBe('transcribed');
   });
 
   it('refuses a web page instead of audio, permanently and with the reason', async () => {
@@ -187,17 +189,29 @@ describe('episode downloads on the io lane', () => {
     expect(artifact).toBeUndefined();
   });
 
-  it('decodes the download to 16 kHz mono PCM for transcription', async () => {
+  it('decodes the download to 16 kHz mono PCM for transcription, and drops it once transcribed', async () => {
     server.route('/dl-pcm.xml', { body: feed('pcm', '/media/pcm.mp3') });
     server.route('/media/pcm.mp3', { body: audio, headers: { 'content-type': 'audio/mpeg' } });
-    const { wf, db, episode } = await setup('dl-pcm');
+    const { wf, db, episode, wfId } = await setup('dl-pcm');
     expect(wf.status).toBe('completed');
-    const pcm = db
-      .prepare(`SELECT path FROM artifacts WHERE episode_id = ? AND kind = 'pcm'`)
-      .get(episode.id) as { path: string };
-    const seconds = fs.statSync(pcm.path).size / 2 / 16000;
-    expect(seconds).toBeGreaterThan(29.5);
-    expect(seconds).toBeLessThan(30.5);
+    const output = (step: string) =>
+      JSON.parse(
+        (
+          db.prepare('SELECT output FROM steps WHERE workflow_id = ? AND name = ?').get(wfId, step) as {
+            output: string;
+          }
+        ).output,
+      ) as { path: string; samples: number; audioMs: number };
+    const decoded = output('decode');
+    // 16 kHz mono s16le: the sample count is the duration.
+    expect(decoded.samples / 16000).toBeGreaterThan(29.5);
+    expect(decoded.samples / 16000).toBeLessThan(30.5);
+    expect(output('transcribe').audioMs).toBe(Math.round((decoded.samples / 16000) * 1000));
+    expect(fs.existsSync(decoded.path)).toBe(false);
+    expect(
+      db.prepare(`SELECT count(*) AS n FROM artifacts WHERE episode_id = ? AND kind = 'pcm'`).get(episode.id),
+    ).toEqual({ n: 0 });
+    expect(episode.status).toBe('transcribed');
   });
 
   it('names files after the episode key, never after feed text', async () => {
@@ -229,7 +243,7 @@ describe('episode downloads on the io lane', () => {
       body: read('chapters.json'),
       headers: { 'content-type': 'application/json' },
     });
-    const { wf, db, episode } = await setup('dl-tx');
+    const { wf, db, episode, wfId } = await setup('dl-tx');
     expect(wf.status).toBe('completed');
     const artifacts = db
       .prepare('SELECT kind, path, model_id FROM artifacts WHERE episode_id = ? ORDER BY kind')
@@ -241,10 +255,19 @@ describe('episode downloads on the io lane', () => {
     expect(artifacts.map((a) => [a.kind, a.model_id])).toEqual([
       ['audio', null],
       ['chapters', 'publisher'],
-      ['pcm', null],
+      // The publisher's transcript makes Whisper unnecessary: the audio is not decoded.
       ['transcript', 'publisher'],
     ]);
-    const transcript = JSON.parse(fs.readFileSync(artifacts[3]!.path, 'utf8'));
+    const skipped = db
+      .prepare(
+        `SELECT name, output FROM steps WHERE workflow_id = ? AND name IN ('decode', 'transcribe') ORDER BY name`,
+      )
+      .all(wfId) as { name: string; output: string }[];
+    expect(skipped.map((r) => [r.name, (JSON.parse(r.output) as { skipped: string }).skipped])).toEqual([
+      ['decode', "the publisher's transcript is used"],
+      ['transcribe', expect.stringContaining("the publisher's transcript is used")],
+    ]);
+    const transcript = JSON.parse(fs.readFileSync(artifacts[2]!.path, 'utf8'));
     expect(transcript).toMatchObject({ source: 'publisher', format: 'vtt', language: 'en', timed: true });
     expect(transcript.segments[1]).toEqual({
       startMs: 4200,

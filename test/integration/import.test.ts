@@ -8,6 +8,7 @@ import { App, openApp, defaultWorkflowsModule } from '../../pipeline/api/app.ts'
 import { childEnv, cliPath, tempDir } from '../helpers/env.ts';
 import { makeAudio } from '../helpers/audio.ts';
 import { pipelineEngine } from '../helpers/engine.ts';
+import { installEmptyWhisper } from '../helpers/whisper-install.ts';
 
 const FORMATS = ['mp3', 'm4a', 'wav', 'ogg', 'opus', 'flac', 'mp4', 'mkv'];
 let folder: string;
@@ -32,6 +33,7 @@ describe('local import', () => {
   it('imports every supported format from a folder, rejects the rest with reasons, and processes them', async () => {
     const ctx = await openApp(tempDir(), { registryModule: defaultWorkflowsModule });
     const app = new App(ctx);
+    await installEmptyWhisper(ctx.dataDir, ctx.db);
     const r = await app.importFiles([
       folder,
       path.join(folder, 'notes.txt'),
@@ -64,13 +66,19 @@ describe('local import', () => {
     await engine.untilIdle();
     const statuses = ctx.db.prepare('SELECT status, count(*) AS n FROM workflows GROUP BY status').all();
     expect(statuses).toEqual([{ status: 'completed', n: FORMATS.length }]);
-    const pcm = ctx.db.prepare(`SELECT path FROM artifacts WHERE kind = 'pcm'`).all() as { path: string }[];
-    expect(pcm).toHaveLength(FORMATS.length);
-    for (const p of pcm) {
-      const seconds = fs.statSync(p.path).size / 32000;
+    // Every format was decoded and went through Whisper (an empty model: no words, real audio).
+    const heard = ctx.db
+      .prepare(`SELECT output FROM steps WHERE name = 'transcribe' AND status = 'completed'`)
+      .all() as { output: string }[];
+    expect(heard).toHaveLength(FORMATS.length);
+    for (const h of heard) {
+      const seconds = (JSON.parse(h.output) as { audioMs: number }).audioMs / 1000;
       expect(seconds).toBeGreaterThan(1.8);
       expect(seconds).toBeLessThan(2.6);
     }
+    expect(ctx.db.prepare(`SELECT count(*) AS n FROM artifacts WHERE kind = 'transcript'`).get()).toEqual({
+      n: FORMATS.length,
+    });
     // The library holds its own copy: the original can go.
     const copies = ctx.db.prepare(`SELECT path FROM artifacts WHERE kind = 'audio'`).all() as {
       path: string;
