@@ -149,74 +149,82 @@ export class Queue {
    * committed for the same subject are reused, so a pipeline change re-runs only what it affects.
    */
   start(kind: string, subject: string, input: Json = {}, options: { priority?: number } = {}): string {
-    const def = this.registry.get(kind);
-    const prints = stepFingerprints(def, input);
-    const fingerprint = pipelineFingerprint(prints);
-    const id = workflowId(kind, subject, fingerprint);
     const now = this.clock.now();
-    const priority = options.priority ?? 0;
-    writeTx(this.db, `starting ${kind} for ${subject}`, () => {
-      const existing = this.sql('SELECT status, priority FROM workflows WHERE id = ?').get(id) as
-        { status: string; priority: number } | undefined;
-      if (existing) {
-        if (priority > existing.priority) this.setPriority(id, priority);
-        return;
-      }
-      this.sql(
-        `INSERT INTO workflows (id, kind, subject, fingerprint, input, status, priority, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
-      ).run(id, kind, subject, fingerprint, JSON.stringify(input), priority, now, now);
-      // Walk this subject's earlier workflows (few), never every step with this fingerprint (many).
-      const findReusable = this.sql(
-        `SELECT s.workflow_id, s.output FROM workflows w CROSS JOIN steps s ON s.workflow_id = w.id
-         WHERE w.kind = +? AND w.subject = +? AND w.id != +? AND s.name = +? AND s.fingerprint = +?
-           AND s.status = 'completed'
-         ORDER BY s.finished_at DESC LIMIT 1`,
-      );
-      const insertStep = this.sql(
-        `INSERT INTO steps (workflow_id, name, position, lane, fingerprint, status, output, reused_from, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      let reusing = Boolean(
-        this.sql('SELECT 1 FROM workflows WHERE kind = +? AND subject = +? AND id != +? LIMIT 1').get(
-          kind,
-          subject,
-          id,
-        ),
-      );
-      def.steps.forEach((step, position) => {
-        const fp = prints.get(step.name)!;
-        const prior = reusing
-          ? (findReusable.get(kind, subject, id, step.name, fp) as
-              { workflow_id: string; output: string } | undefined)
-          : undefined;
-        if (prior) {
-          insertStep.run(
-            id,
-            step.name,
-            position,
-            step.lane,
-            fp,
-            'completed',
-            prior.output,
-            prior.workflow_id,
-            now,
-          );
-        } else {
-          reusing = false;
-          insertStep.run(id, step.name, position, step.lane, fp, 'pending', null, null, null);
-        }
-      });
-      this.enqueueNext(id, now, priority);
-    });
-    return id;
+    return writeTx(this.db, `starting ${kind} for ${subject}`, () =>
+      this.startInTx(kind, subject, input, options.priority ?? 0, now),
+    );
   }
 
   /** Start many workflows in one transaction (a feed refresh, an OPML import, `process --all`). */
   startMany(items: { kind: string; subject: string; input?: Json; priority?: number }[]): string[] {
+    const now = this.clock.now();
     return writeTx(this.db, `starting ${items.length} workflows`, () =>
-      items.map((i) => this.start(i.kind, i.subject, i.input ?? {}, { priority: i.priority })),
+      items.map((i) => this.startInTx(i.kind, i.subject, i.input ?? {}, i.priority ?? 0, now)),
     );
+  }
+
+  private startInTx(kind: string, subject: string, input: Json, priority: number, now: number): string {
+    const def = this.registry.get(kind);
+    const prints = stepFingerprints(def, input);
+    const fingerprint = pipelineFingerprint(prints);
+    const id = workflowId(kind, subject, fingerprint);
+    const existing = this.sql('SELECT status, priority FROM workflows WHERE id = ?').get(id) as
+      { status: string; priority: number } | undefined;
+    if (existing) {
+      if (priority > existing.priority) this.setPriority(id, priority);
+      return id;
+    }
+    this.sql(
+      `INSERT INTO workflows (id, kind, subject, fingerprint, input, status, priority, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+    ).run(id, kind, subject, fingerprint, JSON.stringify(input), priority, now, now);
+    // Walk this subject's earlier workflows (few), never every step with this fingerprint (many).
+    const findReusable = this.sql(
+      `SELECT s.workflow_id, s.output FROM workflows w CROSS JOIN steps s ON s.workflow_id = w.id
+       WHERE w.kind = +? AND w.subject = +? AND w.id != +? AND s.name = +? AND s.fingerprint = +?
+         AND s.status = 'completed'
+       ORDER BY s.finished_at DESC LIMIT 1`,
+    );
+    const insertStep = this.sql(
+      `INSERT INTO steps (workflow_id, name, position, lane, fingerprint, status, output, reused_from, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    let reusing = Boolean(
+      this.sql('SELECT 1 FROM workflows WHERE kind = +? AND subject = +? AND id != +? LIMIT 1').get(
+        kind,
+        subject,
+        id,
+      ),
+    );
+    // The first step not reused is the one to queue: known here, no need to read it back.
+    let first: { name: string; lane: Lane } | undefined;
+    def.steps.forEach((step, position) => {
+      const fp = prints.get(step.name)!;
+      const prior = reusing
+        ? (findReusable.get(kind, subject, id, step.name, fp) as
+            { workflow_id: string; output: string } | undefined)
+        : undefined;
+      if (prior) {
+        insertStep.run(
+          id,
+          step.name,
+          position,
+          step.lane,
+          fp,
+          'completed',
+          prior.output,
+          prior.workflow_id,
+          now,
+        );
+      } else {
+        reusing = false;
+        first ??= step;
+        insertStep.run(id, step.name, position, step.lane, fp, 'pending', null, null, null);
+      }
+    });
+    if (first) this.insertJob(id, first.name, first.lane, priority, now);
+    else this.markCompleted(id, now);
+    return id;
   }
 
   setPriority(workflowId: string, priority: number): void {
@@ -236,14 +244,26 @@ export class Queue {
       `SELECT name, lane FROM steps WHERE workflow_id = +? AND status != 'completed' ORDER BY position LIMIT 1`,
     ).get(id) as { name: string; lane: Lane } | undefined;
     if (!next) {
-      this.sql(
-        `UPDATE workflows SET status = 'completed', completed_at = ?, updated_at = ?, dead_reason = NULL WHERE id = ?`,
-      ).run(now, now, id);
+      this.markCompleted(id, now);
       return true;
     }
     const priority =
       knownPriority ??
       (this.sql('SELECT priority FROM workflows WHERE id = ?').get(id) as { priority: number }).priority;
+    this.insertJob(id, next.name, next.lane, priority, now);
+    this.sql(
+      `UPDATE steps SET status = 'pending' WHERE workflow_id = ? AND name = ? AND status != 'pending'`,
+    ).run(id, next.name);
+    return false;
+  }
+
+  private markCompleted(id: string, now: number): void {
+    this.sql(
+      `UPDATE workflows SET status = 'completed', completed_at = ?, updated_at = ?, dead_reason = NULL WHERE id = ?`,
+    ).run(now, now, id);
+  }
+
+  private insertJob(id: string, step: string, lane: Lane, priority: number, now: number): void {
     this.sql(
       `INSERT INTO jobs (workflow_id, step, lane, priority, state, run_at, created_at)
          VALUES (?, ?, ?, ?, 'queued', ?, ?)
@@ -251,9 +271,7 @@ export class Queue {
            state = 'queued', lane = excluded.lane, priority = excluded.priority, run_at = excluded.run_at,
            lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL, attempts = 0, recoveries = 0,
            last_error = NULL, crash_reason = NULL, claimed_at = NULL, finished_at = NULL`,
-    ).run(id, next.name, next.lane, priority, now, now);
-    this.sql(`UPDATE steps SET status = 'pending' WHERE workflow_id = ? AND name = ?`).run(id, next.name);
-    return false;
+    ).run(id, step, lane, priority, now, now);
   }
 
   /**
