@@ -243,8 +243,8 @@ export class App implements Api {
     const wf = this.db.prepare('SELECT * FROM workflows WHERE id = ?').get(wid) as WorkflowRow | undefined;
     if (!wf) throw new ApiInputError(`There is no workflow with id ${wid}; \`earshot jobs\` lists them.`);
     const steps = this.db
-      .prepare('SELECT * FROM steps WHERE workflow_id = ? ORDER BY position')
-      .all(wid) as StepRow[];
+      .prepare('SELECT * FROM steps WHERE wf_seq = ? ORDER BY position')
+      .all(wf.seq) as StepRow[];
     return {
       id: wf.id,
       kind: wf.kind,

@@ -41,6 +41,8 @@ export interface ClaimRequest {
 
 export interface JobRow {
   id: number;
+  /** The workflow's sequential key (workflows.seq). */
+  wf_seq: number;
   workflow_id: string;
   step: string;
   lane: Lane;
@@ -61,6 +63,8 @@ export interface JobRow {
 }
 
 export interface WorkflowRow {
+  /** Sequential key, in the order workflows were started; steps and jobs refer to it. */
+  seq: number;
   id: string;
   kind: string;
   subject: string;
@@ -75,6 +79,7 @@ export interface WorkflowRow {
 }
 
 export interface StepRow {
+  wf_seq: number;
   workflow_id: string;
   name: string;
   position: number;
@@ -174,20 +179,22 @@ export class Queue {
       if (priority > existing.priority) this.setPriority(id, priority);
       return id;
     }
-    this.sql(
-      `INSERT INTO workflows (id, kind, subject, fingerprint, input, status, priority, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
-    ).run(id, kind, subject, fingerprint, JSON.stringify(input), priority, now, now);
+    const seq = Number(
+      this.sql(
+        `INSERT INTO workflows (id, kind, subject, fingerprint, input, status, priority, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+      ).run(id, kind, subject, fingerprint, JSON.stringify(input), priority, now, now).lastInsertRowid,
+    );
     // Walk this subject's earlier workflows (few), never every step with this fingerprint (many).
     const findReusable = this.sql(
-      `SELECT s.workflow_id, s.output FROM workflows w CROSS JOIN steps s ON s.workflow_id = w.id
+      `SELECT s.workflow_id, s.output FROM workflows w CROSS JOIN steps s ON s.wf_seq = w.seq
        WHERE w.kind = +? AND w.subject = +? AND w.id != +? AND s.name = +? AND s.fingerprint = +?
          AND s.status = 'completed'
        ORDER BY s.finished_at DESC LIMIT 1`,
     );
     const insertStep = this.sql(
-      `INSERT INTO steps (workflow_id, name, position, lane, fingerprint, status, output, reused_from, finished_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO steps (wf_seq, workflow_id, name, position, lane, fingerprint, status, output, reused_from, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     let reusing = Boolean(
       this.sql('SELECT 1 FROM workflows WHERE kind = +? AND subject = +? AND id != +? LIMIT 1').get(
@@ -206,6 +213,7 @@ export class Queue {
         : undefined;
       if (prior) {
         insertStep.run(
+          seq,
           id,
           step.name,
           position,
@@ -219,59 +227,59 @@ export class Queue {
       } else {
         reusing = false;
         first ??= step;
-        insertStep.run(id, step.name, position, step.lane, fp, 'pending', null, null, null);
+        insertStep.run(seq, id, step.name, position, step.lane, fp, 'pending', null, null, null);
       }
     });
-    if (first) this.insertJob(id, first.name, first.lane, priority, now);
-    else this.markCompleted(id, now);
+    if (first) this.insertJob(seq, id, first.name, first.lane, priority, now);
+    else this.markCompleted(seq, now);
     return id;
   }
 
   setPriority(workflowId: string, priority: number): void {
     writeTx(this.db, 'changing a priority', () => {
       this.sql('UPDATE workflows SET priority = ? WHERE id = ?').run(priority, workflowId);
-      this.sql(`UPDATE jobs SET priority = ? WHERE workflow_id = ? AND state = 'queued'`).run(
-        priority,
-        workflowId,
-      );
+      this.sql(
+        `UPDATE jobs SET priority = ? WHERE wf_seq = (SELECT seq FROM workflows WHERE id = ?) AND state = 'queued'`,
+      ).run(priority, workflowId);
     });
   }
 
   /** Queue the first step not yet committed, or mark the workflow completed. Inside a tx. */
-  private enqueueNext(id: string, now: number, knownPriority?: number): boolean {
+  private enqueueNext(seq: number, id: string, now: number, knownPriority?: number): boolean {
     // `+?` on parameters: the same comparison, but SQLite (STAT4) need not re-plan per call.
     const next = this.sql(
-      `SELECT name, lane FROM steps WHERE workflow_id = +? AND status != 'completed' ORDER BY position LIMIT 1`,
-    ).get(id) as { name: string; lane: Lane } | undefined;
+      `SELECT name, lane FROM steps WHERE wf_seq = +? AND status != 'completed' ORDER BY position LIMIT 1`,
+    ).get(seq) as { name: string; lane: Lane } | undefined;
     if (!next) {
-      this.markCompleted(id, now);
+      this.markCompleted(seq, now);
       return true;
     }
     const priority =
       knownPriority ??
-      (this.sql('SELECT priority FROM workflows WHERE id = ?').get(id) as { priority: number }).priority;
-    this.insertJob(id, next.name, next.lane, priority, now);
-    this.sql(
-      `UPDATE steps SET status = 'pending' WHERE workflow_id = ? AND name = ? AND status != 'pending'`,
-    ).run(id, next.name);
+      (this.sql('SELECT priority FROM workflows WHERE seq = ?').get(seq) as { priority: number }).priority;
+    this.insertJob(seq, id, next.name, next.lane, priority, now);
+    this.sql(`UPDATE steps SET status = 'pending' WHERE wf_seq = ? AND name = ? AND status != 'pending'`).run(
+      seq,
+      next.name,
+    );
     return false;
   }
 
-  private markCompleted(id: string, now: number): void {
+  private markCompleted(seq: number, now: number): void {
     this.sql(
-      `UPDATE workflows SET status = 'completed', completed_at = ?, updated_at = ?, dead_reason = NULL WHERE id = ?`,
-    ).run(now, now, id);
+      `UPDATE workflows SET status = 'completed', completed_at = ?, updated_at = ?, dead_reason = NULL WHERE seq = ?`,
+    ).run(now, now, seq);
   }
 
-  private insertJob(id: string, step: string, lane: Lane, priority: number, now: number): void {
+  private insertJob(seq: number, id: string, step: string, lane: Lane, priority: number, now: number): void {
     this.sql(
-      `INSERT INTO jobs (workflow_id, step, lane, priority, state, run_at, created_at)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?)
-         ON CONFLICT (workflow_id, step) DO UPDATE SET
+      `INSERT INTO jobs (wf_seq, workflow_id, step, lane, priority, state, run_at, created_at)
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)
+         ON CONFLICT (wf_seq, step) DO UPDATE SET
            state = 'queued', lane = excluded.lane, priority = excluded.priority, run_at = excluded.run_at,
            lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL, attempts = 0, recoveries = 0,
            last_error = NULL, crash_reason = NULL, claimed_at = NULL, finished_at = NULL`,
-    ).run(id, step, lane, priority, now, now);
+    ).run(seq, id, step, lane, priority, now, now);
   }
 
   /**
@@ -316,19 +324,19 @@ export class Queue {
          RETURNING *`,
     ).get(owner, pid, now + this.leaseMs, now, lane, now) as JobRow | undefined;
     if (!job) return null;
-    const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(job.workflow_id) as WorkflowRow;
-    this.sql(
-      `UPDATE workflows SET status = 'running', updated_at = ? WHERE id = ? AND status != 'running'`,
-    ).run(now, wf.id);
-    this.sql(`UPDATE steps SET status = 'running', started_at = ? WHERE workflow_id = ? AND name = ?`).run(
+    const wf = this.sql('SELECT * FROM workflows WHERE seq = ?').get(job.wf_seq) as WorkflowRow;
+    if (wf.status !== 'running') {
+      this.sql(`UPDATE workflows SET status = 'running', updated_at = ? WHERE seq = ?`).run(now, wf.seq);
+    }
+    this.sql(`UPDATE steps SET status = 'running', started_at = ? WHERE wf_seq = ? AND name = ?`).run(
       now,
-      wf.id,
+      wf.seq,
       job.step,
     );
     const outputs: Record<string, Json> = {};
-    for (const s of this.sql(
-      `SELECT name, output FROM steps WHERE workflow_id = ? AND status = 'completed'`,
-    ).all(wf.id) as { name: string; output: string | null }[]) {
+    for (const s of this.sql(`SELECT name, output FROM steps WHERE wf_seq = ? AND status = 'completed'`).all(
+      wf.seq,
+    ) as { name: string; output: string | null }[]) {
       outputs[s.name] = s.output === null ? null : (JSON.parse(s.output) as Json);
     }
     return {
@@ -414,19 +422,19 @@ export class Queue {
   private completeInTx(jobId: number, fence: number, output: Json, now: number): Outcome {
     const job = this.holds(jobId, fence);
     if (!job) return { kind: 'stale' } as const;
-    const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(job.workflow_id) as WorkflowRow;
+    const wf = this.sql('SELECT * FROM workflows WHERE seq = ?').get(job.wf_seq) as WorkflowRow;
     const step = this.registry.step(wf.kind, job.step);
     this.sql(
       `UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`,
     ).run(now, jobId);
     this.sql(
       `UPDATE steps SET status = 'completed', output = ?, finished_at = ?, last_error = NULL,
-           attempts = ?, recoveries = ? WHERE workflow_id = ? AND name = ?`,
-    ).run(JSON.stringify(output), now, job.attempts, job.recoveries, wf.id, job.step);
+           attempts = ?, recoveries = ? WHERE wf_seq = ? AND name = ?`,
+    ).run(JSON.stringify(output), now, job.attempts, job.recoveries, wf.seq, job.step);
     step.commit?.({
       db: this.db,
       fingerprint: (
-        this.sql('SELECT fingerprint FROM steps WHERE workflow_id = ? AND name = ?').get(wf.id, job.step) as {
+        this.sql('SELECT fingerprint FROM steps WHERE wf_seq = ? AND name = ?').get(wf.seq, job.step) as {
           fingerprint: string;
         }
       ).fingerprint,
@@ -439,7 +447,7 @@ export class Queue {
       fence,
       now,
     });
-    return { kind: 'committed', workflowDone: this.enqueueNext(wf.id, now) } as const;
+    return { kind: 'committed', workflowDone: this.enqueueNext(wf.seq, wf.id, now, wf.priority) } as const;
   }
 
   /** The step threw. Retry with backoff, or dead-letter past its limit or if not retryable. */
@@ -448,7 +456,7 @@ export class Queue {
     return writeTx(this.db, 'recording a failed step', () => {
       const job = this.holds(jobId, fence);
       if (!job) return { kind: 'stale' } as const;
-      const wf = this.sql('SELECT kind FROM workflows WHERE id = ?').get(job.workflow_id) as { kind: string };
+      const wf = this.sql('SELECT kind FROM workflows WHERE seq = ?').get(job.wf_seq) as { kind: string };
       const max = this.registry.step(wf.kind, job.step).maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
       const attempts = job.attempts + 1;
       if (!retryable || attempts >= max) {
@@ -488,7 +496,7 @@ export class Queue {
         : this.holds(jobId, fence)
     ) as JobRow | undefined;
     if (!job) return { kind: 'stale' };
-    const wf = this.sql('SELECT kind FROM workflows WHERE id = ?').get(job.workflow_id) as { kind: string };
+    const wf = this.sql('SELECT kind FROM workflows WHERE seq = ?').get(job.wf_seq) as { kind: string };
     const max = this.registry.has(wf.kind)
       ? (this.registry.step(wf.kind, job.step).maxRecoveries ?? DEFAULT_MAX_RECOVERIES)
       : DEFAULT_MAX_RECOVERIES;
@@ -539,11 +547,11 @@ export class Queue {
          WHERE id = ?`,
     ).run(attempts, recoveries, error, crash ?? null, runAt, job.id);
     this.sql(
-      `UPDATE steps SET status = 'pending', attempts = ?, recoveries = ?, last_error = ? WHERE workflow_id = ? AND name = ?`,
-    ).run(attempts, recoveries, error ?? crash ?? null, job.workflow_id, job.step);
-    this.sql(`UPDATE workflows SET status = 'queued', updated_at = ? WHERE id = ?`).run(
+      `UPDATE steps SET status = 'pending', attempts = ?, recoveries = ?, last_error = ? WHERE wf_seq = ? AND name = ?`,
+    ).run(attempts, recoveries, error ?? crash ?? null, job.wf_seq, job.step);
+    this.sql(`UPDATE workflows SET status = 'queued', updated_at = ? WHERE seq = ?`).run(
       this.clock.now(),
-      job.workflow_id,
+      job.wf_seq,
     );
   }
 
@@ -563,12 +571,12 @@ export class Queue {
     ).run(attempts, recoveries, error, crash ?? null, now, job.id);
     this.sql(
       `UPDATE steps SET status = 'failed', attempts = ?, recoveries = ?, last_error = ?, finished_at = ?
-         WHERE workflow_id = ? AND name = ?`,
-    ).run(attempts, recoveries, error, now, job.workflow_id, job.step);
-    this.sql(`UPDATE workflows SET status = 'dead', dead_reason = ?, updated_at = ? WHERE id = ?`).run(
+         WHERE wf_seq = ? AND name = ?`,
+    ).run(attempts, recoveries, error, now, job.wf_seq, job.step);
+    this.sql(`UPDATE workflows SET status = 'dead', dead_reason = ?, updated_at = ? WHERE seq = ?`).run(
       reason,
       now,
-      job.workflow_id,
+      job.wf_seq,
     );
   }
 
@@ -600,10 +608,11 @@ export class Queue {
   cancel(workflowId: string): boolean {
     const now = this.clock.now();
     return writeTx(this.db, 'cancelling a workflow', () => {
-      const r = this.sql(
-        `UPDATE workflows SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('queued', 'running', 'dead')`,
-      ).run(now, workflowId);
-      if (r.changes === 0) return false;
+      const wf = this.sql(
+        `UPDATE workflows SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('queued', 'running', 'dead')
+         RETURNING seq`,
+      ).get(now, workflowId) as { seq: number } | undefined;
+      if (!wf) return false;
       // A running job keeps its lease while its worker winds down, so the lane still counts it
       // (the gpu lane must not start another job under a step that is still stopping).
       this.sql(
@@ -611,11 +620,11 @@ export class Queue {
            lease_owner = CASE WHEN state = 'running' THEN lease_owner END,
            lease_pid = CASE WHEN state = 'running' THEN lease_pid END,
            lease_expires_at = CASE WHEN state = 'running' THEN lease_expires_at END
-         WHERE workflow_id = ? AND state IN ('queued', 'running', 'failed')`,
-      ).run(now, workflowId);
+         WHERE wf_seq = ? AND state IN ('queued', 'running', 'failed')`,
+      ).run(now, wf.seq);
       this.sql(
-        `UPDATE steps SET status = 'cancelled' WHERE workflow_id = ? AND status IN ('pending', 'running', 'failed')`,
-      ).run(workflowId);
+        `UPDATE steps SET status = 'cancelled' WHERE wf_seq = ? AND status IN ('pending', 'running', 'failed')`,
+      ).run(wf.seq);
       return true;
     });
   }
@@ -630,13 +639,13 @@ export class Queue {
       const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(workflowId) as WorkflowRow | undefined;
       if (!wf) throw new Error(`There is no workflow with id ${workflowId}.`);
       if (fromStep !== undefined) {
-        const s = this.sql('SELECT position FROM steps WHERE workflow_id = ? AND name = ?').get(
-          workflowId,
+        const s = this.sql('SELECT position FROM steps WHERE wf_seq = ? AND name = ?').get(
+          wf.seq,
           fromStep,
         ) as { position: number } | undefined;
         if (!s) {
           const names = (
-            this.sql('SELECT name FROM steps WHERE workflow_id = ? ORDER BY position').all(workflowId) as {
+            this.sql('SELECT name FROM steps WHERE wf_seq = ? ORDER BY position').all(wf.seq) as {
               name: string;
             }[]
           ).map((r) => r.name);
@@ -649,21 +658,21 @@ export class Queue {
         }
         this.sql(
           `UPDATE steps SET status = 'pending', output = NULL, attempts = 0, recoveries = 0, last_error = NULL,
-               reused_from = NULL, started_at = NULL, finished_at = NULL WHERE workflow_id = ? AND position >= ?`,
-        ).run(workflowId, s.position);
+               reused_from = NULL, started_at = NULL, finished_at = NULL WHERE wf_seq = ? AND position >= ?`,
+        ).run(wf.seq, s.position);
       } else if (wf.status === 'queued' || wf.status === 'running' || wf.status === 'completed') {
         return;
       }
+      this.sql(`UPDATE jobs SET state = 'cancelled' WHERE wf_seq = ? AND state IN ('queued', 'failed')`).run(
+        wf.seq,
+      );
       this.sql(
-        `UPDATE jobs SET state = 'cancelled' WHERE workflow_id = ? AND state IN ('queued', 'failed')`,
-      ).run(workflowId);
+        `UPDATE steps SET status = 'pending' WHERE wf_seq = ? AND status IN ('failed', 'cancelled', 'running')`,
+      ).run(wf.seq);
       this.sql(
-        `UPDATE steps SET status = 'pending' WHERE workflow_id = ? AND status IN ('failed', 'cancelled', 'running')`,
-      ).run(workflowId);
-      this.sql(
-        `UPDATE workflows SET status = 'queued', dead_reason = NULL, completed_at = NULL, updated_at = ? WHERE id = ?`,
-      ).run(now, workflowId);
-      this.enqueueNext(workflowId, now);
+        `UPDATE workflows SET status = 'queued', dead_reason = NULL, completed_at = NULL, updated_at = ? WHERE seq = ?`,
+      ).run(now, wf.seq);
+      this.enqueueNext(wf.seq, wf.id, now, wf.priority);
     });
   }
 
