@@ -147,7 +147,8 @@ export class App implements Api {
           `SELECT w.boot_id, w.worker_id, w.lane, w.pid, w.restarts, w.last_exit, e.pid AS engine_pid, e.hostname,
              j.id AS job_id, CASE WHEN j.id IS NOT NULL THEN 'busy' ELSE w.state END AS state
            FROM workers w JOIN engines e ON e.boot_id = w.boot_id
-           LEFT JOIN jobs j ON j.state = 'running' AND j.lease_owner = w.boot_id || ':' || w.worker_id
+           LEFT JOIN jobs j ON j.lane = w.lane AND j.state = 'running' AND j.state IN ('queued', 'running')
+             AND j.lease_owner = w.boot_id || ':' || w.worker_id
            WHERE e.stopped_at IS NULL ORDER BY e.started_at, w.worker_id`,
         )
         .all() as {

@@ -284,6 +284,19 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX jobs_cancelling ON jobs (lane, lease_expires_at) WHERE state = 'cancelled' AND lease_expires_at IS NOT NULL;
     `,
   },
+  {
+    version: 7,
+    name: 'one index over queued and running jobs',
+    // A claim moved a job from jobs_claim to jobs_running and its completion took it out
+    // again: two index pages written per commit. In one index whose running entries sort just
+    // before the lane's queued ones (state DESC), both changes land on the same page.
+    sql: `
+      DROP INDEX jobs_claim;
+      DROP INDEX jobs_running;
+      CREATE INDEX jobs_active ON jobs (lane, state DESC, priority DESC, run_at, id)
+        WHERE state IN ('queued', 'running');
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]?.version ?? 0;

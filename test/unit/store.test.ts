@@ -86,7 +86,7 @@ describe('store', () => {
     db.close();
   });
 
-  it('moves queue rows from schema 5 onto sequential workflow keys (6) and the queue carries on with them', () => {
+  it('moves queue rows from schema 5 onto sequential workflow keys (6, 7) and the queue carries on with them', () => {
     const file = databasePath(tempDir());
     const old = openDatabase(file, { migrations: migrations.slice(0, 5) });
     expect(schemaVersion(old)).toBe(5);
@@ -139,7 +139,7 @@ describe('store', () => {
           name: string;
         }[]
       ).map((r) => r.name),
-    ).toEqual(expect.arrayContaining(['workflows_subject', 'jobs_claim', 'jobs_running', 'jobs_cancelling']));
+    ).toEqual(expect.arrayContaining(['workflows_subject', 'jobs_active', 'jobs_cancelling']));
     expect(tables(db).filter((t) => t.endsWith('_v5'))).toEqual([]);
     expect(db.pragma('foreign_key_check')).toEqual([]);
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
