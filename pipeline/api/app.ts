@@ -173,7 +173,8 @@ export class App implements Api {
           `SELECT w.boot_id, w.worker_id, w.lane, w.pid, w.restarts, w.last_exit, e.pid AS engine_pid, e.hostname,
              j.id AS job_id, CASE WHEN j.id IS NOT NULL THEN 'busy' ELSE w.state END AS state
            FROM workers w JOIN engines e ON e.boot_id = w.boot_id
-           LEFT JOIN jobs j ON j.state = 'running' AND j.lease_owner = w.boot_id || ':' || w.worker_id
+           LEFT JOIN jobs j ON j.lane = w.lane AND j.state = 'running' AND j.state IN ('queued', 'running')
+             AND j.lease_owner = w.boot_id || ':' || w.worker_id
            WHERE e.stopped_at IS NULL ORDER BY e.started_at, w.worker_id`,
         )
         .all() as {
@@ -269,8 +270,8 @@ export class App implements Api {
     const wf = this.db.prepare('SELECT * FROM workflows WHERE id = ?').get(wid) as WorkflowRow | undefined;
     if (!wf) throw new ApiInputError(`There is no workflow with id ${wid}; \`earshot jobs\` lists them.`);
     const steps = this.db
-      .prepare('SELECT * FROM steps WHERE workflow_id = ? ORDER BY position')
-      .all(wid) as StepRow[];
+      .prepare('SELECT * FROM steps WHERE wf_seq = ? ORDER BY position')
+      .all(wf.seq) as StepRow[];
     return {
       id: wf.id,
       kind: wf.kind,

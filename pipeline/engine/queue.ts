@@ -4,6 +4,7 @@ import { writeTx } from '../store/db.ts';
 import type { Clock } from './clock.ts';
 import { backoffDelay, defaultBackoff, type BackoffPolicy } from './backoff.ts';
 import {
+  LANES,
   pipelineFingerprint,
   stepFingerprints,
   workflowId,
@@ -13,6 +14,15 @@ import {
 } from './workflow.ts';
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
+
+/**
+ * The condition of the jobs_active partial index (queued and running jobs, running ones first
+ * in each lane), written out in every query that should use it: SQLite uses a partial index
+ * only when the query repeats its WHERE term.
+ */
+const ACTIVE = `state IN ('queued', 'running')`;
+/** Running jobs of every lane, found through jobs_active one lane at a time. */
+const RUNNING = `lane IN (${LANES.map((l) => `'${l}'`).join(', ')}) AND state = 'running' AND ${ACTIVE}`;
 export const DEFAULT_MAX_RECOVERIES = 3;
 /** Priority of work a person asked for just now; background backlog runs at 0. */
 export const PRIORITY_USER = 10;
@@ -41,6 +51,8 @@ export interface ClaimRequest {
 
 export interface JobRow {
   id: number;
+  /** The workflow's sequential key (workflows.seq). */
+  wf_seq: number;
   workflow_id: string;
   step: string;
   lane: Lane;
@@ -61,6 +73,8 @@ export interface JobRow {
 }
 
 export interface WorkflowRow {
+  /** Sequential key, in the order workflows were started; steps and jobs refer to it. */
+  seq: number;
   id: string;
   kind: string;
   subject: string;
@@ -75,6 +89,7 @@ export interface WorkflowRow {
 }
 
 export interface StepRow {
+  wf_seq: number;
   workflow_id: string;
   name: string;
   position: number;
@@ -149,111 +164,132 @@ export class Queue {
    * committed for the same subject are reused, so a pipeline change re-runs only what it affects.
    */
   start(kind: string, subject: string, input: Json = {}, options: { priority?: number } = {}): string {
-    const def = this.registry.get(kind);
-    const prints = stepFingerprints(def, input);
-    const fingerprint = pipelineFingerprint(prints);
-    const id = workflowId(kind, subject, fingerprint);
     const now = this.clock.now();
-    const priority = options.priority ?? 0;
-    writeTx(this.db, `starting ${kind} for ${subject}`, () => {
-      const existing = this.sql('SELECT status, priority FROM workflows WHERE id = ?').get(id) as
-        { status: string; priority: number } | undefined;
-      if (existing) {
-        if (priority > existing.priority) this.setPriority(id, priority);
-        return;
-      }
-      this.sql(
-        `INSERT INTO workflows (id, kind, subject, fingerprint, input, status, priority, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
-      ).run(id, kind, subject, fingerprint, JSON.stringify(input), priority, now, now);
-      // Walk this subject's earlier workflows (few), never every step with this fingerprint (many).
-      const findReusable = this.sql(
-        `SELECT s.workflow_id, s.output FROM workflows w CROSS JOIN steps s ON s.workflow_id = w.id
-         WHERE w.kind = +? AND w.subject = +? AND w.id != +? AND s.name = +? AND s.fingerprint = +?
-           AND s.status = 'completed'
-         ORDER BY s.finished_at DESC LIMIT 1`,
-      );
-      const insertStep = this.sql(
-        `INSERT INTO steps (workflow_id, name, position, lane, fingerprint, status, output, reused_from, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      let reusing = Boolean(
-        this.sql('SELECT 1 FROM workflows WHERE kind = +? AND subject = +? AND id != +? LIMIT 1').get(
-          kind,
-          subject,
-          id,
-        ),
-      );
-      def.steps.forEach((step, position) => {
-        const fp = prints.get(step.name)!;
-        const prior = reusing
-          ? (findReusable.get(kind, subject, id, step.name, fp) as
-              { workflow_id: string; output: string } | undefined)
-          : undefined;
-        if (prior) {
-          insertStep.run(
-            id,
-            step.name,
-            position,
-            step.lane,
-            fp,
-            'completed',
-            prior.output,
-            prior.workflow_id,
-            now,
-          );
-        } else {
-          reusing = false;
-          insertStep.run(id, step.name, position, step.lane, fp, 'pending', null, null, null);
-        }
-      });
-      this.enqueueNext(id, now, priority);
-    });
-    return id;
+    return writeTx(this.db, `starting ${kind} for ${subject}`, () =>
+      this.startInTx(kind, subject, input, options.priority ?? 0, now),
+    );
   }
 
   /** Start many workflows in one transaction (a feed refresh, an OPML import, `process --all`). */
   startMany(items: { kind: string; subject: string; input?: Json; priority?: number }[]): string[] {
+    const now = this.clock.now();
     return writeTx(this.db, `starting ${items.length} workflows`, () =>
-      items.map((i) => this.start(i.kind, i.subject, i.input ?? {}, { priority: i.priority })),
+      items.map((i) => this.startInTx(i.kind, i.subject, i.input ?? {}, i.priority ?? 0, now)),
     );
+  }
+
+  private startInTx(kind: string, subject: string, input: Json, priority: number, now: number): string {
+    const def = this.registry.get(kind);
+    const prints = stepFingerprints(def, input);
+    const fingerprint = pipelineFingerprint(prints);
+    const id = workflowId(kind, subject, fingerprint);
+    const existing = this.sql('SELECT status, priority FROM workflows WHERE id = ?').get(id) as
+      { status: string; priority: number } | undefined;
+    if (existing) {
+      if (priority > existing.priority) this.setPriority(id, priority);
+      return id;
+    }
+    const seq = Number(
+      this.sql(
+        `INSERT INTO workflows (id, kind, subject, fingerprint, input, status, priority, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+      ).run(id, kind, subject, fingerprint, JSON.stringify(input), priority, now, now).lastInsertRowid,
+    );
+    // Walk this subject's earlier workflows (few), never every step with this fingerprint (many).
+    const findReusable = this.sql(
+      `SELECT s.workflow_id, s.output FROM workflows w CROSS JOIN steps s ON s.wf_seq = w.seq
+       WHERE w.kind = +? AND w.subject = +? AND w.id != +? AND s.name = +? AND s.fingerprint = +?
+         AND s.status = 'completed'
+       ORDER BY s.finished_at DESC LIMIT 1`,
+    );
+    const insertStep = this.sql(
+      `INSERT INTO steps (wf_seq, workflow_id, name, position, lane, fingerprint, status, output, reused_from, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    let reusing = Boolean(
+      this.sql('SELECT 1 FROM workflows WHERE kind = +? AND subject = +? AND id != +? LIMIT 1').get(
+        kind,
+        subject,
+        id,
+      ),
+    );
+    // The first step not reused is the one to queue: known here, no need to read it back.
+    let first: { name: string; lane: Lane } | undefined;
+    def.steps.forEach((step, position) => {
+      const fp = prints.get(step.name)!;
+      const prior = reusing
+        ? (findReusable.get(kind, subject, id, step.name, fp) as
+            { workflow_id: string; output: string } | undefined)
+        : undefined;
+      if (prior) {
+        insertStep.run(
+          seq,
+          id,
+          step.name,
+          position,
+          step.lane,
+          fp,
+          'completed',
+          prior.output,
+          prior.workflow_id,
+          now,
+        );
+      } else {
+        reusing = false;
+        first ??= step;
+        insertStep.run(seq, id, step.name, position, step.lane, fp, 'pending', null, null, null);
+      }
+    });
+    if (first) this.insertJob(seq, id, first.name, first.lane, priority, now);
+    else this.markCompleted(seq, now);
+    return id;
   }
 
   setPriority(workflowId: string, priority: number): void {
     writeTx(this.db, 'changing a priority', () => {
       this.sql('UPDATE workflows SET priority = ? WHERE id = ?').run(priority, workflowId);
-      this.sql(`UPDATE jobs SET priority = ? WHERE workflow_id = ? AND state = 'queued'`).run(
-        priority,
-        workflowId,
-      );
+      this.sql(
+        `UPDATE jobs SET priority = ? WHERE wf_seq = (SELECT seq FROM workflows WHERE id = ?) AND state = 'queued'`,
+      ).run(priority, workflowId);
     });
   }
 
   /** Queue the first step not yet committed, or mark the workflow completed. Inside a tx. */
-  private enqueueNext(id: string, now: number, knownPriority?: number): boolean {
+  private enqueueNext(seq: number, id: string, now: number, knownPriority?: number): boolean {
     // `+?` on parameters: the same comparison, but SQLite (STAT4) need not re-plan per call.
     const next = this.sql(
-      `SELECT name, lane FROM steps WHERE workflow_id = +? AND status != 'completed' ORDER BY position LIMIT 1`,
-    ).get(id) as { name: string; lane: Lane } | undefined;
+      `SELECT name, lane FROM steps WHERE wf_seq = +? AND status != 'completed' ORDER BY position LIMIT 1`,
+    ).get(seq) as { name: string; lane: Lane } | undefined;
     if (!next) {
-      this.sql(
-        `UPDATE workflows SET status = 'completed', completed_at = ?, updated_at = ?, dead_reason = NULL WHERE id = ?`,
-      ).run(now, now, id);
+      this.markCompleted(seq, now);
       return true;
     }
     const priority =
       knownPriority ??
-      (this.sql('SELECT priority FROM workflows WHERE id = ?').get(id) as { priority: number }).priority;
+      (this.sql('SELECT priority FROM workflows WHERE seq = ?').get(seq) as { priority: number }).priority;
+    this.insertJob(seq, id, next.name, next.lane, priority, now);
+    this.sql(`UPDATE steps SET status = 'pending' WHERE wf_seq = ? AND name = ? AND status != 'pending'`).run(
+      seq,
+      next.name,
+    );
+    return false;
+  }
+
+  private markCompleted(seq: number, now: number): void {
     this.sql(
-      `INSERT INTO jobs (workflow_id, step, lane, priority, state, run_at, created_at)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?)
-         ON CONFLICT (workflow_id, step) DO UPDATE SET
+      `UPDATE workflows SET status = 'completed', completed_at = ?, updated_at = ?, dead_reason = NULL WHERE seq = ?`,
+    ).run(now, now, seq);
+  }
+
+  private insertJob(seq: number, id: string, step: string, lane: Lane, priority: number, now: number): void {
+    this.sql(
+      `INSERT INTO jobs (wf_seq, workflow_id, step, lane, priority, state, run_at, created_at)
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)
+         ON CONFLICT (wf_seq, step) DO UPDATE SET
            state = 'queued', lane = excluded.lane, priority = excluded.priority, run_at = excluded.run_at,
            lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL, attempts = 0, recoveries = 0,
            last_error = NULL, crash_reason = NULL, claimed_at = NULL, finished_at = NULL`,
-    ).run(id, next.name, next.lane, priority, now, now);
-    this.sql(`UPDATE steps SET status = 'pending' WHERE workflow_id = ? AND name = ?`).run(id, next.name);
-    return false;
+    ).run(seq, id, step, lane, priority, now, now);
   }
 
   /**
@@ -271,10 +307,9 @@ export class Queue {
   /** Whether a lane has a job ready to claim: a read, so an idle poll takes no write lock. */
   hasRunnable(lane: Lane): boolean {
     return Boolean(
-      this.sql(`SELECT 1 FROM jobs WHERE lane = ? AND state = 'queued' AND run_at <= ? LIMIT 1`).get(
-        lane,
-        this.clock.now(),
-      ),
+      this.sql(
+        `SELECT 1 FROM jobs WHERE lane = ? AND state = 'queued' AND ${ACTIVE} AND run_at <= ? LIMIT 1`,
+      ).get(lane, this.clock.now()),
     );
   }
 
@@ -285,7 +320,7 @@ export class Queue {
     if (paused?.paused) return null;
     // Running jobs, and cancelled ones whose worker is still winding down (lease not dropped).
     const { running } = this.sql(
-      `SELECT (SELECT count(*) FROM jobs WHERE lane = ? AND state = 'running')
+      `SELECT (SELECT count(*) FROM jobs WHERE lane = ? AND state = 'running' AND ${ACTIVE})
             + (SELECT count(*) FROM jobs WHERE lane = ? AND state = 'cancelled'
                  AND lease_expires_at IS NOT NULL AND lease_expires_at > ?) AS running`,
     ).get(lane, lane, now) as { running: number };
@@ -293,24 +328,24 @@ export class Queue {
     const job = this.sql(
       `UPDATE jobs SET state = 'running', lease_owner = ?, lease_pid = ?, lease_expires_at = ?,
            fence = fence + 1, claimed_at = ?
-         WHERE id = (SELECT id FROM jobs WHERE lane = +? AND state = 'queued' AND run_at <= +?
+         WHERE id = (SELECT id FROM jobs WHERE lane = +? AND state = 'queued' AND ${ACTIVE} AND run_at <= +?
                      ORDER BY priority DESC, run_at, id LIMIT 1)
          RETURNING *`,
     ).get(owner, pid, now + this.leaseMs, now, lane, now) as JobRow | undefined;
     if (!job) return null;
-    const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(job.workflow_id) as WorkflowRow;
-    this.sql(
-      `UPDATE workflows SET status = 'running', updated_at = ? WHERE id = ? AND status != 'running'`,
-    ).run(now, wf.id);
-    this.sql(`UPDATE steps SET status = 'running', started_at = ? WHERE workflow_id = ? AND name = ?`).run(
+    const wf = this.sql('SELECT * FROM workflows WHERE seq = ?').get(job.wf_seq) as WorkflowRow;
+    if (wf.status !== 'running') {
+      this.sql(`UPDATE workflows SET status = 'running', updated_at = ? WHERE seq = ?`).run(now, wf.seq);
+    }
+    this.sql(`UPDATE steps SET status = 'running', started_at = ? WHERE wf_seq = ? AND name = ?`).run(
       now,
-      wf.id,
+      wf.seq,
       job.step,
     );
     const outputs: Record<string, Json> = {};
-    for (const s of this.sql(
-      `SELECT name, output FROM steps WHERE workflow_id = ? AND status = 'completed'`,
-    ).all(wf.id) as { name: string; output: string | null }[]) {
+    for (const s of this.sql(`SELECT name, output FROM steps WHERE wf_seq = ? AND status = 'completed'`).all(
+      wf.seq,
+    ) as { name: string; output: string | null }[]) {
       outputs[s.name] = s.output === null ? null : (JSON.parse(s.output) as Json);
     }
     return {
@@ -396,19 +431,19 @@ export class Queue {
   private completeInTx(jobId: number, fence: number, output: Json, now: number): Outcome {
     const job = this.holds(jobId, fence);
     if (!job) return { kind: 'stale' } as const;
-    const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(job.workflow_id) as WorkflowRow;
+    const wf = this.sql('SELECT * FROM workflows WHERE seq = ?').get(job.wf_seq) as WorkflowRow;
     const step = this.registry.step(wf.kind, job.step);
     this.sql(
       `UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`,
     ).run(now, jobId);
     this.sql(
       `UPDATE steps SET status = 'completed', output = ?, finished_at = ?, last_error = NULL,
-           attempts = ?, recoveries = ? WHERE workflow_id = ? AND name = ?`,
-    ).run(JSON.stringify(output), now, job.attempts, job.recoveries, wf.id, job.step);
+           attempts = ?, recoveries = ? WHERE wf_seq = ? AND name = ?`,
+    ).run(JSON.stringify(output), now, job.attempts, job.recoveries, wf.seq, job.step);
     step.commit?.({
       db: this.db,
       fingerprint: (
-        this.sql('SELECT fingerprint FROM steps WHERE workflow_id = ? AND name = ?').get(wf.id, job.step) as {
+        this.sql('SELECT fingerprint FROM steps WHERE wf_seq = ? AND name = ?').get(wf.seq, job.step) as {
           fingerprint: string;
         }
       ).fingerprint,
@@ -421,7 +456,7 @@ export class Queue {
       fence,
       now,
     });
-    return { kind: 'committed', workflowDone: this.enqueueNext(wf.id, now) } as const;
+    return { kind: 'committed', workflowDone: this.enqueueNext(wf.seq, wf.id, now, wf.priority) } as const;
   }
 
   /** The step threw. Retry with backoff, or dead-letter past its limit or if not retryable. */
@@ -430,7 +465,7 @@ export class Queue {
     return writeTx(this.db, 'recording a failed step', () => {
       const job = this.holds(jobId, fence);
       if (!job) return { kind: 'stale' } as const;
-      const wf = this.sql('SELECT kind FROM workflows WHERE id = ?').get(job.workflow_id) as { kind: string };
+      const wf = this.sql('SELECT kind FROM workflows WHERE seq = ?').get(job.wf_seq) as { kind: string };
       const max = this.registry.step(wf.kind, job.step).maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
       const attempts = job.attempts + 1;
       if (!retryable || attempts >= max) {
@@ -470,7 +505,7 @@ export class Queue {
         : this.holds(jobId, fence)
     ) as JobRow | undefined;
     if (!job) return { kind: 'stale' };
-    const wf = this.sql('SELECT kind FROM workflows WHERE id = ?').get(job.workflow_id) as { kind: string };
+    const wf = this.sql('SELECT kind FROM workflows WHERE seq = ?').get(job.wf_seq) as { kind: string };
     const max = this.registry.has(wf.kind)
       ? (this.registry.step(wf.kind, job.step).maxRecoveries ?? DEFAULT_MAX_RECOVERIES)
       : DEFAULT_MAX_RECOVERIES;
@@ -521,11 +556,11 @@ export class Queue {
          WHERE id = ?`,
     ).run(attempts, recoveries, error, crash ?? null, runAt, job.id);
     this.sql(
-      `UPDATE steps SET status = 'pending', attempts = ?, recoveries = ?, last_error = ? WHERE workflow_id = ? AND name = ?`,
-    ).run(attempts, recoveries, error ?? crash ?? null, job.workflow_id, job.step);
-    this.sql(`UPDATE workflows SET status = 'queued', updated_at = ? WHERE id = ?`).run(
+      `UPDATE steps SET status = 'pending', attempts = ?, recoveries = ?, last_error = ? WHERE wf_seq = ? AND name = ?`,
+    ).run(attempts, recoveries, error ?? crash ?? null, job.wf_seq, job.step);
+    this.sql(`UPDATE workflows SET status = 'queued', updated_at = ? WHERE seq = ?`).run(
       this.clock.now(),
-      job.workflow_id,
+      job.wf_seq,
     );
   }
 
@@ -545,17 +580,17 @@ export class Queue {
     ).run(attempts, recoveries, error, crash ?? null, now, job.id);
     this.sql(
       `UPDATE steps SET status = 'failed', attempts = ?, recoveries = ?, last_error = ?, finished_at = ?
-         WHERE workflow_id = ? AND name = ?`,
-    ).run(attempts, recoveries, error, now, job.workflow_id, job.step);
-    this.sql(`UPDATE workflows SET status = 'dead', dead_reason = ?, updated_at = ? WHERE id = ?`).run(
+         WHERE wf_seq = ? AND name = ?`,
+    ).run(attempts, recoveries, error, now, job.wf_seq, job.step);
+    this.sql(`UPDATE workflows SET status = 'dead', dead_reason = ?, updated_at = ? WHERE seq = ?`).run(
       reason,
       now,
-      job.workflow_id,
+      job.wf_seq,
     );
   }
 
   running(): JobRow[] {
-    return this.sql(`SELECT * FROM jobs WHERE state = 'running'`).all() as JobRow[];
+    return this.sql(`SELECT * FROM jobs WHERE ${RUNNING}`).all() as JobRow[];
   }
 
   /**
@@ -565,7 +600,7 @@ export class Queue {
   sweep(canRelease: (job: JobRow) => boolean = () => true): Outcome[] {
     const now = this.clock.now();
     return writeTx(this.db, 'returning expired leases', () =>
-      (this.sql(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ?`).all(now) as JobRow[])
+      (this.sql(`SELECT * FROM jobs WHERE ${RUNNING} AND lease_expires_at < ?`).all(now) as JobRow[])
         .filter(canRelease)
         .map((job) =>
           this.recoverInTx(
@@ -582,10 +617,11 @@ export class Queue {
   cancel(workflowId: string): boolean {
     const now = this.clock.now();
     return writeTx(this.db, 'cancelling a workflow', () => {
-      const r = this.sql(
-        `UPDATE workflows SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('queued', 'running', 'dead')`,
-      ).run(now, workflowId);
-      if (r.changes === 0) return false;
+      const wf = this.sql(
+        `UPDATE workflows SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('queued', 'running', 'dead')
+         RETURNING seq`,
+      ).get(now, workflowId) as { seq: number } | undefined;
+      if (!wf) return false;
       // A running job keeps its lease while its worker winds down, so the lane still counts it
       // (the gpu lane must not start another job under a step that is still stopping).
       this.sql(
@@ -593,11 +629,11 @@ export class Queue {
            lease_owner = CASE WHEN state = 'running' THEN lease_owner END,
            lease_pid = CASE WHEN state = 'running' THEN lease_pid END,
            lease_expires_at = CASE WHEN state = 'running' THEN lease_expires_at END
-         WHERE workflow_id = ? AND state IN ('queued', 'running', 'failed')`,
-      ).run(now, workflowId);
+         WHERE wf_seq = ? AND state IN ('queued', 'running', 'failed')`,
+      ).run(now, wf.seq);
       this.sql(
-        `UPDATE steps SET status = 'cancelled' WHERE workflow_id = ? AND status IN ('pending', 'running', 'failed')`,
-      ).run(workflowId);
+        `UPDATE steps SET status = 'cancelled' WHERE wf_seq = ? AND status IN ('pending', 'running', 'failed')`,
+      ).run(wf.seq);
       return true;
     });
   }
@@ -612,13 +648,13 @@ export class Queue {
       const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(workflowId) as WorkflowRow | undefined;
       if (!wf) throw new Error(`There is no workflow with id ${workflowId}.`);
       if (fromStep !== undefined) {
-        const s = this.sql('SELECT position FROM steps WHERE workflow_id = ? AND name = ?').get(
-          workflowId,
+        const s = this.sql('SELECT position FROM steps WHERE wf_seq = ? AND name = ?').get(
+          wf.seq,
           fromStep,
         ) as { position: number } | undefined;
         if (!s) {
           const names = (
-            this.sql('SELECT name FROM steps WHERE workflow_id = ? ORDER BY position').all(workflowId) as {
+            this.sql('SELECT name FROM steps WHERE wf_seq = ? ORDER BY position').all(wf.seq) as {
               name: string;
             }[]
           ).map((r) => r.name);
@@ -631,21 +667,21 @@ export class Queue {
         }
         this.sql(
           `UPDATE steps SET status = 'pending', output = NULL, attempts = 0, recoveries = 0, last_error = NULL,
-               reused_from = NULL, started_at = NULL, finished_at = NULL WHERE workflow_id = ? AND position >= ?`,
-        ).run(workflowId, s.position);
+               reused_from = NULL, started_at = NULL, finished_at = NULL WHERE wf_seq = ? AND position >= ?`,
+        ).run(wf.seq, s.position);
       } else if (wf.status === 'queued' || wf.status === 'running' || wf.status === 'completed') {
         return;
       }
+      this.sql(`UPDATE jobs SET state = 'cancelled' WHERE wf_seq = ? AND state IN ('queued', 'failed')`).run(
+        wf.seq,
+      );
       this.sql(
-        `UPDATE jobs SET state = 'cancelled' WHERE workflow_id = ? AND state IN ('queued', 'failed')`,
-      ).run(workflowId);
+        `UPDATE steps SET status = 'pending' WHERE wf_seq = ? AND status IN ('failed', 'cancelled', 'running')`,
+      ).run(wf.seq);
       this.sql(
-        `UPDATE steps SET status = 'pending' WHERE workflow_id = ? AND status IN ('failed', 'cancelled', 'running')`,
-      ).run(workflowId);
-      this.sql(
-        `UPDATE workflows SET status = 'queued', dead_reason = NULL, completed_at = NULL, updated_at = ? WHERE id = ?`,
-      ).run(now, workflowId);
-      this.enqueueNext(workflowId, now);
+        `UPDATE workflows SET status = 'queued', dead_reason = NULL, completed_at = NULL, updated_at = ? WHERE seq = ?`,
+      ).run(now, wf.seq);
+      this.enqueueNext(wf.seq, wf.id, now, wf.priority);
     });
   }
 
@@ -664,22 +700,24 @@ export class Queue {
 
   /** True while something could still run: queued jobs (even ones waiting for backoff) or running ones. */
   hasPendingWork(lanes?: readonly Lane[]): boolean {
-    const rows = this.sql(
-      // Two probes of the partial indexes, not a scan of every job ever run.
-      `SELECT DISTINCT lane FROM jobs WHERE state = 'queued' UNION SELECT DISTINCT lane FROM jobs WHERE state = 'running'`,
-    ).all() as { lane: Lane }[];
+    // One probe of the active-jobs index per lane, not a scan of every job ever run.
+    const rows = LANES.filter((lane) =>
+      this.sql(`SELECT 1 FROM jobs WHERE lane = ? AND ${ACTIVE} LIMIT 1`).get(lane),
+    ).map((lane) => ({ lane }));
     return rows.some(
       (r) => (!lanes || lanes.includes(r.lane)) && !(this.isPaused(r.lane) && !this.hasRunning(r.lane)),
     );
   }
 
   private hasRunning(lane: Lane): boolean {
-    return Boolean(this.sql(`SELECT 1 FROM jobs WHERE lane = ? AND state = 'running' LIMIT 1`).get(lane));
+    return Boolean(
+      this.sql(`SELECT 1 FROM jobs WHERE lane = ? AND state = 'running' AND ${ACTIVE} LIMIT 1`).get(lane),
+    );
   }
 
   /** The earliest time a queued job becomes runnable (for sleeping until backoff ends). */
   nextRunAt(): number | null {
-    const r = this.sql(`SELECT min(run_at) AS t FROM jobs WHERE state = 'queued'`).get() as {
+    const r = this.sql(`SELECT min(run_at) AS t FROM jobs WHERE state = 'queued' AND ${ACTIVE}`).get() as {
       t: number | null;
     };
     return r.t;

@@ -168,6 +168,8 @@ export async function transcribe(ctx: StepContext): Promise<Json> {
       signal: ctx.signal,
       onProgress: (f) => ctx.progress(f, { stage: 'transcribe' }),
     });
+    // Cancelled while the last piece ran: nothing is written for a cancelled episode.
+    if (ctx.signal.aborted) throw new TranscriptionAborted(ctx.signal.reason);
     const transcript: Transcript = {
       schemaVersion: 1,
       source: 'whisper',

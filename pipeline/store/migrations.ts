@@ -1,7 +1,8 @@
 /**
  * Every b-tree a queue transaction touches is a page written per commit, so the engine's tables
- * carry few indexes: workflows and steps are WITHOUT ROWID (the key is the table), and jobs are
- * found through small partial indexes over the states that are looked up.
+ * carry few indexes, and jobs are found through small partial indexes over the states that are
+ * looked up. Since migration 6, steps and jobs refer to their workflow by its sequential key
+ * (workflows.seq), so the rows one batch or one claim touches sit together on few pages.
  *
  * Numbered migrations, applied in order at open. `PRAGMA user_version` holds the number of the
  * last one applied. Never edit a migration that has shipped: add a new one.
@@ -205,6 +206,115 @@ export const migrations: readonly Migration[] = [
         label TEXT,
         installed_at INTEGER NOT NULL
       ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 7,
+    name: 'queue tables keyed in the order work arrives',
+    // A workflow's text id is a hash, so rows keyed by it land on a random page: a batch of
+    // enqueues dirtied ~3 pages per workflow and each claim or completion two more. Workflows
+    // get a sequential integer key (seq) that steps and jobs refer to (wf_seq), so consecutive
+    // work shares pages; the text ids stay, unique and indexed where they are looked up.
+    // Renaming first keeps the old foreign keys pointing at the old tables while rows are
+    // copied; the old children are dropped before their parent, so nothing cascades.
+    sql: `
+      DROP INDEX workflows_subject;
+      DROP INDEX jobs_claim;
+      DROP INDEX jobs_running;
+      DROP INDEX jobs_cancelling;
+      ALTER TABLE workflows RENAME TO workflows_v5;
+      ALTER TABLE steps RENAME TO steps_v5;
+      ALTER TABLE jobs RENAME TO jobs_v5;
+      CREATE TABLE workflows (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        input TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'dead', 'cancelled')),
+        priority INTEGER NOT NULL DEFAULT 0,
+        dead_reason TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        completed_at INTEGER
+      );
+      CREATE INDEX workflows_subject ON workflows (kind, subject);
+      CREATE TABLE steps (
+        wf_seq INTEGER NOT NULL REFERENCES workflows(seq) ON DELETE CASCADE,
+        workflow_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        lane TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+        output TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        recoveries INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        reused_from TEXT,
+        started_at INTEGER,
+        finished_at INTEGER,
+        PRIMARY KEY (wf_seq, name)
+      ) WITHOUT ROWID;
+      CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        wf_seq INTEGER NOT NULL REFERENCES workflows(seq) ON DELETE CASCADE,
+        workflow_id TEXT NOT NULL,
+        step TEXT NOT NULL,
+        lane TEXT NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+        run_at INTEGER NOT NULL,
+        lease_owner TEXT,
+        lease_pid INTEGER,
+        lease_expires_at INTEGER,
+        fence INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        recoveries INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        crash_reason TEXT,
+        created_at INTEGER NOT NULL,
+        claimed_at INTEGER,
+        finished_at INTEGER,
+        UNIQUE (wf_seq, step)
+      );
+      INSERT INTO workflows (id, kind, subject, fingerprint, input, status, priority, dead_reason,
+                             created_at, updated_at, completed_at)
+        SELECT id, kind, subject, fingerprint, input, status, priority, dead_reason,
+               created_at, updated_at, completed_at
+        FROM workflows_v5 ORDER BY created_at, id;
+      INSERT INTO steps (wf_seq, workflow_id, name, position, lane, fingerprint, status, output, attempts,
+                         recoveries, last_error, reused_from, started_at, finished_at)
+        SELECT w.seq, s.workflow_id, s.name, s.position, s.lane, s.fingerprint, s.status, s.output, s.attempts,
+               s.recoveries, s.last_error, s.reused_from, s.started_at, s.finished_at
+        FROM steps_v5 s JOIN workflows w ON w.id = s.workflow_id ORDER BY w.seq, s.name;
+      INSERT INTO jobs (id, wf_seq, workflow_id, step, lane, priority, state, run_at, lease_owner, lease_pid,
+                        lease_expires_at, fence, attempts, recoveries, last_error, crash_reason, created_at,
+                        claimed_at, finished_at)
+        SELECT j.id, w.seq, j.workflow_id, j.step, j.lane, j.priority, j.state, j.run_at, j.lease_owner, j.lease_pid,
+               j.lease_expires_at, j.fence, j.attempts, j.recoveries, j.last_error, j.crash_reason, j.created_at,
+               j.claimed_at, j.finished_at
+        FROM jobs_v5 j JOIN workflows w ON w.id = j.workflow_id ORDER BY j.id;
+      DROP TABLE jobs_v5;
+      DROP TABLE steps_v5;
+      DROP TABLE workflows_v5;
+      CREATE INDEX jobs_claim ON jobs (lane, priority DESC, run_at, id) WHERE state = 'queued';
+      CREATE INDEX jobs_running ON jobs (lane) WHERE state = 'running';
+      CREATE INDEX jobs_cancelling ON jobs (lane, lease_expires_at) WHERE state = 'cancelled' AND lease_expires_at IS NOT NULL;
+    `,
+  },
+  {
+    version: 8,
+    name: 'one index over queued and running jobs',
+    // A claim moved a job from jobs_claim to jobs_running and its completion took it out
+    // again: two index pages written per commit. In one index whose running entries sort just
+    // before the lane's queued ones (state DESC), both changes land on the same page.
+    sql: `
+      DROP INDEX jobs_claim;
+      DROP INDEX jobs_running;
+      CREATE INDEX jobs_active ON jobs (lane, state DESC, priority DESC, run_at, id)
+        WHERE state IN ('queued', 'running');
     `,
   },
 ];

@@ -14,6 +14,9 @@ import {
   StoreError,
 } from '../../pipeline/store/index.ts';
 import { tempDir } from '../helpers/env.ts';
+import { Queue } from '../../pipeline/engine/queue.ts';
+import { Registry } from '../../pipeline/engine/workflow.ts';
+import { ManualClock } from '../../pipeline/engine/clock.ts';
 
 function tables(db: Database.Database): string[] {
   return (
@@ -79,6 +82,94 @@ describe('store', () => {
     expect(db.prepare('SELECT step, crash_reason FROM jobs').get()).toEqual({
       step: 'a',
       crash_reason: null,
+    });
+    db.close();
+  });
+
+  it('moves queue rows from schema 5 onto sequential workflow keys (7, 8) and the queue carries on with them', () => {
+    const file = databasePath(tempDir());
+    const old = openDatabase(file, { migrations: migrations.slice(0, 5) });
+    expect(schemaVersion(old)).toBe(5);
+    old.exec(`
+      INSERT INTO workflows (id, kind, subject, fingerprint, input, status, priority, created_at, updated_at)
+        VALUES ('wb', 'k', 'later', 'f', '{}', 'cancelled', 0, 20, 21),
+               ('wa', 'k', 'first', 'f', '{"n":1}', 'queued', 10, 10, 11);
+      INSERT INTO steps (workflow_id, name, position, lane, fingerprint, status, output, attempts, finished_at)
+        VALUES ('wa', 'one', 0, 'io', 'f1', 'completed', '"x"', 1, 12),
+               ('wa', 'two', 1, 'cpu', 'f2', 'pending', NULL, 0, NULL),
+               ('wb', 'one', 0, 'io', 'f1', 'cancelled', NULL, 0, NULL);
+      INSERT INTO jobs (id, workflow_id, step, lane, priority, state, run_at, fence, attempts, created_at, finished_at)
+        VALUES (3, 'wa', 'one', 'io', 10, 'done', 10, 1, 1, 10, 12),
+               (7, 'wa', 'two', 'cpu', 10, 'queued', 12, 0, 0, 12, NULL),
+               (9, 'wb', 'one', 'io', 0, 'cancelled', 20, 0, 0, 20, 21);
+    `);
+    old.close();
+
+    const db = openDatabase(file);
+    expect(schemaVersion(db)).toBe(LATEST_SCHEMA_VERSION);
+    expect(
+      db.prepare('SELECT seq, id, subject, status, priority, input FROM workflows ORDER BY seq').all(),
+    ).toEqual([
+      { seq: 1, id: 'wa', subject: 'first', status: 'queued', priority: 10, input: '{"n":1}' },
+      { seq: 2, id: 'wb', subject: 'later', status: 'cancelled', priority: 0, input: '{}' },
+    ]);
+    expect(
+      db
+        .prepare(
+          'SELECT wf_seq, workflow_id, name, status, output, attempts FROM steps ORDER BY wf_seq, position',
+        )
+        .all(),
+    ).toEqual([
+      { wf_seq: 1, workflow_id: 'wa', name: 'one', status: 'completed', output: '"x"', attempts: 1 },
+      { wf_seq: 1, workflow_id: 'wa', name: 'two', status: 'pending', output: null, attempts: 0 },
+      { wf_seq: 2, workflow_id: 'wb', name: 'one', status: 'cancelled', output: null, attempts: 0 },
+    ]);
+    expect(
+      db.prepare('SELECT id, wf_seq, workflow_id, step, state, fence FROM jobs ORDER BY id').all(),
+    ).toEqual([
+      { id: 3, wf_seq: 1, workflow_id: 'wa', step: 'one', state: 'done', fence: 1 },
+      { id: 7, wf_seq: 1, workflow_id: 'wa', step: 'two', state: 'queued', fence: 0 },
+      { id: 9, wf_seq: 2, workflow_id: 'wb', step: 'one', state: 'cancelled', fence: 0 },
+    ]);
+    expect(
+      (
+        db
+          .prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'`)
+          .all() as {
+          name: string;
+        }[]
+      ).map((r) => r.name),
+    ).toEqual(expect.arrayContaining(['workflows_subject', 'jobs_active', 'jobs_cancelling']));
+    expect(tables(db).filter((t) => t.endsWith('_v5'))).toEqual([]);
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+
+    // The queue picks up the migrated work where it stood.
+    const registry = new Registry([
+      {
+        kind: 'k',
+        steps: [
+          { name: 'one', lane: 'io', version: '1', run: async () => null },
+          { name: 'two', lane: 'cpu', version: '1', run: async () => null },
+        ],
+      },
+    ]);
+    const q = new Queue(db, registry, new ManualClock(100));
+    const job = q.claim('cpu', 'boot:cpu-0', process.pid, 1)!;
+    expect(job).toMatchObject({
+      jobId: 7,
+      workflowId: 'wa',
+      step: 'two',
+      input: { n: 1 },
+      outputs: { one: 'x' },
+    });
+    expect(q.complete(job.jobId, job.fence, 'y')).toEqual({ kind: 'committed', workflowDone: true });
+    expect(db.prepare(`SELECT status FROM workflows WHERE id = 'wa'`).get()).toEqual({ status: 'completed' });
+    q.retry('wb');
+    expect(q.claim('io', 'boot:io-0', process.pid, 1)).toMatchObject({
+      jobId: 9,
+      workflowId: 'wb',
+      step: 'one',
     });
     db.close();
   });
