@@ -313,6 +313,7 @@ export class ModelManager {
       installedAt: row?.installed_at ?? null,
       partialBytes: this.partialBytes(id),
       quality: entry?.quality || null,
+      licence: entry?.licence || null,
       memoryBytes: entry?.memoryBytes ?? null,
     };
   }

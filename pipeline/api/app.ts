@@ -10,10 +10,12 @@ import { LANES, loadRegistry, type Lane, type Registry } from '../engine/workflo
 import type { JobRow, StepRow, WorkflowRow } from '../engine/queue.ts';
 import { isProcessAlive } from '../engine/process-alive.ts';
 import { detectHardware, planLanes } from '../../models/hardware.ts';
+import { advise } from '../../models/advisor.ts';
+import { chooseBinding } from '../../models/whisper/choose.ts';
 import { ffmpegPath } from '../ingest/ffmpeg.ts';
 import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { ModelManager, modelsDir } from '../../models/manager.ts';
+import { activeModel, ModelManager, modelsDir } from '../../models/manager.ts';
 import type {
   Api,
   JobView,
@@ -41,6 +43,7 @@ import type {
   ProcessOptions,
   RefreshView,
   TranscriptView,
+  AdviceView,
 } from './contract.ts';
 import type { Transcript } from '../ingest/transcripts.ts';
 
@@ -432,12 +435,24 @@ export class App implements Api {
     } catch (err) {
       ffmpeg = { ok: false, error: (err as Error).message };
     }
+    let whisper: DoctorView['whisper'];
+    try {
+      const c = chooseBinding(hardware);
+      const active = activeModel('whisper', { dataDir: this.ctx.dataDir, db: this.ctx.db });
+      whisper = { ok: true, ...c, model: active?.id ?? null };
+    } catch (err) {
+      whisper = { ok: false, error: (err as Error).message };
+    }
+    const gpuUses = whisper.ok
+      ? `${plan.gpu.uses}; Whisper: ${whisper.binding}${whisper.variant === 'default' ? '' : ` (${whisper.variant})`} on the ${whisper.gpu ? 'GPU' : 'CPU'}`
+      : plan.gpu.uses;
     return {
       dataDir: this.ctx.dataDir,
       modelsDir: modelsDir(this.ctx.dataDir),
       hardware,
+      whisper,
       lanes: {
-        gpu: { ...plan.gpu, configured: this.ctx.lanes.gpu },
+        gpu: { ...plan.gpu, uses: gpuUses, configured: this.ctx.lanes.gpu },
         cpu: { ...plan.cpu, configured: this.ctx.lanes.cpu },
         io: { ...plan.io, configured: this.ctx.lanes.io },
       },
@@ -470,6 +485,31 @@ export class App implements Api {
   async useModel(id: string): Promise<ModelActionView> {
     const [model] = parseArgs('useModel', [id]);
     return this.modelStore.use(model);
+  }
+
+  async adviseModels(options?: { seconds?: number }): Promise<AdviceView> {
+    const [opts] = parseArgs('adviseModels', options === undefined ? [] : [options]);
+    const hardware = await detectHardware();
+    const backlog = this.ctx.db
+      .prepare(
+        `SELECT count(*) AS episodes, coalesce(sum(duration_ms), 0) AS knownMs,
+                sum(duration_ms IS NULL) AS unknownLength
+         FROM episodes e
+         WHERE status IN ('queued', 'processing', 'downloaded')
+           AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.episode_id = e.id AND a.kind = 'transcript')`,
+      )
+      .get() as { episodes: number; knownMs: number; unknownLength: number | null };
+    const languages = (
+      this.ctx.db.prepare('SELECT DISTINCT language FROM feeds WHERE language IS NOT NULL').all() as {
+        language: string;
+      }[]
+    ).map((r) => r.language);
+    return advise({
+      hardware,
+      backlog: { ...backlog, unknownLength: backlog.unknownLength ?? 0 },
+      feedLanguages: languages,
+      ...(opts?.seconds ? { seconds: opts.seconds } : {}),
+    });
   }
 
   async exportOpml(): Promise<string> {

@@ -167,6 +167,35 @@ export interface DoctorView {
   /** What each lane runs on here, and the concurrency this library's engine is configured with. */
   lanes: Record<LaneName, { concurrency: number; uses: string; configured: number }>;
   ffmpeg: { ok: true; path: string; version: string } | { ok: false; error: string };
+  /** The whisper.cpp binding chosen for this machine (models/whisper/choose.ts) and the active model. */
+  whisper:
+    | {
+        ok: true;
+        binding: 'napi-rs' | 'fugood';
+        variant: 'default' | 'cuda' | 'vulkan';
+        gpu: boolean;
+        reason: string;
+        model: string | null;
+      }
+    | { ok: false; error: string };
+}
+
+export interface AdviceView {
+  binding: {
+    binding: 'napi-rs' | 'fugood';
+    variant: 'default' | 'cuda' | 'vulkan';
+    gpu: boolean;
+    reason: string;
+  };
+  threads: number;
+  /** Audio per trial, seconds. */
+  audioSeconds: number;
+  /** One run per Whisper size, smallest first: how many times faster than real time. */
+  trials: { size: string; realtimeFactor: number; seconds: number }[];
+  whisper: { id: string; label: string; realtimeFactor: number | null; reason: string };
+  llm: { id: string; label: string; reason: string };
+  backlog: { episodes: number; audioHours: number; estimateHours: number | null; text: string };
+  notes: string[];
 }
 
 export interface TranscriptView {
@@ -213,6 +242,8 @@ export interface ModelView {
   partialBytes: number | null;
   /** The catalog's one-line quality note; null for custom models. */
   quality: string | null;
+  /** The catalog's licence of the weights (e.g. "MIT"); null for custom models. */
+  licence: string | null;
   /** Memory it needs while loaded (an estimate); null when unknown. */
   memoryBytes: number | null;
 }
@@ -268,6 +299,8 @@ export interface Api {
   removeModel(id: string): Promise<ModelActionView>;
   /** Make an installed model the one its kind uses. */
   useModel(id: string): Promise<ModelActionView>;
+  /** Measure this machine (a short Whisper run per model size) and recommend models; estimates the backlog. */
+  adviseModels(options?: { seconds?: number }): Promise<AdviceView>;
 }
 
 export type ApiMethod = keyof Api;
@@ -296,6 +329,7 @@ export const API_METHODS = [
   'importModel',
   'removeModel',
   'useModel',
+  'adviseModels',
   'transcript',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;

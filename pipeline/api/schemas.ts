@@ -79,6 +79,15 @@ export const argSchemas = {
   importModel: z.tuple([z.string().min(1, 'Name the model file (or embedding-model folder) to import.')]),
   removeModel: z.tuple([modelIdSchema]),
   useModel: z.tuple([modelIdSchema]),
+  adviseModels: z.union([
+    z.tuple([]),
+    z.tuple([
+      z
+        .object({ seconds: z.number().int().min(5).max(600).optional() })
+        .strict()
+        .optional(),
+    ]),
+  ]),
 } satisfies Record<ApiMethod, z.ZodType>;
 
 export class ApiInputError extends Error {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { ModelActionView, ModelProgressEvent, ModelView } from '../api/contract.ts';
-import { print, table, withApp } from './io.ts';
+import { globals, positiveInt, print, table, withApp } from './io.ts';
 
 function size(bytes: number | null): string {
   if (bytes === null) return '?';
@@ -114,6 +114,36 @@ export function registerModelCommands(program: Command): Command {
     .description('make an installed model the one its kind (whisper, llm, embedding) uses')
     .action(async (id: string, _opts, cmd: Command) => {
       await withApp(cmd, async (app) => printAction(cmd, await app.useModel(id)));
+    });
+
+  models
+    .command('advise')
+    .option('--seconds <n>', 'audio per trial, 5-600 (default 30)', (v) =>
+      positiveInt(v, 'a number of seconds'),
+    )
+    .description('measure this machine and recommend a Whisper model and a language model')
+    .action(async (opts: { seconds?: number }, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        if (!globals(cmd).json && process.stderr.isTTY)
+          process.stderr.write('Measuring Whisper on this machine (a short run per model size)…\n');
+        const a = await app.adviseModels(opts.seconds ? { seconds: opts.seconds } : undefined);
+        print(cmd, a, () =>
+          [
+            `Whisper runs with ${a.binding.binding}${a.binding.variant === 'default' ? '' : ` (${a.binding.variant})`} on the ${a.binding.gpu ? 'GPU' : 'CPU'}, ${a.threads} threads (${a.binding.reason}).`,
+            table([
+              ['SIZE', 'SPEED', `TIME FOR ${a.audioSeconds} S`],
+              ...a.trials.map((t) => [t.size, `${t.realtimeFactor}x real time`, `${t.seconds} s`]),
+            ]),
+            '',
+            `Whisper: ${a.whisper.id} — ${a.whisper.reason}.`,
+            `Language model: ${a.llm.id} — ${a.llm.reason}.`,
+            `Backlog: ${a.backlog.text}`,
+            ...a.notes,
+            '',
+            `Install with: earshot models install ${a.whisper.id} && earshot models use ${a.whisper.id}`,
+          ].join('\n'),
+        );
+      });
     });
 
   return models;

@@ -22,6 +22,8 @@ export function renderTranscript(
     throw new Error(
       `This transcript has no timings (the publisher's is plain HTML), so it cannot be written as ${format.toUpperCase()}; use --format txt or json, or process the episode with --whisper.`,
     );
+  // A file with no cues is still a valid file (the library writes nothing at all for VTT).
+  if (t.segments.length === 0) return format === 'vtt' ? 'WEBVTT\n' : '';
   return stringifySync(
     t.segments.map((s) => ({
       type: 'cue' as const,

@@ -150,3 +150,10 @@ describe('renderTranscript', () => {
     expect(() => renderTranscript({ ...t, timed: false }, 'srt')).toThrow(/no timings.*--format txt/);
   });
 });
+
+describe('renderTranscript with no words', () => {
+  it('still writes a valid VTT header', () => {
+    expect(renderTranscript({ timed: true, segments: [] }, 'vtt')).toBe('WEBVTT\n');
+    expect(renderTranscript({ timed: true, segments: [] }, 'srt')).toBe('');
+  });
+});
