@@ -7,6 +7,7 @@ import { startEngineHost } from '../../pipeline/api/engine-host.ts';
 import { LANES } from '../../pipeline/engine/workflow.ts';
 import type { WorkerHost } from '../../pipeline/engine/worker-host.ts';
 import { registerApi } from './ipc.ts';
+import { forwardEvents, type EventTarget } from './events.ts';
 import type { ProcessingSwitch, ProcessingState } from './processing.ts';
 
 export interface EngineHostDeps {
@@ -18,6 +19,8 @@ export interface EngineHostDeps {
   mainDir: string;
   processing: ProcessingSwitch;
   isTrustedSender: (url: string) => boolean;
+  /** The windows that receive the App's and the engine's events (model and job progress). Default none. */
+  eventTargets?: () => Iterable<EventTarget>;
 }
 
 export interface RunningEngine {
@@ -44,6 +47,7 @@ export async function startEngine(deps: EngineHostDeps): Promise<RunningEngine> 
   });
   const engine = host.engine;
   const unregister = registerApi(deps.ipcMain, app, API_METHODS, deps.isTrustedSender);
+  const stopForwarding = forwardEvents({ app: app.events, engine }, deps.eventTargets ?? (() => []));
   const apply = (state: ProcessingState) => {
     for (const lane of LANES) {
       const paused = state.userPaused || (lane === 'gpu' && state.onBattery);
@@ -58,6 +62,7 @@ export async function startEngine(deps: EngineHostDeps): Promise<RunningEngine> 
     engine,
     async stop(graceMs = 5000) {
       unsubscribe();
+      stopForwarding();
       unregister();
       await host.shutdown(graceMs);
     },

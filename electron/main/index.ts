@@ -76,6 +76,12 @@ async function start(): Promise<void> {
     mainDir,
     processing,
     isTrustedSender: (url) => isAppUrl(url, entryUrl(entry)),
+    // Every Earshot window, focused or not: one hidden to the tray shows current progress when it
+    // comes back. A window showing anything but Earshot's page gets nothing.
+    eventTargets: () =>
+      BrowserWindow.getAllWindows()
+        .map((win) => win.webContents)
+        .filter((contents) => !contents.isDestroyed() && isAppUrl(contents.getURL(), entryUrl(entry))),
   });
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(appMenuTemplate({ platform: process.platform, isDev: !app.isPackaged })),

@@ -1,12 +1,23 @@
 import { createRouter, createWebHashHistory } from 'vue-router';
 import PodcastsView from './views/PodcastsView.vue';
 import StatusView from './views/StatusView.vue';
+import ModelsView from './views/ModelsView.vue';
+import TranscriptView from './views/TranscriptView.vue';
 
 // Hash history: the same URLs work from a file:// page in Electron and from `earshot serve`.
 export const router = createRouter({
   history: createWebHashHistory(),
   routes: [
     { path: '/', name: 'podcasts', component: PodcastsView },
+    {
+      path: '/episodes/:id(\\d+)/transcript',
+      name: 'transcript',
+      component: TranscriptView,
+      props: true,
+      // Part of the podcasts section: its nav link stays lit.
+      meta: { section: 'podcasts' },
+    },
+    { path: '/models', name: 'models', component: ModelsView },
     { path: '/status', name: 'status', component: StatusView },
   ],
 });

@@ -4,12 +4,17 @@
  * API over HTTP.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { AddressInfo } from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { cliPath, repoRoot, tempDir } from '../helpers/env.ts';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.ts';
+import { makeAudio } from '../helpers/audio.ts';
 
 const CHROMIUM = process.env.EARSHOT_CHROMIUM ?? '/usr/bin/chromium';
 const haveChromium = fs.existsSync(CHROMIUM);
@@ -20,13 +25,99 @@ if (!haveChromium)
 
 let serve: ChildProcess | null = null;
 let feeds: FeedServer;
+let models: { url(p: string): string; close(): Promise<void> } | null = null;
 let browser: Browser | null = null;
 let url = '';
 const dataDir = tempDir();
+/** Screenshots to look at after a run (kept out of git by .gitignore). */
+const shots = path.join(repoRoot, 'test/.tmp');
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, name), fullPage: true });
+
+/** The Whisper model the catalog offers: a few MB with ggml's magic number, as whisper.cpp files start. */
+const whisperBody = randomBytes(2 * 1024 * 1024);
+whisperBody.writeUInt32LE(0x67676d6c, 0);
+
+/**
+ * A model host on 127.0.0.1 that sends a file slowly (64 KB every 40 ms, about 1.3 s for the
+ * whole), so the UI has progress to show between the first byte and the checksum.
+ */
+async function startSlowModelServer(files: Record<string, Buffer>) {
+  const server = http.createServer((req, res) => {
+    const body = files[new URL(req.url ?? '/', 'http://x').pathname];
+    if (!body) return void res.writeHead(404).end('not here');
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
+    let sent = 0;
+    const tick = () => {
+      if (res.destroyed) return;
+      if (sent >= body.length) return void res.end();
+      res.write(body.subarray(sent, sent + 64 * 1024));
+      sent += 64 * 1024;
+      setTimeout(tick, 40);
+    };
+    tick();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (p: string) => `http://127.0.0.1:${port}${p}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The catalog `earshot serve` offers in these tests (EARSHOT_MODEL_CATALOG): one of each kind. */
+function writeCatalog(file: string): void {
+  const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  fs.writeFileSync(
+    file,
+    JSON.stringify([
+      {
+        id: 'whisper-e2e.en',
+        kind: 'whisper',
+        file: 'ggml-e2e.en.bin',
+        url: models!.url('/ggml-e2e.en.bin'),
+        bytes: whisperBody.length,
+        sha256: sha256(whisperBody),
+        licence: 'MIT',
+        label: 'Whisper test (English)',
+        quality: 'Downloads slowly on purpose, so there is progress to watch.',
+      },
+      {
+        id: 'llm-e2e',
+        kind: 'llm',
+        file: 'llm-e2e.gguf',
+        url: models!.url('/llm-e2e.gguf'),
+        bytes: 734_003_200,
+        sha256: null,
+        licence: 'Apache-2.0',
+        label: 'Test LLM 1B',
+        quality: 'Small and capable: quick summaries.',
+      },
+      {
+        id: 'embed-e2e',
+        kind: 'embedding',
+        file: 'embed-e2e.onnx',
+        url: models!.url('/embed-e2e.onnx'),
+        bytes: 90_000_000,
+        sha256: null,
+        licence: 'Apache-2.0',
+        label: 'Test embeddings',
+        quality: 'Fast English semantic search.',
+      },
+    ]),
+  );
+}
 
 beforeAll(async () => {
   if (!haveChromium) return;
   feeds = await startFeedServer();
+  models = await startSlowModelServer({ '/ggml-e2e.en.bin': whisperBody });
+  const catalog = path.join(dataDir, 'catalog.json');
+  writeCatalog(catalog);
+  fs.mkdirSync(shots, { recursive: true });
   execFileSync(
     process.execPath,
     [path.join(repoRoot, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'],
@@ -38,6 +129,8 @@ beforeAll(async () => {
   execFileSync(process.execPath, [cliPath, '--data-dir', dataDir, 'pause', 'gpu']);
   serve = spawn(process.execPath, [cliPath, '--data-dir', dataDir, 'serve', '--port', '0', '--no-engine'], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    // The test catalog, and never the models of the machine running the tests.
+    env: { ...process.env, EARSHOT_MODEL_CATALOG: catalog, EARSHOT_MODELS_DIR: '' },
   });
   url = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -64,6 +157,7 @@ afterAll(async () => {
   await browser?.close();
   serve?.kill('SIGTERM');
   await feeds?.close();
+  await models?.close();
 });
 
 describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () => {
@@ -115,12 +209,205 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
       .evaluateAll((trs) =>
         trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim())),
       );
+    // No Whisper model yet: no transcribe action, and a banner that says where to get one.
     expect(rows).toEqual([
       ['2026-03-03', 'Episode 3: Failure & Luck', '62 min', 'Process'],
       ['2026-02-24', 'Episode 2: Notebooks', '49 min', 'Process'],
       ['2026-02-17', 'Episode 1: Beginnings', '45 min', 'Process'],
     ]);
+    const banner = page.locator('[data-banner=whisper]');
+    expect(await banner.textContent()).toMatch(/Install a Whisper model to transcribe episodes\./);
+    expect(await banner.getByRole('link').getAttribute('href')).toBe('#/models');
     await page.screenshot({ path: path.join(repoRoot, 'test/.tmp/podcasts.png') });
+    expect(errors).toEqual([]);
+  });
+
+  it('installs a model with live progress, makes it active, imports and removes one; errors in words', async () => {
+    const page = await browser!.newPage({ viewport: { width: 1100, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.getByRole('link', { name: 'Choose one in Models' }).click();
+    await page.waitForURL(/#\/models$/);
+    const whisper = page.locator('tr[data-model="whisper-e2e.en"]');
+    await whisper.waitFor();
+    const cells = async (row: string) =>
+      (await page.locator(`tr[data-model="${row}"] td`).allInnerTexts())
+        .slice(0, 4)
+        .map((text) => text.replace(/\s+/g, ' ').trim());
+    expect(await cells('whisper-e2e.en')).toEqual([
+      'Whisper test (English) whisper-e2e.en · Downloads slowly on purpose, so there is progress to watch.',
+      '2.0 MB',
+      'MIT',
+      'Not installed',
+    ]);
+    expect(await cells('llm-e2e')).toEqual([
+      'Test LLM 1B llm-e2e · Small and capable: quick summaries.',
+      '700 MB',
+      'Apache-2.0',
+      'Not installed',
+    ]);
+    expect(await page.locator('[data-kind=embedding] tr[data-model="embed-e2e"]').count()).toBe(1);
+    await shot(page, 'models-catalog.png');
+
+    // Install: the bar moves with the download (onModelProgress over the WebSocket), then is done.
+    await whisper.getByRole('button', { name: 'Install' }).click();
+    const bar = whisper.getByRole('progressbar');
+    await vi.waitFor(
+      async () => {
+        expect(await bar.getAttribute('data-state')).toBe('downloading');
+        const now = Number(await bar.getAttribute('aria-valuenow'));
+        expect(now).toBeGreaterThan(0);
+        expect(now).toBeLessThan(100);
+      },
+      { timeout: 15_000, interval: 20 },
+    );
+    expect(await bar.textContent()).toMatch(/[\d.]+ (KB|MB) of 2\.0 MB/);
+    await shot(page, 'models-installing.png');
+    await whisper.locator('[role=progressbar][data-state=done]').waitFor();
+    expect(await bar.getAttribute('aria-valuenow')).toBe('100');
+    expect(await bar.textContent()).toContain('Installed');
+    expect(await page.getByRole('status').textContent()).toMatch(/Installed whisper-e2e\.en \(2\.0 MB/);
+    expect((await cells('whisper-e2e.en'))[3]).toBe('Verified');
+
+    // Use it: the Active badge, and the Podcasts banner is gone.
+    await whisper.getByRole('button', { name: 'Use' }).click();
+    await whisper.locator('.badge', { hasText: 'Active' }).waitFor();
+    expect(await page.getByRole('status').textContent()).toContain(
+      'whisper-e2e.en is now the active whisper model.',
+    );
+    expect(await whisper.getByRole('button', { name: 'Use' }).count()).toBe(0);
+    await shot(page, 'models-active.png');
+
+    // Import: a path that is not there is refused in the API's words; a GGUF file becomes a custom model.
+    await page.fill('input[name=modelPath]', '/nowhere/ggml-mine.bin');
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.locator('.import [role=alert]').waitFor();
+    expect(await page.locator('.import [role=alert]').textContent()).toBe(
+      'There is no file or folder at /nowhere/ggml-mine.bin.',
+    );
+    const gguf = path.join(tempDir('earshot-gguf-'), 'mine.gguf');
+    const ggufBody = randomBytes(256 * 1024);
+    ggufBody.write('GGUF', 0, 'ascii');
+    fs.writeFileSync(gguf, ggufBody);
+    await page.fill('input[name=modelPath]', gguf);
+    await page.getByRole('button', { name: 'Import' }).click();
+    const custom = page.locator('[data-kind=llm] tr[data-model="custom-mine"]');
+    await custom.waitFor();
+    expect(await page.locator('.import [role=alert]').count()).toBe(0);
+    expect((await cells('custom-mine'))[3]).toBe('Not checked');
+
+    // Remove asks first; Cancel keeps it, Remove deletes it.
+    await custom.getByRole('button', { name: 'Remove' }).click();
+    expect(await custom.locator('.confirm').textContent()).toMatch(/Delete 0.3 MB from this computer\?/);
+    await shot(page, 'models-confirm-remove.png');
+    await custom.getByRole('button', { name: 'Cancel' }).click();
+    await custom.getByRole('button', { name: 'Remove' }).click();
+    await custom.locator('.confirm').getByRole('button', { name: 'Remove' }).click();
+    await custom.waitFor({ state: 'detached' });
+    expect(await page.getByRole('status').textContent()).toMatch(/Removed custom-mine \(/);
+
+    // For a person to look at: the smallest window the desktop app allows, and dark mode.
+    await page.setViewportSize({ width: 720, height: 800 });
+    await shot(page, 'models-narrow.png');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot(page, 'models-dark.png');
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    await page.getByRole('link', { name: 'Podcasts' }).click();
+    await page.locator('tr[data-episode]').first().waitFor();
+    expect(await page.locator('[data-banner=whisper]').count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it("shows an episode's transcript with timestamps and its source; queues it for Whisper", async () => {
+    const read = (f: string) => fs.readFileSync(path.join(repoRoot, 'test/fixtures/transcripts', f));
+    const audio = fs.readFileSync(makeAudio(tempDir('earshot-audio-'), 'talk.mp3', 3));
+    feeds.route('/talk.xml', {
+      body: `<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">
+        <channel><title>Talk Lab</title>
+        <item><guid>talk-1</guid><title>Useful failures</title><pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate>
+        <enclosure url="/media/talk.mp3" type="audio/mpeg" length="${audio.length}"/>
+        <podcast:transcript url="/tx/talk.vtt" type="text/vtt" language="en"/></item></channel></rss>`,
+    });
+    feeds.route('/media/talk.mp3', { body: audio, headers: { 'content-type': 'audio/mpeg' } });
+    feeds.route('/tx/talk.vtt', { body: read('ep3.vtt'), headers: { 'content-type': 'text/vtt' } });
+
+    const page = await browser!.newPage({ viewport: { width: 1100, height: 700 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.fill('input[name=url]', feeds.url('/talk.xml'));
+    await page.selectOption('select[name=backlog]', 'all');
+    await page.click('button[type=submit]');
+    const row = page.locator('tr[data-episode]', { hasText: 'Useful failures' });
+    await row.waitFor();
+    expect(await row.locator('.status').textContent()).toBe('queued');
+
+    // `earshot serve --no-engine` processes nothing: an engine beside it does, on the same library.
+    const run = promisify(execFile);
+    const env = {
+      ...process.env,
+      EARSHOT_MODEL_CATALOG: path.join(dataDir, 'catalog.json'),
+      EARSHOT_MODELS_DIR: '',
+    };
+    await run(process.execPath, [cliPath, '--data-dir', dataDir, 'resume', 'gpu'], { env });
+    await run(process.execPath, [cliPath, '--data-dir', dataDir, 'run', '--until-idle'], {
+      env,
+      timeout: 60_000,
+    });
+
+    // The page re-reads the library every few seconds.
+    await row.locator('.status', { hasText: 'transcribed' }).waitFor({ timeout: 20_000 });
+    expect(await row.getByRole('button').allInnerTexts()).toEqual(['Transcript', 'Transcribe with Whisper']);
+    await shot(page, 'podcasts-transcribed.png');
+    await page.setViewportSize({ width: 720, height: 700 });
+    await shot(page, 'podcasts-narrow.png');
+    await page.setViewportSize({ width: 1100, height: 700 });
+
+    await row.getByRole('button', { name: 'Transcript' }).click();
+    await page.waitForURL(/#\/episodes\/\d+\/transcript$/);
+    await page.getByRole('heading', { name: 'Useful failures' }).waitFor();
+    expect(await page.locator('[data-source]').textContent()).toBe("The publisher's transcript");
+    expect(await page.locator('.meta').textContent()).toMatch(/English · 3 segments/);
+    const segments = await page
+      .locator('.segments li')
+      .evaluateAll((lis) =>
+        lis.map((li) => [
+          li.querySelector('.time')?.textContent?.trim(),
+          li.querySelector('.speaker')?.textContent?.trim() ?? null,
+          li.querySelector('.text')?.textContent?.replace(/\s+/g, ' ').trim(),
+        ]),
+      );
+    expect(segments).toEqual([
+      ['00:00', 'Mara Quinn', "Mara Quinn Welcome to The Quiet Lab. Today I'm talking with Ilya Brandt."],
+      [
+        '00:04',
+        'Ilya Brandt',
+        'Ilya Brandt Thanks, Mara. Most of my career has been a series of useful failures.',
+      ],
+      ['00:09', 'Mara Quinn', "Mara Quinn Let's start with the first one & what it taught you."],
+    ]);
+    // Inside an episode, the Podcasts section stays the one lit in the nav.
+    expect(await page.locator('nav a.router-link-exact-active').textContent()).toContain('Podcasts');
+    await shot(page, 'transcript.png');
+
+    await page.getByRole('link', { name: '← Podcasts' }).click();
+    await row.getByRole('button', { name: 'Transcribe with Whisper' }).click();
+    await row.getByText('Queued for Whisper').waitFor();
+    await shot(page, 'podcasts-whisper-queued.png');
+    const jobs = (await (
+      await fetch(new URL('/api/jobs', url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '[]',
+      })
+    ).json()) as { step: string; state: string }[];
+    expect(jobs.map((j) => [j.step, j.state])).toContainEqual(['decode', 'queued']);
+
+    await page.goto(`${url}#/episodes/99999/transcript`);
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toMatch(/There is no episode 99999/);
     expect(errors).toEqual([]);
   });
 

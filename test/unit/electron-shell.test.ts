@@ -23,6 +23,7 @@ const { watchPowerSource } = await import('../../electron/main/power.ts');
 const { claimSingleInstance } = await import('../../electron/main/single-instance.ts');
 const { appMenuTemplate } = await import('../../electron/main/app-menu.ts');
 const { registerApi, sendEvent } = await import('../../electron/main/ipc.ts');
+const { forwardEvents } = await import('../../electron/main/events.ts');
 const { moduleSpecifier, parentPortAdapter, parseBoot } = await import('../../electron/main/worker-port.ts');
 // The renderer is type-checked by tsconfig.web.json; importing it by a computed URL keeps it out of
 // tsconfig.node.json's program (which may not list it), so only its behaviour is tested here.
@@ -551,6 +552,73 @@ describe('IPC: main side', () => {
     const closed = { send: vi.fn(), isDestroyed: () => true };
     sendEvent(closed, 'onProgress', {});
     expect(closed.send).not.toHaveBeenCalled();
+  });
+});
+
+describe('events: main process to windows', () => {
+  const window = (destroyed = false) => ({ send: vi.fn(), isDestroyed: () => destroyed });
+
+  it("forwards model progress and the engine's job events under the names earshot serve uses", () => {
+    const app = new EventEmitter();
+    const engine = new EventEmitter();
+    const win = window();
+    forwardEvents({ app, engine }, () => [win]);
+    app.emit('onModelProgress', { id: 'whisper-base.en', bytes: 10, total: 100 });
+    engine.emit('started', { jobId: 1, workflowId: 'w', step: 'download', lane: 'io', workerId: 'io-0' });
+    engine.emit('progress', { jobId: 1, workflowId: 'w', step: 'download', fraction: 0.5 });
+    engine.emit('finished', { jobId: 1, workflowId: 'w', step: 'download', outcome: { kind: 'stale' } });
+    engine.emit('crashed', { workerId: 'io-0', lane: 'io', reason: 'x' });
+    expect(win.send.mock.calls).toEqual([
+      ['earshot:event:onModelProgress', { id: 'whisper-base.en', bytes: 10, total: 100 }],
+      [
+        'earshot:event:onJobStarted',
+        { jobId: 1, workflowId: 'w', step: 'download', lane: 'io', workerId: 'io-0' },
+      ],
+      ['earshot:event:onJobProgress', { jobId: 1, workflowId: 'w', step: 'download', fraction: 0.5 }],
+      [
+        'earshot:event:onJobFinished',
+        { jobId: 1, workflowId: 'w', step: 'download', outcome: { kind: 'stale' } },
+      ],
+    ]);
+  });
+
+  it('asks for the windows at each event, skips closed ones, and stops when told', () => {
+    const app = new EventEmitter();
+    const engine = new EventEmitter();
+    let windows = [window()];
+    const stop = forwardEvents({ app, engine }, () => windows);
+    app.emit('onModelProgress', { id: 'a', bytes: 1, total: 2 });
+    const [first] = windows;
+    const closed = window(true);
+    windows = [window(), closed];
+    app.emit('onModelProgress', { id: 'a', bytes: 2, total: 2 });
+    expect(first!.send).toHaveBeenCalledTimes(1);
+    expect(windows[0]!.send).toHaveBeenCalledWith('earshot:event:onModelProgress', {
+      id: 'a',
+      bytes: 2,
+      total: 2,
+    });
+    expect(closed.send).not.toHaveBeenCalled();
+
+    stop();
+    expect(app.listenerCount('onModelProgress')).toBe(0);
+    expect(engine.eventNames()).toEqual([]);
+    app.emit('onModelProgress', { id: 'a', bytes: 2, total: 2 });
+    expect(windows[0]!.send).toHaveBeenCalledTimes(1);
+  });
+
+  it('never throws into the engine when a window cannot take an event', () => {
+    const engine = new EventEmitter();
+    const broken = {
+      send: vi.fn(() => {
+        throw new Error('An object could not be cloned.');
+      }),
+      isDestroyed: () => false,
+    };
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    forwardEvents({ app: new EventEmitter(), engine }, () => [broken]);
+    expect(() => engine.emit('progress', { jobId: 1, fraction: 0.1 })).not.toThrow();
+    expect(logged).toHaveBeenCalledWith(expect.stringMatching(/could not send onJobProgress/));
   });
 });
 

@@ -22,6 +22,11 @@ describe('desktop engine wiring (electron mocked by plain objects)', () => {
       removeHandler: (channel: string) => void handlers.delete(channel),
     };
     const processing = createProcessingSwitch();
+    const sent: [string, unknown][] = [];
+    const window = {
+      send: (channel: string, payload: unknown) => void sent.push([channel, payload]),
+      isDestroyed: () => false,
+    };
     const running = await startEngine({
       ipcMain: ipcMain as never,
       host: new NodeWorkerHost(),
@@ -29,6 +34,7 @@ describe('desktop engine wiring (electron mocked by plain objects)', () => {
       mainDir,
       processing,
       isTrustedSender: (url) => url.startsWith('app://earshot'),
+      eventTargets: () => [window],
     });
     const call = (name: string, url = 'app://earshot/index.html', ...args: unknown[]) =>
       handlers.get(invokeChannel(name))!({ senderFrame: { url } }, ...args) as Promise<{
@@ -60,9 +66,23 @@ describe('desktop engine wiring (electron mocked by plain objects)', () => {
       const id = running.engine.queue.start('ledger', 'desktop-episode');
       await running.engine.untilIdle();
       expect((await running.app.workflow(id)).status).toBe('completed');
+      // The window saw the job run, as a browser on `earshot serve` would.
+      const jobEvents = sent.filter(([, p]) => (p as { workflowId?: string }).workflowId === id);
+      expect(jobEvents.map(([channel]) => channel)).toEqual(
+        expect.arrayContaining(['earshot:event:onJobStarted', 'earshot:event:onJobFinished']),
+      );
+      running.app.events.emit('onModelProgress', { id: 'whisper-tiny', bytes: 1, total: 2 });
+      expect(sent.at(-1)).toEqual([
+        'earshot:event:onModelProgress',
+        { id: 'whisper-tiny', bytes: 1, total: 2 },
+      ]);
     } finally {
       await running.stop(100);
     }
     expect(handlers.size).toBe(0);
+    // Stopped: nothing more reaches the window.
+    const before = sent.length;
+    running.app.events.emit('onModelProgress', { id: 'whisper-tiny', bytes: 2, total: 2 });
+    expect(sent).toHaveLength(before);
   });
 });

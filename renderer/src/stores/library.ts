@@ -4,6 +4,12 @@ import type { EpisodeView, FeedView } from '../../../pipeline/api/contract.ts';
 import { transport as defaultTransport } from '../api.ts';
 import type { Transport } from '../transport.ts';
 
+/** Payload of `onJobFinished` (the engine's `finished` event), as far as this store reads it. */
+interface JobFinished {
+  workflowId: string;
+  outcome: { kind: 'committed'; workflowDone: boolean } | { kind: 'retry' | 'dead' | 'stale' };
+}
+
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -58,9 +64,63 @@ export const useLibraryStore = defineStore('library', () => {
     }
   }
 
+  /** Episodes queued for Whisper from this window (episode id → workflow id), so their rows say so. */
+  const whisperQueued = ref<Record<number, string>>({});
+
+  /** Transcribe with Whisper even when the publisher has a transcript. */
+  async function transcribeWithWhisper(episodeId: number): Promise<void> {
+    try {
+      const [workflowId] = await api.invoke('process', [episodeId], { whisper: 'always' });
+      if (workflowId) whisperQueued.value[episodeId] = workflowId;
+      await load();
+    } catch (err) {
+      error.value = message(err);
+    }
+  }
+
+  /**
+   * Re-read the library as soon as a step finishes (an episode's status may have changed), rather
+   * than at the next poll. Returns a function that stops listening.
+   */
+  function watchJobs(): () => void {
+    let pending: ReturnType<typeof setTimeout> | null = null;
+    const off = api.on('onJobFinished', (payload) => {
+      const { workflowId, outcome } = payload as JobFinished;
+      // A Whisper run asked for here has ended (done or failed for good): its row stops saying "queued".
+      if (outcome.kind === 'dead' || (outcome.kind === 'committed' && outcome.workflowDone)) {
+        for (const [episodeId, queued] of Object.entries(whisperQueued.value)) {
+          if (queued === workflowId) delete whisperQueued.value[Number(episodeId)];
+        }
+      }
+      // Steps often finish in bursts: one read for the lot.
+      pending ??= setTimeout(() => {
+        pending = null;
+        void load();
+      }, 250);
+    });
+    return () => {
+      off();
+      if (pending) clearTimeout(pending);
+    };
+  }
+
   function setTransport(next: Transport): void {
     api = next;
   }
 
-  return { feeds, episodes, selected, error, busy, load, select, subscribe, process, setTransport };
+  return {
+    feeds,
+    episodes,
+    selected,
+    error,
+    busy,
+    whisperQueued,
+    load,
+    select,
+    subscribe,
+    process,
+    transcribeWithWhisper,
+    watchJobs,
+    setTransport,
+  };
 });
