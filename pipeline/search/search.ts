@@ -1,0 +1,348 @@
+import type { Db } from '../store/db.ts';
+import { activeModel } from '../../models/manager.ts';
+import { blobToVector, loadEmbedder, type Embedder } from './embed.ts';
+import { VectorIndex, type VectorIndexOptions } from './vector-index.ts';
+import type { ChunkKind } from './store.ts';
+import type { SearchHitView, SearchView } from '../api/contract.ts';
+import { normalizeName } from '../understand/names.ts';
+
+/**
+ * Hybrid search over the library: SQLite FTS5 (BM25) over transcript chunks, titles, show notes
+ * and insights, and the embedding model's nearest neighbours (hnswlib), fused by reciprocal rank
+ * fusion — each list contributes 1 / (RRF_K + rank), so a passage found both by its words and by
+ * its meaning rises to the top without the two scores having to be comparable. Without an
+ * active embedding model the search is keyword-only and the result says so.
+ */
+
+export interface SearchOptions {
+  /** Hits returned. Default 20, at most 200. */
+  limit?: number;
+  /** Only this show's episodes. */
+  feedId?: number;
+  /** Only episodes published at or after this time (ms since the epoch). */
+  from?: number;
+  /** Only episodes published before this time (ms since the epoch). */
+  to?: number;
+  /** Only episodes that mention this entity (its name or id in the knowledge graph). */
+  entity?: string;
+}
+
+export type SearchHit = SearchHitView;
+export type SearchResult = SearchView;
+
+/** Reciprocal rank fusion constant (the customary 60: rank differences deep in a list matter little). */
+export const RRF_K = 60;
+/** Filtered meaning searches over at most this many chunks compare every vector exactly. */
+const EXACT_LIMIT = 20_000;
+/** Candidates taken from each list before fusing. */
+const CANDIDATES = 100;
+const OPEN = '\u0001';
+const CLOSE = '\u0002';
+
+/** The user's words as an FTS5 query: each word quoted (no operator surprises), all required. */
+export function ftsQuery(query: string, mode: 'all' | 'any' = 'all'): string | null {
+  const words = query.toLowerCase().match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?/gu) ?? [];
+  if (words.length === 0) return null;
+  return words.map((w) => `"${w.replace(/"/g, '""')}"`).join(mode === 'all' ? ' AND ' : ' OR ');
+}
+
+/** Cut a passage of about `words` words around the first highlight; return it with highlight offsets. */
+export function makeSnippet(marked: string, words = 40): { snippet: string; highlights: [number, number][] } {
+  const tokens = marked.replace(/\s+/g, ' ').trim().split(' ');
+  const first = Math.max(
+    0,
+    tokens.findIndex((t) => t.includes(OPEN)),
+  );
+  const start = Math.max(0, Math.min(first - Math.floor(words / 4), tokens.length - words));
+  const end = Math.min(tokens.length, start + words);
+  let text = tokens.slice(start, end).join(' ');
+  // A cut inside a highlight: close or drop the dangling marks.
+  const opens = text.split(OPEN).length - 1;
+  const closes = text.split(CLOSE).length - 1;
+  if (opens > closes) text += CLOSE;
+  if (closes > opens) text = OPEN + text;
+  if (start > 0) text = `… ${text}`;
+  if (end < tokens.length) text = `${text} …`;
+  const highlights: [number, number][] = [];
+  let out = '';
+  let openAt = -1;
+  for (const ch of text) {
+    if (ch === OPEN) openAt = out.length;
+    else if (ch === CLOSE) {
+      if (openAt >= 0 && out.length > openAt) highlights.push([openAt, out.length]);
+      openAt = -1;
+    } else out += ch;
+  }
+  return { snippet: out, highlights };
+}
+
+interface ChunkRow {
+  id: number;
+  episode_id: number;
+  kind: ChunkKind;
+  text: string;
+  start_ms: number | null;
+  end_ms: number | null;
+  title: string | null;
+  feed_id: number | null;
+  feed_title: string | null;
+  published_at: number | null;
+}
+
+function tableExists(db: Db, name: string): boolean {
+  return db.prepare(`SELECT 1 FROM sqlite_master WHERE name = ?`).get(name) !== undefined;
+}
+
+/**
+ * SQL (and its parameters) selecting the episodes that mention an entity, against the knowledge
+ * graph the understand step projects (migration 10: entities, entity_aliases, entity_mentions).
+ * The entity is matched by id, by name (any case), or by any alias under the graph's own name
+ * normalization ("Dr. Sarah Chen" = "sarah chen"). Null when this library has no graph tables.
+ */
+function entityEpisodesSql(db: Db, entity: string): { sql: string; params: unknown[] } | null {
+  if (!['entities', 'entity_aliases', 'entity_mentions'].every((t) => tableExists(db, t))) return null;
+  const norm = normalizeName(entity);
+  return {
+    sql: `SELECT m.episode_id FROM entity_mentions m WHERE m.entity_id IN (
+            SELECT id FROM entities WHERE CAST(id AS TEXT) = ? OR lower(name) = lower(?) OR norm = ?
+            UNION SELECT entity_id FROM entity_aliases WHERE norm = ?)`,
+    params: [entity.trim(), entity.trim(), norm, norm],
+  };
+}
+
+export interface SearcherOptions {
+  db: Db;
+  dataDir: string;
+  env?: NodeJS.ProcessEnv;
+  /** Threads for embedding the query. Default 1 (one short text). */
+  threads?: number;
+  /** Use this embedder instead of the active model (benchmarks). Default: the active embedding model. */
+  embedder?: Embedder;
+  /** Filtered meaning searches over at most this many chunks compare vectors exactly. Default 20,000. */
+  exactLimit?: number;
+  /** Vector index options (benchmarks). Default: VectorIndex's. */
+  index?: VectorIndexOptions;
+}
+
+/**
+ * Search over one library. Keeps the query embedder and the vector index loaded between
+ * searches (the desktop app and `earshot serve` reuse one); each search first adds to the index
+ * whatever the index step stored since.
+ */
+export class Searcher {
+  private readonly options: SearcherOptions;
+  private index: VectorIndex | null = null;
+
+  constructor(options: SearcherOptions) {
+    this.options = options;
+  }
+
+  private get db(): Db {
+    return this.options.db;
+  }
+
+  private async meaning(): Promise<{ embedder: Embedder; index: VectorIndex } | { note: string }> {
+    const given = this.options.embedder;
+    if (given) {
+      if (!this.index) {
+        this.index = new VectorIndex(this.db, this.options.dataDir, given.modelId, this.options.index);
+      }
+      this.index.sync();
+      return { embedder: given, index: this.index };
+    }
+    let model;
+    try {
+      model = activeModel('embedding', { dataDir: this.options.dataDir, db: this.db, env: this.options.env });
+    } catch (err) {
+      return { note: `Searched by words only: ${(err as Error).message}` };
+    }
+    if (!model)
+      return {
+        note: 'Searched by words only: no embedding model is installed, so passages are not matched by meaning. Import one with `earshot models import FOLDER`, choose it with `earshot models use ID`, then process your episodes again.',
+      };
+    const stored = this.db.prepare('SELECT 1 FROM chunk_embeddings WHERE model_id = ? LIMIT 1').get(model.id);
+    if (!stored)
+      return {
+        note: `Searched by words only: no episode has been indexed with the embedding model ${model.id} yet (\`earshot process --all\` indexes them).`,
+      };
+    const embedder = await loadEmbedder(model.id, model.path, { threads: this.options.threads ?? 1 });
+    if (!this.index || this.index.modelId !== model.id)
+      this.index = new VectorIndex(this.db, this.options.dataDir, model.id, this.options.index);
+    this.index.sync();
+    return { embedder, index: this.index };
+  }
+
+  /**
+   * Nearest chunks among those a filter keeps. A small set (one show, a few weeks) is compared
+   * exactly — a graph search that may only visit a few per cent of its nodes wanders far and can
+   * miss; a large one uses the graph with the filter.
+   */
+  private filteredNearest(
+    index: VectorIndex,
+    qv: Float32Array,
+    filterSql: string,
+    params: unknown[],
+  ): number[] {
+    // CROSS JOIN fixes the join order: from the few episodes the filter keeps to their chunks,
+    // never a scan of every stored vector.
+    const kept = this.db
+      .prepare(
+        `SELECT count(*) FROM episodes e CROSS JOIN chunks c ON c.episode_id = e.id WHERE 1${filterSql}`,
+      )
+      .pluck()
+      .get(...params) as number;
+    if (kept > (this.options.exactLimit ?? EXACT_LIMIT)) {
+      const keep = new Set(
+        this.db
+          .prepare(
+            `SELECT c.id FROM episodes e CROSS JOIN chunks c ON c.episode_id = e.id WHERE 1${filterSql}`,
+          )
+          .pluck()
+          .all(...params) as number[],
+      );
+      return index.search(qv, CANDIDATES, (id) => keep.has(id)).map((h) => h.chunkId);
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT x.chunk_id, x.vector FROM episodes e CROSS JOIN chunks c ON c.episode_id = e.id
+         CROSS JOIN chunk_embeddings x ON x.chunk_id = c.id AND x.model_id = ?
+         WHERE 1${filterSql}`,
+      )
+      .raw()
+      .all(index.modelId, ...params) as [number, Buffer][];
+    const scored: { id: number; s: number }[] = [];
+    for (const [id, blob] of rows) {
+      const v =
+        blob.byteOffset % 4 === 0
+          ? new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4)
+          : blobToVector(blob);
+      if (v.length !== qv.length) continue;
+      let s = 0;
+      for (let d = 0; d < v.length; d++) s += v[d]! * qv[d]!;
+      scored.push({ id, s });
+    }
+    scored.sort((a, b) => b.s - a.s);
+    return scored.slice(0, CANDIDATES).map((x) => x.id);
+  }
+
+  async search(query: string, options: SearchOptions = {}): Promise<SearchResult> {
+    const limit = Math.min(200, options.limit ?? 20);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    let note: string | null = null;
+    if (options.feedId !== undefined) {
+      where.push('e.feed_id = ?');
+      params.push(options.feedId);
+    }
+    if (options.from !== undefined) {
+      where.push('e.published_at >= ?');
+      params.push(options.from);
+    }
+    if (options.to !== undefined) {
+      where.push('e.published_at < ?');
+      params.push(options.to);
+    }
+    if (options.entity !== undefined) {
+      const ent = entityEpisodesSql(this.db, options.entity);
+      if (ent) {
+        where.push(`e.id IN (${ent.sql})`);
+        params.push(...ent.params);
+      } else note = 'The entity filter was not applied: this library has no knowledge graph yet.';
+    }
+    const filterSql = where.length ? ` AND ${where.join(' AND ')}` : '';
+
+    // Keyword list: all words first; when nothing has them all, any of them.
+    let keyword: number[] = [];
+    let matched: string | null = null;
+    for (const mode of ['all', 'any'] as const) {
+      const q = ftsQuery(query, mode);
+      if (!q) break;
+      // Unfiltered, FTS5 ranks by itself (ORDER BY rank stops early); a filter needs the join.
+      keyword = this.db
+        .prepare(
+          filterSql
+            ? `SELECT c.id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN episodes e ON e.id = c.episode_id
+               WHERE chunks_fts MATCH ?${filterSql}
+               ORDER BY bm25(chunks_fts) LIMIT ${CANDIDATES}`
+            : `SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ${CANDIDATES}`,
+        )
+        .pluck()
+        .all(q, ...params) as number[];
+      matched = q;
+      if (keyword.length > 0) break;
+    }
+
+    // Meaning list.
+    let vector: number[] = [];
+    const m = query.trim() ? await this.meaning() : { note: null };
+    let modelId: string | null = null;
+    if ('note' in m) note = note ?? m.note;
+    else {
+      modelId = m.embedder.modelId;
+      const [qv] = await m.embedder.embed([query]);
+      if (qv!.every((x) => x === 0)) vector = [];
+      else if (where.length) vector = this.filteredNearest(m.index, qv!, filterSql, params);
+      else vector = m.index.search(qv!, CANDIDATES).map((h) => h.chunkId);
+    }
+
+    const scores = new Map<number, { score: number; by: Set<'keyword' | 'meaning'> }>();
+    const add = (ids: number[], by: 'keyword' | 'meaning') =>
+      ids.forEach((id, rank) => {
+        const s = scores.get(id) ?? { score: 0, by: new Set() };
+        s.score += 1 / (RRF_K + rank + 1);
+        s.by.add(by);
+        scores.set(id, s);
+      });
+    add(keyword, 'keyword');
+    add(vector, 'meaning');
+    // Highlights only for the hits returned (highlight() re-reads and re-tokenizes the text).
+    const highlight = this.db
+      .prepare(
+        `SELECT highlight(chunks_fts, 0, '${OPEN}', '${CLOSE}') FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid = ?`,
+      )
+      .pluck();
+    const ranked = [...scores.entries()].sort((a, b) => b[1].score - a[1].score);
+    const rowOf = this.db.prepare(
+      `SELECT c.id, c.episode_id, c.kind, c.text, c.start_ms, c.end_ms, e.title, e.feed_id, e.published_at,
+              f.title AS feed_title
+       FROM chunks c JOIN episodes e ON e.id = c.episode_id LEFT JOIN feeds f ON f.id = e.feed_id
+       WHERE c.id = ?`,
+    );
+    const hits: SearchHit[] = [];
+    for (const [id, s] of ranked) {
+      if (hits.length >= limit) break;
+      // A vector label whose chunk is gone (re-indexed or removed since) is skipped.
+      const row = rowOf.get(id) as ChunkRow | undefined;
+      if (!row) continue;
+      const marked = matched ? (highlight.get(matched, id) as string | undefined) : undefined;
+      const { snippet, highlights } = makeSnippet(marked ?? row.text);
+      hits.push({
+        chunkId: row.id,
+        episodeId: row.episode_id,
+        episodeTitle: row.title,
+        feedId: row.feed_id,
+        feedTitle: row.feed_title,
+        publishedAt: row.published_at,
+        kind: row.kind,
+        snippet,
+        highlights,
+        startMs: row.start_ms,
+        endMs: row.end_ms,
+        matchedBy: [...s.by],
+        score: Number(s.score.toFixed(6)),
+      });
+    }
+    return { query, mode: modelId ? 'hybrid' : 'keyword', note, modelId, hits };
+  }
+}
+
+/**
+ * A date filter as ms since the epoch. A bare YYYY-MM-DD means that day (UTC): as `from` its
+ * start, as `to` the start of the next day (the filter's upper bound is exclusive).
+ */
+export function searchDate(value: string | number, edge: 'from' | 'to'): number {
+  if (typeof value === 'number') return edge === 'to' ? value + 1 : value;
+  const ms = Date.parse(value);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value.trim()) && edge === 'to') return ms + 86_400_000;
+  return edge === 'to' ? ms + 1 : ms;
+}

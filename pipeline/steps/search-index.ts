@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { Json, StepContext } from '../engine/workflow.ts';
+import type { Transcript } from '../ingest/transcripts.ts';
+import type { EpisodeInput } from '../workflows.ts';
+import { writeJsonAtomic } from './publisher-transcript.ts';
+import { chunkTranscript, notesText } from '../search/chunk.ts';
+import { loadEmbedder, vectorToBlob } from '../search/embed.ts';
+import type { ChunksArtifact, StoredChunk } from '../search/store.ts';
+import { databasePath, openDatabase } from '../store/index.ts';
+import { installedModel } from '../../models/manager.ts';
+
+export interface SearchIndexOutput {
+  /** The chunks artifact (search/chunks/<key>.json) the commit projects into the store. */
+  path: string;
+  chunks: number;
+  /** Chunks of the transcript (the rest: title, show notes, insights). */
+  transcriptChunks: number;
+  modelId: string | null;
+  dims: number | null;
+  elapsedMs: number;
+  /** What could not be used, for the user (the episode is still searchable by its words). */
+  problems: string[];
+}
+
+interface GiFile {
+  insights?: { text?: unknown; quotes?: { startMs?: unknown }[] }[];
+}
+
+function transcriptPath(outputs: Record<string, Json>): string | null {
+  const whisper = (outputs.transcribe as { path?: string | null } | undefined)?.path;
+  if (whisper) return whisper;
+  const pub = outputs['publisher-transcript'] as { transcript?: { path: string } | null } | undefined;
+  return pub?.transcript?.path ?? null;
+}
+
+const fingerprint = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+/** Insights from the understand step's gi.json, when there is one; anything malformed is skipped. */
+function insightChunks(dataDir: string, key: string, problems: string[]): Omit<StoredChunk, 'seq'>[] {
+  const file = path.join(dataDir, 'understand', `${key}.gi.json`);
+  let gi: GiFile;
+  try {
+    gi = JSON.parse(fs.readFileSync(file, 'utf8')) as GiFile;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      problems.push(`insights ${file}: ${(err as Error).message}`);
+    return [];
+  }
+  return (Array.isArray(gi.insights) ? gi.insights : []).flatMap((i) => {
+    if (typeof i?.text !== 'string' || !i.text.trim()) return [];
+    const quote = Array.isArray(i.quotes) ? i.quotes.find((q) => typeof q?.startMs === 'number') : undefined;
+    const startMs = quote ? (quote.startMs as number) : null;
+    return [
+      {
+        kind: 'insight' as const,
+        text: i.text.trim(),
+        startMs,
+        endMs: startMs,
+        fingerprint: fingerprint(i.text),
+      },
+    ];
+  });
+}
+
+/**
+ * Chunk the episode's transcript, add its title, show notes and insights, embed them all with
+ * the embedding model chosen when the episode was queued (none: keyword search only), and
+ * write search/chunks/<key>.json whole; the step's commit projects it into the store.
+ */
+export async function searchIndex(ctx: StepContext): Promise<Json> {
+  const started = Date.now();
+  const input = ctx.input as unknown as EpisodeInput;
+  const problems: string[] = [];
+  const pieces: Omit<StoredChunk, 'seq'>[] = [];
+  const file = transcriptPath(ctx.outputs);
+  if (file) {
+    const t = JSON.parse(fs.readFileSync(file, 'utf8')) as Transcript;
+    for (const c of chunkTranscript(t.segments, t.timed !== false)) {
+      const timed = t.timed !== false;
+      pieces.push({
+        kind: 'transcript',
+        text: c.text,
+        startMs: timed ? c.startMs : null,
+        endMs: timed ? c.endMs : null,
+        fingerprint: c.fingerprint,
+      });
+    }
+  }
+  const transcriptChunks = pieces.length;
+  // Workers never write the library; reading it for the title and show notes is fine.
+  const dbFile = databasePath(ctx.dataDir);
+  if (fs.existsSync(dbFile)) {
+    const db = openDatabase(dbFile, { readonly: true });
+    try {
+      const ep = db.prepare('SELECT title, description FROM episodes WHERE id = ?').get(input.episodeId) as
+        { title: string | null; description: string | null } | undefined;
+      if (ep?.title?.trim())
+        pieces.push({
+          kind: 'title',
+          text: ep.title.trim(),
+          startMs: null,
+          endMs: null,
+          fingerprint: fingerprint(ep.title),
+        });
+      const notes = notesText(ep?.description ?? null);
+      if (notes) {
+        for (const c of chunkTranscript([{ startMs: 0, endMs: 0, text: notes }], false))
+          pieces.push({
+            kind: 'notes',
+            text: c.text,
+            startMs: null,
+            endMs: null,
+            fingerprint: c.fingerprint,
+          });
+      }
+    } finally {
+      db.close();
+    }
+  }
+  pieces.push(...insightChunks(ctx.dataDir, input.key, problems));
+
+  let modelId: string | null = null;
+  let dims: number | null = null;
+  let vectors: Float32Array[] = [];
+  if (input.embeddingModel && pieces.length > 0) {
+    try {
+      const model = installedModel(input.embeddingModel, { dataDir: ctx.dataDir });
+      const embedder = await loadEmbedder(model.id, model.path);
+      for (let i = 0; i < pieces.length; i += 32) {
+        if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('cancelled');
+        vectors.push(...(await embedder.embed(pieces.slice(i, i + 32).map((p) => p.text))));
+        ctx.progress(Math.min(1, (i + 32) / pieces.length), { embedded: Math.min(pieces.length, i + 32) });
+      }
+      modelId = model.id;
+      dims = embedder.dims;
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      // Without vectors the episode is still found by its words; say why meaning search misses it.
+      problems.push(
+        `${(err as Error).message} This episode is searchable by its words only until it is indexed again.`,
+      );
+      vectors = [];
+    }
+  }
+  const artifact: ChunksArtifact = {
+    schemaVersion: 1,
+    episodeId: input.episodeId,
+    modelId,
+    dims,
+    chunks: pieces.map((p, seq) => ({
+      ...p,
+      seq,
+      ...(vectors[seq] ? { vector: vectorToBlob(vectors[seq]).toString('base64') } : {}),
+    })),
+  };
+  const out = path.join(ctx.dataDir, 'search', 'chunks', `${input.key}.json`);
+  writeJsonAtomic(out, artifact);
+  const result: SearchIndexOutput = {
+    path: out,
+    chunks: pieces.length,
+    transcriptChunks,
+    modelId,
+    dims,
+    elapsedMs: Date.now() - started,
+    problems,
+  };
+  return result as unknown as Json;
+}
