@@ -8,6 +8,8 @@ import { registerEngineCommands } from './commands/engine.ts';
 import { registerFeedCommands } from './commands/feeds.ts';
 import { registerModelCommands } from './commands/models.ts';
 import { registerTranscriptCommands } from './commands/transcripts.ts';
+import { registerSearchCommands } from './commands/search.ts';
+import { registerUnderstandCommands } from './commands/understand.ts';
 
 export function buildProgram(): Command {
   const program = new Command('earshot')
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   registerFeedCommands(program);
   registerModelCommands(program);
   registerTranscriptCommands(program);
+  registerSearchCommands(program);
+  registerUnderstandCommands(program);
   return program;
 }
 

@@ -2,6 +2,9 @@ import type { CommitContext, Json, WorkflowDef } from './engine/workflow.ts';
 import type { DownloadOutput } from './steps/download.ts';
 import type { PublisherOutput } from './steps/publisher-transcript.ts';
 import type { TranscribeOutput } from './steps/transcribe.ts';
+import { searchIndexStep } from './search/step-def.ts';
+import { commitUnderstanding } from './understand/commit.ts';
+import { understandFingerprint } from './understand/versions.ts';
 
 /**
  * The workflows this Earshot runs. The engine and every worker process import this module
@@ -20,12 +23,21 @@ export interface EpisodeInput {
   sha256: string | null;
   /** The Whisper model chosen when the episode was queued (part of the transcribe fingerprint); null: none installed. */
   whisperModel?: string | null;
+  /** The embedding model chosen when the episode was queued (part of the index fingerprint); null: keyword search only. */
+  embeddingModel?: string | null;
   /** 'always': transcribe even when the publisher has a transcript. Default 'auto'. */
   whisper?: 'auto' | 'always';
   /** Whisper's initial prompt: show, host and guest names (see ingest/vocabulary.ts). */
   vocabulary?: string;
   /** The feed's declared language (RSS <language>), a hint for multilingual models. */
   language?: string | null;
+  /** The language model active when the episode was queued (part of the understand fingerprint); null: classic tier. */
+  llmModel?: string | null;
+  /** The show, its author (usually the host) and the episode title, for understanding (roles, the graph's nodes). */
+  feedId?: number | null;
+  showTitle?: string | null;
+  host?: string | null;
+  episodeTitle?: string | null;
 }
 
 function upsertArtifact(ctx: CommitContext, kind: string, file: string, modelId: string | null): void {
@@ -121,7 +133,21 @@ export const episodeWorkflow: WorkflowDef = {
       run: async (ctx) => (await import('./steps/transcribe.ts')).transcribe(ctx),
       commit: commitTranscript,
     },
+    {
+      // Summary, grounded insights and knowledge graph from the transcript (Whisper's or the
+      // publisher's): classic NLP, or the LLM tier when a language model is active.
+      name: 'understand',
+      lane: 'cpu',
+      version: '1',
+      after: ['transcribe', 'publisher-transcript'],
+      fingerprint: (input) => understandFingerprint((input as unknown as EpisodeInput).llmModel ?? null),
+      run: async (ctx) => (await import('./understand/step.ts')).understand(ctx),
+      commit: commitUnderstanding,
+    },
   ],
 };
+
+// Search indexing goes last: after `understand` when there is one (its insights are indexed).
+episodeWorkflow.steps.push(searchIndexStep(episodeWorkflow.steps.map((s) => s.name)));
 
 export const workflows: WorkflowDef[] = [episodeWorkflow];

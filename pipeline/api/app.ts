@@ -46,6 +46,16 @@ import type {
   AdviceView,
 } from './contract.ts';
 import type { Transcript } from '../ingest/transcripts.ts';
+import type {
+  CanonicalEntityView,
+  EntityKind,
+  EpisodeUnderstandingView,
+  SegmentEditView,
+} from './contract.ts';
+import { canonicalEntities, episodeUnderstanding, NotUnderstood } from '../understand/read.ts';
+import { EditError, editSegment } from '../understand/edit.ts';
+import type { SearchQuery, SearchView } from './contract.ts';
+import { Searcher, searchDate } from '../search/search.ts';
 
 export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
 
@@ -515,6 +525,45 @@ export class App implements Api {
   async exportOpml(): Promise<string> {
     parseArgs('exportOpml', []);
     return this.subscriptions.exportOpml();
+  }
+
+  private searcher: Searcher | undefined;
+
+  async search(query: string, options?: SearchQuery): Promise<SearchView> {
+    const [q, opts = {}] = parseArgs('search', options === undefined ? [query] : [query, options]);
+    this.searcher ??= new Searcher({ db: this.ctx.db, dataDir: this.ctx.dataDir });
+    return this.searcher.search(q, {
+      ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+      ...(opts.feedId !== undefined ? { feedId: opts.feedId } : {}),
+      ...(opts.from !== undefined ? { from: searchDate(opts.from, 'from') } : {}),
+      ...(opts.to !== undefined ? { to: searchDate(opts.to, 'to') } : {}),
+      ...(opts.entity !== undefined ? { entity: opts.entity } : {}),
+    });
+  }
+
+  async show(episodeId: number): Promise<EpisodeUnderstandingView> {
+    const [id] = parseArgs('show', [episodeId]);
+    try {
+      return episodeUnderstanding(this.ctx.db, id);
+    } catch (err) {
+      if (err instanceof NotUnderstood) throw new ApiInputError(err.message);
+      throw err;
+    }
+  }
+
+  async entities(query?: { limit?: number; type?: EntityKind }): Promise<CanonicalEntityView[]> {
+    const [q = {}] = parseArgs('entities', query === undefined ? [] : [query]);
+    return canonicalEntities(this.ctx.db, q);
+  }
+
+  async editSegment(episodeId: number, index: number, text: string): Promise<SegmentEditView> {
+    const [id, i, t] = parseArgs('editSegment', [episodeId, index, text]);
+    try {
+      return editSegment(this.ctx.db, this.ctx.queue, id, i, t);
+    } catch (err) {
+      if (err instanceof EditError) throw new ApiInputError(err.message);
+      throw err;
+    }
   }
 
   async episodes(query?: { feedId?: number; limit?: number }): Promise<EpisodeView[]> {

@@ -262,6 +262,114 @@ export interface ModelProgressEvent {
   total: number | null;
 }
 
+/** Filters and size of a library search (`search`). */
+export interface SearchQuery {
+  /** Hits returned. Default 20, at most 200. */
+  limit?: number;
+  /** Only this show's episodes (see `feeds`). */
+  feedId?: number;
+  /** Only episodes published on or after this date: YYYY-MM-DD, an ISO time, or ms since the epoch. */
+  from?: string | number;
+  /** Only episodes published on or before this date (a bare YYYY-MM-DD includes that whole day). */
+  to?: string | number;
+  /** Only episodes that mention this entity (a name from the knowledge graph). */
+  entity?: string;
+}
+
+export interface SearchHitView {
+  chunkId: number;
+  episodeId: number;
+  episodeTitle: string | null;
+  feedId: number | null;
+  feedTitle: string | null;
+  publishedAt: number | null;
+  /** Where the text comes from: the transcript, the episode title, its show notes, or an insight. */
+  kind: 'transcript' | 'title' | 'notes' | 'insight';
+  /** A passage of the hit, whitespace collapsed. */
+  snippet: string;
+  /** [start, end) offsets in `snippet` of the words that matched the query. */
+  highlights: [number, number][];
+  /** Where to start playing; null when the text has no time (title, notes, an untimed transcript). */
+  startMs: number | null;
+  endMs: number | null;
+  /** Which searches found it: by its words, by its meaning (embeddings), or both. */
+  matchedBy: ('keyword' | 'meaning')[];
+  /** Reciprocal-rank-fusion score (higher is better). */
+  score: number;
+}
+
+export interface SearchView {
+  query: string;
+  /** 'hybrid': words and meaning; 'keyword': words only (`note` says why). */
+  mode: 'hybrid' | 'keyword';
+  /** Said to the user when the search was narrower than it could be; null otherwise. */
+  note: string | null;
+  /** The embedding model used for meaning, when there was one. */
+  modelId: string | null;
+  hits: SearchHitView[];
+}
+
+/** A quote verified as a verbatim span of the transcript: offsets into its full text, and times. */
+export interface QuoteView {
+  text: string;
+  /** [charStart, charEnd) in the transcript's segments joined by single spaces. */
+  charStart: number;
+  charEnd: number;
+  /** Where to play it from; null for an untimed transcript. */
+  startMs: number | null;
+  endMs: number | null;
+}
+
+export type InsightKind = 'claim' | 'recommendation' | 'observation' | 'question';
+export type EntityKind = 'person' | 'organization' | 'place' | 'topic';
+
+/** An episode's understanding (`show`): summary, insights with their quotes, entities. */
+export interface EpisodeUnderstandingView {
+  episodeId: number;
+  title: string | null;
+  /** 'classic': NLP on this machine, no model; 'llm': the language model `modelId`. */
+  tier: 'classic' | 'llm';
+  modelId: string | null;
+  promptVersion: string;
+  schemaVersion: number;
+  /** SHA-256 of the transcript segments it was made from. */
+  transcriptSha256: string;
+  summary: { abstract: string; keyPoints: { text: string; quote: QuoteView | null }[] };
+  /** `grounded` is false when no quote could be verified in the transcript: never show those as grounded. */
+  insights: { id: string; type: InsightKind; text: string; grounded: boolean; quotes: QuoteView[] }[];
+  entities: {
+    id: string;
+    name: string;
+    type: EntityKind;
+    role: 'host' | 'guest' | 'mentioned';
+    aliases: string[];
+    mentionCount: number;
+    firstMs: number | null;
+    /** The library-wide entity (`entities`) it was merged into. */
+    canonicalId: number | null;
+    episodeCount: number;
+  }[];
+  relations: { source: string; target: string; type: string; count: number }[];
+}
+
+/** A library-wide entity: one person, organization, place or topic across episodes. */
+export interface CanonicalEntityView {
+  id: number;
+  type: EntityKind;
+  name: string;
+  aliases: string[];
+  episodeCount: number;
+  mentionCount: number;
+}
+
+export interface SegmentEditView {
+  episodeId: number;
+  index: number;
+  workflowId: string;
+  /** The steps queued again: understanding and what follows it. */
+  rerun: string[];
+}
+
 export interface Api {
   status(): Promise<StatusView>;
   jobs(query?: JobsQuery): Promise<JobView[]>;
@@ -301,6 +409,14 @@ export interface Api {
   useModel(id: string): Promise<ModelActionView>;
   /** Measure this machine (a short Whisper run per model size) and recommend models; estimates the backlog. */
   adviseModels(options?: { seconds?: number }): Promise<AdviceView>;
+  /** Search the library by words and meaning (hybrid), with filters; hits jump to a time in the episode. */
+  search(query: string, options?: SearchQuery): Promise<SearchView>;
+  /** An episode's summary, grounded insights (with quotes that jump to the audio) and entities. */
+  show(episodeId: number): Promise<EpisodeUnderstandingView>;
+  /** The library's canonical entities, most episodes first. Default limit 100. */
+  entities(query?: { limit?: number; type?: EntityKind }): Promise<CanonicalEntityView[]>;
+  /** Correct one transcript segment (index from 0); understanding and what follows it run again. */
+  editSegment(episodeId: number, index: number, text: string): Promise<SegmentEditView>;
 }
 
 export type ApiMethod = keyof Api;
@@ -331,6 +447,10 @@ export const API_METHODS = [
   'useModel',
   'adviseModels',
   'transcript',
+  'search',
+  'show',
+  'entities',
+  'editSegment',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
 export const API_METHODS_COMPLETE: [MissingMethods] extends [never] ? true : never = true;

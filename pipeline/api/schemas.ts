@@ -19,6 +19,11 @@ const modelIdSchema = z
   .max(200, 'That is too long for a model id (see `earshot models list`).');
 const workflowIdSchema = z.string().min(1, 'Give a workflow id (see `earshot jobs`).');
 
+const searchDateSchema = z.union([
+  z.number().int('A date in ms is a whole number.'),
+  z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'A date is written YYYY-MM-DD (or as an ISO time).'),
+]);
+
 export const argSchemas = {
   status: z.tuple([]),
   jobs: z.union([
@@ -87,6 +92,45 @@ export const argSchemas = {
         .strict()
         .optional(),
     ]),
+  ]),
+  // One tuple with an optional options object (a union would only say "Invalid input").
+  search: z.tuple([
+    z.string().trim().min(1, 'Give something to search for.').max(1000, 'That search is too long.'),
+    z
+      .object({
+        limit: z.number().int().positive().max(200, 'A search returns at most 200 hits.').optional(),
+        feedId: feedIdSchema.optional(),
+        from: searchDateSchema.optional(),
+        to: searchDateSchema.optional(),
+        entity: z.string().min(1).max(200).optional(),
+      })
+      .strict()
+      .optional(),
+  ]),
+  show: z.tuple([episodeIdSchema]),
+  entities: z.union([
+    z.tuple([]),
+    z.tuple([
+      z
+        .object({
+          limit: z.number().int().positive().max(10_000).optional(),
+          type: z
+            .enum(['person', 'organization', 'place', 'topic'], {
+              error: 'An entity type is person, organization, place or topic.',
+            })
+            .optional(),
+        })
+        .strict()
+        .optional(),
+    ]),
+  ]),
+  editSegment: z.tuple([
+    episodeIdSchema,
+    z.number().int('A segment index is a whole number.').min(0, 'Segments are numbered from 0.'),
+    z
+      .string()
+      .min(1, 'Give the corrected text of the segment.')
+      .max(10_000, 'That is too long for one segment.'),
   ]),
 } satisfies Record<ApiMethod, z.ZodType>;
 

@@ -6,6 +6,7 @@ import { IngestError } from './errors.ts';
 import type { EpisodeInput } from '../workflows.ts';
 import type { Chapter, Enclosure, TranscriptRef } from './feed-parse.ts';
 import { buildVocabulary } from './vocabulary.ts';
+import { activeEmbeddingModel } from '../search/store.ts';
 
 interface EpisodeRow {
   id: number;
@@ -29,6 +30,13 @@ interface FeedFacts {
 /** The Whisper model new work uses: the one chosen with `earshot models use` (or Settings). */
 export function activeWhisperModel(db: Db): string | null {
   const row = db.prepare(`SELECT value FROM settings WHERE key = 'model.active.whisper'`).get() as
+    { value: string } | undefined;
+  return row?.value ?? null;
+}
+
+/** The language model new understanding uses (`earshot models use`); null: the classic tier. */
+export function activeLlmModel(db: Db): string | null {
+  const row = db.prepare(`SELECT value FROM settings WHERE key = 'model.active.llm'`).get() as
     { value: string } | undefined;
   return row?.value ?? null;
 }
@@ -85,6 +93,10 @@ function inputOf(
       description: e.description,
     }),
     language: feed?.language ?? null,
+    feedId: e.feed_id,
+    showTitle: feed?.title ?? null,
+    host: feed?.author ?? null,
+    episodeTitle: e.title,
   };
 }
 
@@ -94,6 +106,8 @@ function inputOf(
  */
 export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}): string[] {
   const whisperModel = activeWhisperModel(db);
+  const embeddingModel = activeEmbeddingModel(db);
+  const llmModel = activeLlmModel(db);
   const feedOf = db.prepare('SELECT title, author, language FROM feeds WHERE id = ?');
   const rows = options.ids
     ? options.ids.map((id) => {
@@ -109,7 +123,11 @@ export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}):
   return writeTx(db, 'starting episodes', () =>
     rows.map((row) => {
       const feed = row.feed_id === null ? undefined : (feedOf.get(row.feed_id) as FeedFacts | undefined);
-      const input = inputOf(row, feed, whisperModel, options.whisper ?? 'auto');
+      const input = {
+        ...inputOf(row, feed, whisperModel, options.whisper ?? 'auto'),
+        embeddingModel,
+        llmModel,
+      };
       const id = queue.start('episode', row.key, input as unknown as Json, {
         priority: options.priority ?? 0,
       });

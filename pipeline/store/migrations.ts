@@ -317,6 +317,92 @@ export const migrations: readonly Migration[] = [
         WHERE state IN ('queued', 'running');
     `,
   },
+  {
+    version: 9,
+    name: 'search: chunks, embeddings, full-text index',
+    // chunks: what search finds — transcript passages (sentence-aligned, with times) and an
+    // episode's title, show notes and insights (kind). Ids are AUTOINCREMENT because they are
+    // the vector index's labels: an id is never reused for other text. chunks_fts is external
+    // content over chunks, kept in step by triggers (cascading deletes fire them too).
+    // chunk_embeddings.id only grows, so the vector index knows which rows it has not seen.
+    sql: `
+      CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('transcript', 'title', 'notes', 'insight')),
+        text TEXT NOT NULL,
+        start_ms INTEGER,
+        end_ms INTEGER,
+        fingerprint TEXT NOT NULL,
+        UNIQUE (episode_id, seq)
+      );
+      CREATE TABLE chunk_embeddings (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+        model_id TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        UNIQUE (chunk_id, model_id)
+      );
+      CREATE INDEX chunk_embeddings_model ON chunk_embeddings (model_id, id);
+      CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        text, content = 'chunks', content_rowid = 'id',
+        tokenize = 'porter unicode61 remove_diacritics 2'
+      );
+      CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
+      END;
+      CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+      END;
+      CREATE TRIGGER chunks_fts_update AFTER UPDATE OF text ON chunks BEGIN
+        INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
+      END;
+    `,
+  },
+  {
+    version: 10,
+    name: 'canonical entities across episodes',
+    // entities: one row per person/organization/place/topic across the library; norm is the
+    // merge key (understand/names.ts). entity_aliases: every normalized name that leads to an
+    // entity (its own, and multi-word aliases seen in episodes). entity_mentions: which
+    // episodes name it, with the episode's role and mention count; counts on entities are
+    // recomputed from it when an episode is (re)understood.
+    sql: `
+      CREATE TABLE entities (
+        id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL CHECK (type IN ('person', 'organization', 'place', 'topic')),
+        name TEXT NOT NULL,
+        norm TEXT NOT NULL,
+        aliases TEXT NOT NULL DEFAULT '[]',
+        episode_count INTEGER NOT NULL DEFAULT 0,
+        mention_count INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (type, norm)
+      );
+      CREATE INDEX entities_rank ON entities (episode_count DESC, mention_count DESC);
+      CREATE TABLE entity_aliases (
+        type TEXT NOT NULL,
+        norm TEXT NOT NULL,
+        entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+        PRIMARY KEY (type, norm)
+      ) WITHOUT ROWID;
+      CREATE INDEX entity_aliases_entity ON entity_aliases (entity_id);
+      CREATE TABLE entity_mentions (
+        episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+        entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+        local_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('host', 'guest', 'mentioned')),
+        mentions INTEGER NOT NULL,
+        first_ms INTEGER,
+        PRIMARY KEY (episode_id, entity_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX entity_mentions_entity ON entity_mentions (entity_id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]?.version ?? 0;

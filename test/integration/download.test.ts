@@ -246,7 +246,9 @@ describe('episode downloads on the io lane', () => {
     const { wf, db, episode, wfId } = await setup('dl-tx');
     expect(wf.status).toBe('completed');
     const artifacts = db
-      .prepare('SELECT kind, path, model_id FROM artifacts WHERE episode_id = ? ORDER BY kind')
+      .prepare(
+        `SELECT kind, path, model_id FROM artifacts WHERE episode_id = ? AND kind IN ('audio', 'chapters', 'transcript') ORDER BY kind`,
+      )
       .all(episode.id) as {
       kind: string;
       path: string;

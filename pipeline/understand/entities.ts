@@ -1,0 +1,462 @@
+import type { Analysis, Token } from './nlp.ts';
+import { spanOf, type TranscriptText } from './text.ts';
+import { KNOWN_ORGS, NOT_NAMES, ORG_PREFIXES, ORG_SUFFIXES, PERSON_TITLES, PLACES } from './gazetteer.ts';
+import { displayName, normalizeName } from './names.ts';
+import {
+  MAX_ENTITIES,
+  MAX_MENTIONS_PER_ENTITY,
+  MAX_RELATIONS,
+  MAX_TOPICS,
+  type EntityRole,
+  type EntityType,
+  type KgEntity,
+  type KgRelation,
+} from './types.ts';
+
+/**
+ * The classic tier's entities. wink-nlp's English lite model tags parts of speech but does not
+ * name people, organizations or places, so names are runs of capitalized proper nouns, typed by
+ * documented cues:
+ * - person: a title before it ("Dr.", "Professor"), a speaker label, the feed's author, an
+ *   introduction ("my guest", "joining me", "welcome, …", "talking with"), or, failing other cues,
+ *   a two- or three-word name ("Daniel Kahneman");
+ * - organization: a company/institution word at its end or start ("… Robotics", "University of …"),
+ *   a well-known name ("Google"), or "at X" / "founded X" / "joined X" / "works for X" before it;
+ * - place: a country, state or large city, or "in X" / "from X" / "to X" for an unknown single word;
+ * - topic: noun phrases (adjectives + nouns, as tagged) said several times, and single proper
+ *   nouns that fit none of the above but recur ("Kubernetes").
+ * Aliases: a single word that is the first or last word of exactly one full person name in the
+ * episode ("Mara" → "Mara Quinn"), the first word of an organization ("Stanford" → "Stanford
+ * University"), and every written form (with a title, possessive…).
+ * Roles: host = the feed's author, or the one who introduces the show ("I'm …", "your host …"),
+ * or the first speaker; guest = introduced in the conversation or a further speaker label;
+ * everyone else is mentioned.
+ */
+
+export interface EntityMeta {
+  /** The feed's author (iTunes author / managing editor): usually the host. */
+  host?: string | null;
+  showTitle?: string | null;
+  episodeTitle?: string | null;
+}
+
+interface Candidate {
+  start: number;
+  end: number;
+  tokens: number[];
+  surface: string;
+  norm: string;
+  sentence: number;
+  votes: Partial<Record<EntityType, number>>;
+  guestCue: boolean;
+  hostCue: boolean;
+}
+
+const CONNECTORS = new Set(['of', 'de', 'van', 'von', 'da', 'del', 'der', 'la', 'le', 'bin', 'al', '&']);
+const ORG_CUES = /\b(at|founded|co-founded|joined|joining|for|with|acquired|acquire|by)\s+(the\s+)?$/i;
+const ORG_STRONG_CUES =
+  /\b(founded|co-founded|joined|works? for|worked for|acquired|ceo of|cto of)\s+(the\s+)?$/i;
+const PLACE_CUES = /\b(in|from|to|near|across|around|outside)\s+$/i;
+const PERSON_VERBS =
+  /^['’]?s?\s*(,\s*who\b|said\b|says\b|told\b|wrote\b|argues\b|thinks\b|believes\b|calls\b|points out\b)/i;
+const GUEST_CUES =
+  /\b(my guests?(\s+today)?(\s+(is|are))?|our guests?(\s+today)?(\s+(is|are))?|joining (me|us)(\s+today)?(\s+(is|are))?|joined by|(i'?m|we'?re) (here |sitting )?(talking |speaking )?with|talking (with|to)|speaking with|sitting down with|with (me|us) (today|now)( is| are)?|please welcome|welcome( back)?( to the show)?,?|say hello to|introduce)\s*[:,]?\s*(dr\.?\s+|professor\s+)?$/i;
+const HOST_CUES = /\b(i'?m|i am|my name is|this is|your host,?|hosted by|i'?m your host,?)\s*$/i;
+const GENERIC_NOUNS = new Set(
+  'thing things time times way ways lot lots people person kind sort year years day days week weeks stuff bit question questions point points idea ideas episode episodes show shows podcast guest guests today part parts number numbers case cases place end start fact reason reasons example examples something everything anything nothing someone everyone world life minute minutes hour hours moment moments story stories sense word words name names side course problem problems look term terms level levels area areas job jobs friend friends guy guys home room work'.split(
+    ' ',
+  ),
+);
+
+function isCapitalized(v: string): boolean {
+  return /^\p{Lu}/u.test(v) && /\p{L}/u.test(v);
+}
+
+function nameToken(tk: Token): boolean {
+  return (
+    isCapitalized(tk.value) &&
+    !/['’](m|s|re|ve|ll|d|t)$/i.test(tk.value) &&
+    (tk.pos === 'PROPN' || tk.pos === 'NOUN' || tk.pos === 'ADJ' || tk.pos === 'X' || tk.pos === 'NUM') &&
+    tk.type === 'word'
+  );
+}
+
+function vote(c: Candidate, type: EntityType, weight: number): void {
+  c.votes[type] = (c.votes[type] ?? 0) + weight;
+}
+
+function candidates(t: TranscriptText, a: Analysis): Candidate[] {
+  const { tokens } = a;
+  // Words the transcript also writes in lower case are common words, not names, when they
+  // start a sentence ("Welcome", "Today", "Honestly").
+  const lowerSeen = new Set<string>();
+  for (const tk of tokens) if (/^\p{Ll}/u.test(tk.value)) lowerSeen.add(tk.normal);
+  const sentenceStart = new Set(a.sentences.map((s) => s.first));
+  const out: Candidate[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    if (!nameToken(tokens[i]!)) continue;
+    const run = [i];
+    let j = i + 1;
+    while (j < tokens.length) {
+      const tk = tokens[j]!;
+      if (nameToken(tk) && tk.sentence === tokens[i]!.sentence) {
+        run.push(j);
+        j++;
+      } else if (CONNECTORS.has(tk.normal) && tokens[j + 1] && nameToken(tokens[j + 1]!)) {
+        run.push(j, j + 1);
+        j += 2;
+      } else break;
+    }
+    i = j - 1;
+    // Trim words that are not names: a common word starting a sentence, interjections.
+    while (
+      run.length > 0 &&
+      (NOT_NAMES.has(tokens[run[0]!]!.normal) ||
+        (sentenceStart.has(run[0]!) && (lowerSeen.has(tokens[run[0]!]!.normal) || tokens[run[0]!]!.stop)))
+    ) {
+      run.shift();
+      while (run.length > 0 && CONNECTORS.has(tokens[run[0]!]!.normal)) run.shift();
+    }
+    while (run.length > 0 && NOT_NAMES.has(tokens[run[run.length - 1]!]!.normal)) run.pop();
+    if (run.length === 0 || run.length > 5) continue;
+    const first = tokens[run[0]!]!;
+    const last = tokens[run[run.length - 1]!]!;
+    const surface = t.text.slice(first.start, last.end);
+    const norm = normalizeName(surface);
+    if (norm.length < 2 || /^\d+$/.test(norm)) continue;
+    const c: Candidate = {
+      start: first.start,
+      end: last.end,
+      tokens: run,
+      surface,
+      norm,
+      sentence: first.sentence,
+      votes: {},
+      guestCue: false,
+      hostCue: false,
+    };
+    classify(c, t, tokens);
+    out.push(c);
+  }
+  return out;
+}
+
+function classify(c: Candidate, t: TranscriptText, tokens: Token[]): void {
+  const words = c.norm.split(' ');
+  const before = t.text.slice(Math.max(0, c.start - 60), c.start);
+  const after = t.text.slice(c.end, c.end + 40);
+  const prev = tokens[c.tokens[0]! - 1];
+  if (prev && PERSON_TITLES.has(prev.normal.replace(/\.$/, ''))) vote(c, 'person', 5);
+  if (ORG_SUFFIXES.has(words[words.length - 1]!) && words.length > 1) vote(c, 'organization', 4);
+  if (ORG_PREFIXES.has(words[0]!) && words.length > 1) vote(c, 'organization', 4);
+  if (KNOWN_ORGS.has(c.norm)) vote(c, 'organization', 4);
+  if (PLACES.has(c.norm)) vote(c, 'place', 4);
+  if (ORG_STRONG_CUES.test(before)) vote(c, 'organization', 2);
+  else if (ORG_CUES.test(before) && words.length === 1 && !PLACES.has(c.norm)) vote(c, 'organization', 1);
+  if (PLACE_CUES.test(before) && words.length <= 2) vote(c, 'place', 1);
+  if (PERSON_VERBS.test(after)) vote(c, 'person', 2);
+  if (GUEST_CUES.test(before)) {
+    c.guestCue = true;
+    vote(c, 'person', 3);
+  }
+  if (HOST_CUES.test(before)) {
+    c.hostCue = true;
+    vote(c, 'person', 1);
+  }
+  // Two or three capitalized words with no other cue are most often a person's name.
+  if (
+    words.length >= 2 &&
+    words.length <= 3 &&
+    c.tokens.every((i) => /^\p{Lu}\p{Ll}/u.test(tokens[i]!.value))
+  )
+    vote(c, 'person', 1);
+}
+
+interface Group {
+  norm: string;
+  surfaces: Map<string, number>;
+  mentions: { start: number; end: number; sentence: number }[];
+  votes: Partial<Record<EntityType, number>>;
+  guestCue: boolean;
+  hostCue: boolean;
+  speaker: boolean;
+  aliasNorms: Set<string>;
+  type?: EntityType;
+}
+
+function bestType(votes: Partial<Record<EntityType, number>>, words: number): EntityType | null {
+  let best: EntityType | null = null;
+  let score = 0;
+  for (const type of ['person', 'organization', 'place'] as const) {
+    const v = votes[type] ?? 0;
+    if (v > score) {
+      best = type;
+      score = v;
+    }
+  }
+  if (best) return best;
+  return words === 1 ? null : 'person';
+}
+
+function wordsOf(norm: string): string[] {
+  return norm.split(' ');
+}
+
+export interface EntityResult {
+  entities: KgEntity[];
+  relations: KgRelation[];
+}
+
+export function extractEntities(
+  t: TranscriptText,
+  a: Analysis,
+  meta: EntityMeta,
+  ids: { episode: string; show: string | null },
+): EntityResult {
+  const groups = new Map<string, Group>();
+  const group = (norm: string): Group => {
+    let g = groups.get(norm);
+    if (!g) {
+      g = {
+        norm,
+        surfaces: new Map(),
+        mentions: [],
+        votes: {},
+        guestCue: false,
+        hostCue: false,
+        speaker: false,
+        aliasNorms: new Set(),
+      };
+      groups.set(norm, g);
+    }
+    return g;
+  };
+  for (const c of candidates(t, a)) {
+    const g = group(c.norm);
+    g.surfaces.set(c.surface, (g.surfaces.get(c.surface) ?? 0) + 1);
+    g.mentions.push({ start: c.start, end: c.end, sentence: c.sentence });
+    for (const [k, v] of Object.entries(c.votes))
+      g.votes[k as EntityType] = (g.votes[k as EntityType] ?? 0) + v;
+    g.guestCue ||= c.guestCue;
+    g.hostCue ||= c.hostCue;
+  }
+  // Speaker labels are people, whether or not anyone says their name.
+  const speakerOrder: string[] = [];
+  for (const s of t.segments) {
+    if (!s.speaker) continue;
+    const norm = normalizeName(s.speaker);
+    if (!norm || speakerOrder.includes(norm)) continue;
+    speakerOrder.push(norm);
+    const g = group(norm);
+    g.speaker = true;
+    g.votes.person = (g.votes.person ?? 0) + 10;
+    if (!g.surfaces.has(s.speaker)) g.surfaces.set(displayName(s.speaker), 0);
+  }
+  const hostNorm = meta.host ? normalizeName(meta.host) : null;
+  // The show itself is the graph's show node, not one of its entities.
+  for (const title of [meta.showTitle, meta.episodeTitle]) {
+    const norm = title ? normalizeName(title) : '';
+    const g = norm ? groups.get(norm) : undefined;
+    if (g && !g.speaker && title === meta.showTitle) groups.delete(norm);
+  }
+  for (const g of groups.values()) g.type = bestType(g.votes, wordsOf(g.norm).length) ?? undefined;
+
+  // Aliases: single words that are part of exactly one longer name of the same kind.
+  const multi = [...groups.values()].filter((g) => wordsOf(g.norm).length > 1);
+  for (const g of [...groups.values()]) {
+    const w = wordsOf(g.norm);
+    if (w.length !== 1 || g.speaker) continue;
+    const owners = multi.filter((m) => {
+      const mw = wordsOf(m.norm);
+      if (m.type === 'person') return mw[0] === w[0] || mw[mw.length - 1] === w[0];
+      if (m.type === 'organization') return mw[0] === w[0];
+      return false;
+    });
+    if (owners.length !== 1) continue;
+    const owner = owners[0]!;
+    // A known place or org word ("Washington") stays itself unless the text never types it.
+    if (g.type && g.type !== owner.type && (g.votes[g.type] ?? 0) >= 4) continue;
+    for (const [s, n] of g.surfaces) owner.surfaces.set(s, (owner.surfaces.get(s) ?? 0) + n);
+    owner.mentions.push(...g.mentions);
+    owner.guestCue ||= g.guestCue;
+    owner.hostCue ||= g.hostCue;
+    owner.aliasNorms.add(g.norm);
+    groups.delete(g.norm);
+  }
+
+  // Roles.
+  const introEnd = Math.max(400, Math.floor(t.text.length * 0.2));
+  const roleOf = (g: Group): EntityRole => {
+    if (g.type !== 'person') return 'mentioned';
+    if (hostNorm && (g.norm === hostNorm || (hostNorm.includes(g.norm) && wordsOf(g.norm).length > 1)))
+      return 'host';
+    if (g.hostCue && g.mentions.some((m) => m.start < introEnd)) return 'host';
+    if (g.guestCue) return 'guest';
+    if (g.speaker) return speakerOrder[0] === g.norm && !hostNorm ? 'host' : 'guest';
+    return 'mentioned';
+  };
+
+  const named: KgEntity[] = [];
+  for (const g of groups.values()) {
+    if (!g.type) {
+      // An untyped single proper noun is a topic when it recurs.
+      if (g.mentions.length >= 2) g.type = 'topic';
+      else continue;
+    }
+    const surfaces = [...g.surfaces.entries()].sort(
+      (x, y) => wordsOf(y[0]).length - wordsOf(x[0]).length || y[1] - x[1],
+    );
+    const name = displayName(surfaces[0]![0]);
+    const aliases = [
+      ...new Set(surfaces.map(([s]) => displayName(s)).concat(surfaces.map(([s]) => s))),
+    ].filter((s) => s !== name);
+    g.mentions.sort((x, y) => x.start - y.start);
+    named.push({
+      id: '',
+      name,
+      type: g.type,
+      role: roleOf(g),
+      aliases,
+      mentionCount: g.mentions.length,
+      mentions: g.mentions.slice(0, MAX_MENTIONS_PER_ENTITY).map((m) => spanOf(t, m.start, m.end)),
+    });
+  }
+  // A host named in the feed but identified by cue only once is still the host: at most one host.
+  const hosts = named.filter((e) => e.role === 'host');
+  for (const extra of hosts.slice(1)) extra.role = 'guest';
+
+  const topics = nounPhraseTopics(t, a, new Set(named.map((e) => normalizeName(e.name))));
+  const rank = (e: KgEntity) => (e.role === 'host' ? 2 : e.role === 'guest' ? 1 : 0);
+  const people = named
+    .filter((e) => e.type !== 'topic')
+    .sort((x, y) => rank(y) - rank(x) || y.mentionCount - x.mentionCount || x.name.localeCompare(y.name));
+  const properTopics = named.filter((e) => e.type === 'topic');
+  const allTopics = [...properTopics, ...topics]
+    .sort((x, y) => y.mentionCount - x.mentionCount || x.name.localeCompare(y.name))
+    .slice(0, MAX_TOPICS);
+  const entities = [
+    ...people.slice(0, MAX_ENTITIES - Math.min(allTopics.length, MAX_TOPICS)),
+    ...allTopics,
+  ].slice(0, MAX_ENTITIES);
+  entities.forEach((e, i) => (e.id = `e${i + 1}`));
+  return { entities, relations: relationsOf(t, a, entities, ids) };
+}
+
+/** Noun phrases (adjectives + nouns, 1–3 words, not generic) said often enough to be a topic. */
+function nounPhraseTopics(t: TranscriptText, a: Analysis, taken: Set<string>): KgEntity[] {
+  const { tokens } = a;
+  const phrases = new Map<string, { forms: Map<string, number>; spans: { start: number; end: number }[] }>();
+  let i = 0;
+  while (i < tokens.length) {
+    if (!(tokens[i]!.pos === 'ADJ' || tokens[i]!.pos === 'NOUN')) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < tokens.length && (tokens[j]!.pos === 'ADJ' || tokens[j]!.pos === 'NOUN') && j - i < 4) j++;
+    // Keep the run up to its last noun (drop trailing adjectives).
+    let last = j - 1;
+    while (last >= i && tokens[last]!.pos !== 'NOUN') last--;
+    if (last >= i) {
+      // Use the longest tail of at most three words that starts with a useful word.
+      let first = Math.max(i, last - 2);
+      while (first < last && (tokens[first]!.stop || GENERIC_NOUNS.has(tokens[first]!.normal))) first++;
+      const words = tokens.slice(first, last + 1);
+      const head = tokens[last]!;
+      const ok =
+        words.every((w) => /^[\p{L}-]+$/u.test(w.value) && w.value.length > 2 && !w.stop) &&
+        !GENERIC_NOUNS.has(head.normal) &&
+        !(words.length === 1 && isCapitalized(head.value));
+      if (ok) {
+        const key = words.map((w) => w.stem).join(' ');
+        let p = phrases.get(key);
+        if (!p) {
+          p = { forms: new Map(), spans: [] };
+          phrases.set(key, p);
+        }
+        const form = t.text.slice(words[0]!.start, head.end).toLowerCase();
+        p.forms.set(form, (p.forms.get(form) ?? 0) + 1);
+        p.spans.push({ start: words[0]!.start, end: head.end });
+      }
+    }
+    i = j;
+  }
+  const out: KgEntity[] = [];
+  for (const p of phrases.values()) {
+    const form = [...p.forms.entries()].sort((x, y) => y[1] - x[1])[0]![0];
+    const words = form.split(' ').length;
+    const need = words > 1 ? 2 : 3;
+    if (p.spans.length < need || taken.has(normalizeName(form))) continue;
+    out.push({
+      id: '',
+      name: form,
+      type: 'topic',
+      role: 'mentioned',
+      aliases: [...p.forms.keys()].filter((f) => f !== form),
+      // Multi-word phrases are more specific: rank them as if said half again as often.
+      mentionCount: p.spans.length,
+      mentions: p.spans.slice(0, MAX_MENTIONS_PER_ENTITY).map((s) => spanOf(t, s.start, s.end)),
+    });
+  }
+  return out
+    .sort(
+      (x, y) =>
+        y.mentionCount * (y.name.includes(' ') ? 1.5 : 1) - x.mentionCount * (x.name.includes(' ') ? 1.5 : 1),
+    )
+    .slice(0, MAX_TOPICS);
+}
+
+function relationsOf(
+  t: TranscriptText,
+  a: Analysis,
+  entities: KgEntity[],
+  ids: { episode: string; show: string | null },
+): KgRelation[] {
+  const sentenceOf = (offset: number) => {
+    let lo = 0;
+    let hi = a.sentences.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (a.sentences[mid]!.start <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const bySentence = new Map<number, Set<string>>();
+  for (const e of entities) {
+    for (const m of e.mentions) {
+      const s = sentenceOf(m.charStart);
+      let set = bySentence.get(s);
+      if (!set) bySentence.set(s, (set = new Set()));
+      set.add(e.id);
+    }
+  }
+  const pairs = new Map<string, number>();
+  for (const set of bySentence.values()) {
+    const list = [...set].sort();
+    for (let i = 0; i < list.length; i++)
+      for (let j = i + 1; j < list.length; j++) {
+        const k = `${list[i]}\u0000${list[j]}`;
+        pairs.set(k, (pairs.get(k) ?? 0) + 1);
+      }
+  }
+  const co: KgRelation[] = [...pairs.entries()]
+    .map(([k, count]) => {
+      const [source, target] = k.split('\u0000') as [string, string];
+      return { source, target, type: 'co-occurs' as const, count };
+    })
+    .sort((x, y) => y.count - x.count || x.source.localeCompare(y.source) || x.target.localeCompare(y.target))
+    .slice(0, MAX_RELATIONS);
+  const toEpisode: KgRelation[] = entities.map((e) => ({
+    source: e.id,
+    target: e.role === 'host' && ids.show ? ids.show : ids.episode,
+    type: e.role === 'host' ? 'host-of' : e.role === 'guest' ? 'guest-on' : 'mentioned-in',
+    count: e.mentionCount,
+  }));
+  void t;
+  return [
+    ...co,
+    ...toEpisode,
+    ...(ids.show ? [{ source: ids.episode, target: ids.show, type: 'episode-of' as const, count: 1 }] : []),
+  ];
+}

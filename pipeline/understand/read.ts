@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import type { Db } from '../store/db.ts';
+import type { GiDoc, KgDoc, SummaryDoc } from './types.ts';
+import type { CanonicalEntityView, EpisodeUnderstandingView } from '../api/contract.ts';
+
+/** Reads behind `show` and `entities`: the artifacts an episode's commit recorded, and the canonical entities. */
+export class NotUnderstood extends Error {}
+
+function readJson<T>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
+
+export function episodeUnderstanding(db: Db, episodeId: number): EpisodeUnderstandingView {
+  const ep = db.prepare('SELECT id, title, status FROM episodes WHERE id = ?').get(episodeId) as
+    { id: number; title: string | null; status: string } | undefined;
+  if (!ep) throw new NotUnderstood(`There is no episode ${episodeId}; \`earshot episodes\` lists them.`);
+  const arts = new Map(
+    (
+      db
+        .prepare(`SELECT kind, path FROM artifacts WHERE episode_id = ? AND kind IN ('summary', 'gi', 'kg')`)
+        .all(episodeId) as { kind: string; path: string }[]
+    ).map((r) => [r.kind, r.path]),
+  );
+  if (arts.size < 3)
+    throw new NotUnderstood(
+      `Episode ${episodeId} has no summary yet (it is ${ep.status}). \`earshot process ${episodeId}\` queues it; \`earshot status\` shows the progress.`,
+    );
+  let summary: SummaryDoc;
+  let gi: GiDoc;
+  let kg: KgDoc;
+  try {
+    summary = readJson<SummaryDoc>(arts.get('summary')!);
+    gi = readJson<GiDoc>(arts.get('gi')!);
+    kg = readJson<KgDoc>(arts.get('kg')!);
+  } catch (err) {
+    throw new NotUnderstood(
+      `The understanding files of episode ${episodeId} cannot be read (${(err as Error).message}). \`earshot retry\` with --from-step understand makes them again.`,
+    );
+  }
+  const canonical = new Map(
+    (
+      db
+        .prepare(
+          `SELECT m.local_id, e.id, e.episode_count FROM entity_mentions m JOIN entities e ON e.id = m.entity_id
+           WHERE m.episode_id = ?`,
+        )
+        .all(episodeId) as { local_id: string; id: number; episode_count: number }[]
+    ).map((r) => [r.local_id, r]),
+  );
+  return {
+    episodeId,
+    title: ep.title,
+    tier: summary.tier,
+    modelId: summary.modelId,
+    promptVersion: summary.promptVersion,
+    schemaVersion: summary.schemaVersion,
+    transcriptSha256: summary.transcriptSha256,
+    summary: { abstract: summary.abstract, keyPoints: summary.keyPoints },
+    insights: gi.insights,
+    entities: kg.entities.map((e) => ({
+      id: e.id,
+      name: e.name,
+      type: e.type,
+      role: e.role,
+      aliases: e.aliases,
+      mentionCount: e.mentionCount,
+      firstMs: e.mentions[0]?.startMs ?? null,
+      canonicalId: canonical.get(e.id)?.id ?? null,
+      episodeCount: canonical.get(e.id)?.episode_count ?? 1,
+    })),
+    relations: kg.relations,
+  };
+}
+
+export function canonicalEntities(
+  db: Db,
+  query: { limit?: number; type?: CanonicalEntityView['type'] } = {},
+): CanonicalEntityView[] {
+  const rows = db
+    .prepare(
+      `SELECT id, type, name, aliases, episode_count, mention_count FROM entities
+       WHERE (? IS NULL OR type = ?) AND episode_count > 0
+       ORDER BY episode_count DESC, mention_count DESC, name LIMIT ?`,
+    )
+    .all(query.type ?? null, query.type ?? null, query.limit ?? 100) as {
+    id: number;
+    type: CanonicalEntityView['type'];
+    name: string;
+    aliases: string;
+    episode_count: number;
+    mention_count: number;
+  }[];
+  return rows.map((r) => ({
+    id: r.id,
+    type: r.type,
+    name: r.name,
+    aliases: JSON.parse(r.aliases) as string[],
+    episodeCount: r.episode_count,
+    mentionCount: r.mention_count,
+  }));
+}

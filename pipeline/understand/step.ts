@@ -1,0 +1,144 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Json, StepContext } from '../engine/workflow.ts';
+import { PermanentStepError } from '../engine/workflow.ts';
+import type { Transcript } from '../ingest/transcripts.ts';
+import { writeJsonAtomic } from '../steps/publisher-transcript.ts';
+import type { EpisodeInput } from '../workflows.ts';
+import { loadLlmTier } from './llm-seam.ts';
+import { understandTranscript } from './run.ts';
+import type { KgEntity, Tier } from './types.ts';
+
+export interface UnderstandOutput {
+  /** Why nothing was written (no transcript), or null. */
+  skipped: string | null;
+  tier: Tier;
+  modelId: string | null;
+  promptVersion: string | null;
+  /** The transcript file read and the SHA-256 of its segments. */
+  transcriptPath: string | null;
+  transcriptSha256: string | null;
+  summaryPath: string | null;
+  giPath: string | null;
+  kgPath: string | null;
+  /** The episode's entities, for the commit to merge into the library's canonical ones. */
+  entities: Pick<KgEntity, 'id' | 'name' | 'type' | 'role' | 'aliases' | 'mentionCount'>[];
+  firstMs: Record<string, number | null>;
+  insights: number;
+  groundedInsights: number;
+  /** Set when an LLM model was asked for but this build has no LLM tier (the classic one ran). */
+  fallback: string | null;
+  elapsedMs: number;
+}
+
+/** The transcript this episode's understanding reads: Whisper's, else the publisher's. */
+export function transcriptPathOf(outputs: Record<string, Json>): string | null {
+  const whisper = (outputs.transcribe as { path?: string | null } | undefined)?.path;
+  if (whisper) return whisper;
+  const pub = outputs['publisher-transcript'] as { transcript?: { path: string } | null } | undefined;
+  return pub?.transcript?.path ?? null;
+}
+
+export function artifactPaths(dataDir: string, key: string) {
+  const dir = path.join(dataDir, 'understand');
+  return {
+    summary: path.join(dir, `${key}.summary.json`),
+    gi: path.join(dir, `${key}.gi.json`),
+    kg: path.join(dir, `${key}.kg.json`),
+  };
+}
+
+/**
+ * The `understand` step (cpu lane): summary, grounded insights and knowledge graph from the
+ * episode's transcript, with the classic tier, or the LLM tier when a language model was active
+ * when the episode was queued and this build has the tier. Writes the three artifacts whole
+ * (temp file + rename); the commit records them and merges the entities into the library.
+ */
+export async function understand(ctx: StepContext): Promise<Json> {
+  const input = ctx.input as unknown as EpisodeInput;
+  const started = Date.now();
+  const file = transcriptPathOf(ctx.outputs);
+  const base: UnderstandOutput = {
+    skipped: null,
+    tier: 'classic',
+    modelId: null,
+    promptVersion: null,
+    transcriptPath: file,
+    transcriptSha256: null,
+    summaryPath: null,
+    giPath: null,
+    kgPath: null,
+    entities: [],
+    firstMs: {},
+    insights: 0,
+    groundedInsights: 0,
+    fallback: null,
+    elapsedMs: 0,
+  };
+  if (!file) return { ...base, skipped: 'the episode has no transcript' } as unknown as Json;
+  let transcript: Transcript;
+  try {
+    transcript = JSON.parse(fs.readFileSync(file, 'utf8')) as Transcript;
+  } catch (err) {
+    throw new PermanentStepError(
+      `The transcript file ${file} cannot be read (${(err as Error).message}). Process the episode again to make it anew.`,
+    );
+  }
+  const meta = {
+    episodeId: input.episodeId,
+    key: input.key,
+    feedId: input.feedId ?? null,
+    host: input.host ?? null,
+    showTitle: input.showTitle ?? null,
+    episodeTitle: input.episodeTitle ?? null,
+  };
+  let llm: Parameters<typeof understandTranscript>[2];
+  if (input.llmModel) {
+    const tier = await loadLlmTier();
+    if (tier) {
+      const t = transcript.segments.map((s) => s.text).join(' ');
+      const drafts = await tier({
+        modelId: input.llmModel,
+        dataDir: ctx.dataDir,
+        text: t,
+        segments: transcript.segments,
+        meta: { showTitle: meta.showTitle, host: meta.host, episodeTitle: meta.episodeTitle },
+        signal: ctx.signal,
+        progress: (f) => ctx.progress(f, { stage: 'understand', tier: 'llm' }),
+      });
+      llm = { modelId: input.llmModel, drafts };
+    } else {
+      base.fallback = `the language model ${input.llmModel} is active, but this build has no LLM tier; the classic tier ran`;
+    }
+  }
+  ctx.signal.throwIfAborted();
+  const docs = understandTranscript(transcript, meta, llm);
+  const paths = artifactPaths(ctx.dataDir, input.key);
+  writeJsonAtomic(paths.summary, docs.summary);
+  writeJsonAtomic(paths.gi, docs.gi);
+  writeJsonAtomic(paths.kg, docs.kg);
+  const out: UnderstandOutput = {
+    ...base,
+    tier: docs.gi.tier,
+    modelId: docs.gi.modelId,
+    promptVersion: docs.gi.promptVersion,
+    transcriptSha256: docs.gi.transcriptSha256,
+    summaryPath: paths.summary,
+    giPath: paths.gi,
+    kgPath: paths.kg,
+    entities: docs.kg.entities.map((e) => ({
+      id: e.id,
+      name: e.name,
+      type: e.type,
+      role: e.role,
+      aliases: e.aliases,
+      mentionCount: e.mentionCount,
+    })),
+    firstMs: Object.fromEntries(docs.kg.entities.map((e) => [e.id, e.mentions[0]?.startMs ?? null])),
+    insights: docs.gi.insights.length,
+    groundedInsights: docs.gi.insights.filter((i) => i.grounded).length,
+    elapsedMs: Date.now() - started,
+  };
+  ctx.progress(1, { stage: 'understand', tier: out.tier });
+  return out as unknown as Json;
+}
