@@ -296,9 +296,11 @@ export class Searcher {
     add(keyword, 'keyword');
     add(vector, 'meaning');
     // Highlights only for the hits returned (highlight() re-reads and re-tokenizes the text).
+    // CAST: FTS5 ignores `rowid = ?` beside MATCH when the bound value is a REAL (as a JS number
+    // is bound), and every hit would get the first matching chunk's text.
     const highlight = this.db
       .prepare(
-        `SELECT highlight(chunks_fts, 0, '${OPEN}', '${CLOSE}') FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid = ?`,
+        `SELECT highlight(chunks_fts, 0, '${OPEN}', '${CLOSE}') FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid = CAST(? AS INTEGER)`,
       )
       .pluck();
     const ranked = [...scores.entries()].sort((a, b) => b[1].score - a[1].score);

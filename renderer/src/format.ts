@@ -29,3 +29,39 @@ export function formatTimestamp(ms: number, long = ms >= 3_600_000): string {
   const s = total % 60;
   return long ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m + h * 60)}:${pad(s)}`;
 }
+
+/** A run of a snippet: plain text, or words the search matched. */
+export interface SnippetPart {
+  text: string;
+  mark: boolean;
+}
+
+/**
+ * Cut `text` at the `[start, end)` ranges of `highlights` (clamped to the text, sorted, overlaps
+ * merged) so a view can render the marked runs as <mark> elements, as text, never as HTML.
+ */
+export function splitHighlights(
+  text: string,
+  highlights: readonly (readonly [number, number])[],
+): SnippetPart[] {
+  const ranges = highlights
+    .map(([s, e]) => [Math.max(0, Math.min(s, text.length)), Math.max(0, Math.min(e, text.length))] as const)
+    .filter(([s, e]) => e > s)
+    .sort((a, b) => a[0] - b[0]);
+  const parts: SnippetPart[] = [];
+  let at = 0;
+  for (const [s, e] of ranges) {
+    const start = Math.max(s, at);
+    if (e <= start) continue;
+    if (start > at) parts.push({ text: text.slice(at, start), mark: false });
+    parts.push({ text: text.slice(start, e), mark: true });
+    at = e;
+  }
+  if (at < text.length) parts.push({ text: text.slice(at), mark: false });
+  return parts;
+}
+
+/** A publication date as YYYY-MM-DD (UTC), the way the episode list writes it; '' when unknown. */
+export function formatDate(ms: number | null): string {
+  return ms === null ? '' : new Date(ms).toISOString().slice(0, 10);
+}

@@ -3,6 +3,8 @@ import PodcastsView from './views/PodcastsView.vue';
 import StatusView from './views/StatusView.vue';
 import ModelsView from './views/ModelsView.vue';
 import TranscriptView from './views/TranscriptView.vue';
+import InsightsView from './views/InsightsView.vue';
+import SearchView from './views/SearchView.vue';
 
 // Hash history: the same URLs work from a file:// page in Electron and from `earshot serve`.
 export const router = createRouter({
@@ -17,6 +19,14 @@ export const router = createRouter({
       // Part of the podcasts section: its nav link stays lit.
       meta: { section: 'podcasts' },
     },
+    {
+      path: '/episodes/:id(\\d+)/insights',
+      name: 'insights',
+      component: InsightsView,
+      props: true,
+      meta: { section: 'podcasts' },
+    },
+    { path: '/search', name: 'search', component: SearchView },
     { path: '/models', name: 'models', component: ModelsView },
     { path: '/status', name: 'status', component: StatusView },
   ],

@@ -411,6 +411,109 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
     expect(errors).toEqual([]);
   });
 
+  it("searches the library, opens the transcript at a hit, and shows the episode's insights", async () => {
+    // Runs after the transcript test: "Useful failures" has been processed (understood and indexed).
+    const page = await browser!.newPage({ viewport: { width: 1100, height: 700 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.getByRole('link', { name: 'Search' }).click();
+    await page.waitForURL(/#\/search$/);
+    await page.locator('select[name=feed] option', { hasText: 'Talk Lab' }).waitFor({ state: 'attached' });
+    await page.fill('input[name=q]', 'career');
+    await page.press('input[name=q]', 'Enter');
+    const hit = page.locator('li[data-hit]', { has: page.locator('a.time') }).first();
+    await hit.waitFor();
+    expect(await hit.locator('.episode').textContent()).toBe('Useful failures');
+    expect(await hit.locator('.where').textContent()).toMatch(/Talk Lab · 2026-03-02/);
+    expect(await hit.locator('mark').allTextContents()).toContain('career');
+    expect(await hit.locator('.snippet .text').textContent()).toMatch(/Most of my career has been/);
+    // The insight's hit shows the insight's own words, not the transcript passage's.
+    expect(await page.locator('li[data-kind=insight] .snippet .text').allTextContents()).toContain(
+      'Most of my career has been a series of useful failures.',
+    );
+    // No embedding model: the search says it matched words only and where to get one.
+    const note = page.locator('[data-note=keyword]');
+    expect(await note.getByRole('link').getAttribute('href')).toBe('#/models');
+    expect(await note.textContent()).toMatch(/Install an embedding model to also find passages by meaning/);
+    await shot(page, 'search.png');
+    await page.setViewportSize({ width: 720, height: 700 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot(page, 'search-narrow-dark.png');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1100, height: 700 });
+
+    // The show filter narrows at once; another show has no such words. So do dates.
+    await page.selectOption('select[name=feed]', { label: 'The Quiet Lab' });
+    await page.getByText('Nothing in the library matches “career”').waitFor();
+    await page.selectOption('select[name=feed]', { label: 'All shows' });
+    await hit.waitFor();
+    await page.fill('input[name=from]', '2026-03-03');
+    await page.getByText('Nothing in the library matches').waitFor();
+    await page.fill('input[name=from]', '2026-03-02');
+    await hit.waitFor();
+
+    const time = await hit.locator('a.time').textContent();
+    expect(time).toMatch(/^\d\d:\d\d$/);
+    await hit.locator('a.time').click();
+    await page.waitForURL(/#\/episodes\/\d+\/transcript\?t=\d+$/);
+    const t = Number(new URL(page.url().replace('#', '')).searchParams.get('t'));
+    const current = page.locator('.segments li.current');
+    await current.waitFor();
+    expect(await page.locator('.segments li.current').count()).toBe(1);
+    expect(Number(await current.getAttribute('data-start'))).toBeLessThanOrEqual(t);
+    // The hit starts inside a segment (times interpolated by character): that segment is the one lit.
+    expect(await current.locator('.text').textContent()).toContain('Most of my career');
+    await shot(page, 'transcript-at-hit.png');
+
+    // Insights: the summary, grounded quotes that link into the transcript, entity chips. The
+    // classic tier grounds everything in this short fixture, so one unverified insight is added
+    // to the API's answer to see how those are set apart.
+    await page.route('**/api/show', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { insights: unknown[] };
+      body.insights.push({
+        id: 'x',
+        type: 'claim',
+        text: 'Failure is always useful.',
+        grounded: false,
+        quotes: [],
+      });
+      await route.fulfill({ response, json: body });
+    });
+    await page.locator('.tabs').getByRole('link', { name: 'Insights' }).click();
+    await page.waitForURL(/#\/episodes\/\d+\/insights$/);
+    await page.locator('[data-section=summary] .abstract').waitFor();
+    expect(await page.locator('[data-section=summary] .abstract').textContent()).not.toBe('');
+    const quote = page.locator('.insight[data-grounded=true] .quote').first();
+    await quote.waitFor();
+    expect(await quote.locator('.quote-text').textContent()).toMatch(/^“.+”$/);
+    expect(await quote.locator('a.time').getAttribute('href')).toMatch(
+      /#\/episodes\/\d+\/transcript\?t=\d+$/,
+    );
+    const chips = await page.locator('[data-section=entities] .chip').allTextContents();
+    expect(chips.map((c) => c.replace(/\s+/g, ' ').trim())).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Ilya Brandt (host|guest|mentioned)$/)]),
+    );
+    const unverified = page.locator('[data-section=ungrounded]');
+    expect(await unverified.textContent()).toContain('Not found word for word in the transcript');
+    expect(await unverified.locator('.insight').allTextContents()).toEqual([
+      expect.stringContaining('Failure is always useful.'),
+    ]);
+    expect(await page.locator('[data-section=insights]').textContent()).not.toContain(
+      'Failure is always useful.',
+    );
+    await shot(page, 'insights.png');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot(page, 'insights-dark.png');
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    // A quote's time opens the transcript there.
+    await quote.locator('a.time').click();
+    await page.locator('.segments li.current').waitFor();
+    expect(errors).toEqual([]);
+  });
+
   it('refuses API calls that are not JSON (what a form on another site would send)', async () => {
     const res = await fetch(new URL('/api/status', url), {
       method: 'POST',
