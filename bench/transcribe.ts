@@ -20,8 +20,8 @@
  *
  * The baseline CLI: WHISPER_CLI=/path/to/main (or whisper-cli), else whisper.cpp v1.7.2 — the
  * version @napi-rs/whisper 0.0.4 vendors — at /work/baselines/whisper.cpp if it was built there.
- * It is built from whisper.cpp's public source outside this repository; without one, Earshot's
- * side still runs and the baseline is reported as skipped.
+ * It is built from whisper.cpp's public source outside this repository; without one (or with
+ * WHISPER_CLI=none), Earshot's side still runs and the baseline is reported as skipped.
  *
  * The model: EARSHOT_BENCH_WHISPER_MODEL=/path/ggml-*.bin, else "empty" models of the sizes in
  * BENCH_MODELS (default tiny.en,base.en; test/helpers/whisper-model.ts: real dimensions, no
@@ -34,6 +34,7 @@
  * is one JSON object with the figures.
  */
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,6 +75,16 @@ const QUIET_CORES = 0.25;
 /** How long to wait for a quiet moment before each timed run, in seconds; 0 does not wait. */
 const WAIT_QUIET_S = intEnv('BENCH_WAIT_QUIET_S', 20, true);
 const LANGUAGE = 'en';
+
+/** The installed version of a package, for the labels. */
+function versionOf(name: string): string {
+  try {
+    const require = createRequire(import.meta.url);
+    return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
 
 function intEnv(name: string, fallback: number, zeroAllowed = false): number {
   const v = process.env[name];
@@ -178,7 +189,7 @@ function piecesNote(pcm: string): string {
   return (
     `${lengths.length} piece${lengths.length === 1 ? '' : 's'} ` +
     `(${shown.join(', ')}${lengths.length > shown.length ? ', …' : ''} s): ` +
-    `${pieces} encoder windows against ${whole} in one call` +
+    `${pieces} encoder window${pieces === 1 ? '' : 's'} against ${whole} in one call` +
     (pieces > whole ? ` (+${(((pieces - whole) / whole) * 100).toFixed(1)}%)` : '')
   );
 }
@@ -601,7 +612,7 @@ async function benchCandidates(
   if (s.cliSec !== null)
     line('whisper.cpp CLI, wall − load, median', `${s.cliSec.toFixed(2)} s   [${cliRuns}]`);
   line(
-    '@napi-rs/whisper 0.0.4 (Earshot), median',
+    `@napi-rs/whisper ${versionOf('@napi-rs/whisper')} (Earshot), median`,
     `${s.napiSec.toFixed(2)} s   [${napiRuns}]` +
       (s.napiRatio === null
         ? ''
@@ -609,7 +620,7 @@ async function benchCandidates(
   );
   if (s.fugoodSec !== null)
     line(
-      '@fugood/whisper.node 1.1.3 CPU build, one run',
+      `@fugood/whisper.node ${versionOf('@fugood/whisper.node')} CPU build, one run`,
       `${s.fugoodSec.toFixed(2)} s${fmtOthers(s.fugoodOthers)}` +
         `${s.fugoodRatio === null ? '' : `   ratio ${s.fugoodRatio.toFixed(1)}`}` +
         `   ${s.fugoodRealtimeFactor!.toFixed(2)}x real time   (load ${s.fugoodLoadMs} ms)`,
@@ -622,6 +633,7 @@ async function benchCandidates(
 
 function findCli(): { cli: string | null; why: string } {
   const set = process.env.WHISPER_CLI?.trim();
+  if (set === 'none') return { cli: null, why: 'WHISPER_CLI=none' };
   if (set) {
     if (!fs.existsSync(set)) throw new Error(`WHISPER_CLI=${set}: no such file`);
     return { cli: set, why: 'WHISPER_CLI' };
