@@ -12,17 +12,22 @@ describe('planChunks', () => {
     expect(planChunks(new Float32Array(SR * 150))).toEqual([0, SR * 150]);
   });
 
-  it('cuts long audio near each target, at the quietest 50 ms', () => {
+  it('cuts long audio just before each target, at the quietest 50 ms, never past it', () => {
     const samples = new Float32Array(SR * 400).map((_, i) => Math.sin(i / 7) * 0.5);
-    // A silent 100 ms gap 2.5 s after the first target (120 s).
-    const gap = SR * 122.5;
+    // A silent 100 ms gap 2.5 s before the first target (120 s), and a quieter one just after it.
+    samples.fill(0, SR * 121, SR * 121 + SR / 10);
+    const gap = SR * 117.5;
     samples.fill(0, gap, gap + SR / 10);
     const cuts = planChunks(samples);
     expect(cuts[0]).toBe(0);
     expect(cuts.at(-1)).toBe(samples.length);
     expect(cuts[1]).toBeGreaterThanOrEqual(gap);
     expect(cuts[1]).toBeLessThanOrEqual(gap + SR / 10);
-    for (let i = 1; i < cuts.length; i++) expect(cuts[i]! - cuts[i - 1]!).toBeGreaterThan(SR * 60);
+    for (let i = 1; i < cuts.length; i++) {
+      expect(cuts[i]! - cuts[i - 1]!).toBeGreaterThan(SR * 60);
+      // No piece but the last is longer than the target: none pays for an extra padded window.
+      if (i < cuts.length - 1) expect(cuts[i]! - cuts[i - 1]!).toBeLessThanOrEqual(SR * 120);
+    }
   });
 
   it('folds a short tail into the piece before it', () => {
