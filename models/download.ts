@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { fsyncFile } from '../pipeline/store/fsync.ts';
+import { streamToFile } from '../pipeline/ingest/stream-to-file.ts';
 import { USER_AGENT, describeNetworkError } from '../pipeline/ingest/http.ts';
 import { ModelError } from './errors.ts';
 
@@ -92,15 +92,6 @@ async function hashPrefix(file: string, bytes: number, hashes: Hash[], signal?: 
     },
     { signal },
   );
-}
-
-function fsyncFile(file: string): void {
-  const fd = fs.openSync(file, 'r+');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 function removePart(part: string, meta: string): void {
@@ -275,22 +266,17 @@ export async function downloadModel(
         options.onProgress({ id: target.id, bytes, total });
       };
       report(true);
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          arm();
-          bytes += chunk.length;
-          for (const h of hashes.all) h.update(chunk);
-          report(false);
-          done(null, chunk);
-        },
-      });
       try {
-        await pipeline(
-          Readable.fromWeb(res.body as WebReadableStream),
-          counter,
-          fs.createWriteStream(part, { flags: resumed ? 'a' : 'w' }),
-          { signal },
-        );
+        await streamToFile(res.body!, part, {
+          append: resumed,
+          signal,
+          onChunk: (chunk) => {
+            arm();
+            bytes += chunk.length;
+            for (const h of hashes.all) h.update(chunk);
+            report(false);
+          },
+        });
       } catch (err) {
         return fail(err);
       }

@@ -13,6 +13,7 @@ import { databasePath, openDatabase, writeTx, type Db } from '../pipeline/store/
 import { isProcessAlive } from '../pipeline/engine/process-alive.ts';
 import { systemClock, type Clock } from '../pipeline/engine/clock.ts';
 import type { ModelActionView, ModelView } from '../pipeline/api/contract.ts';
+import { fsyncDir } from '../pipeline/store/fsync.ts';
 
 export { modelsDir } from './location.ts';
 
@@ -84,16 +85,6 @@ function folderBytes(dir: string): number {
     else if (ent.isFile()) total += fs.statSync(p).size;
   }
   return total;
-}
-
-function fsyncDir(dir: string): void {
-  if (process.platform === 'win32') return;
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /** Hard-link when the file system allows it (no copy, no space), else copy. True when linked. */

@@ -429,18 +429,10 @@ export function complete(llm: LoadedLlm, prompt: string, options: GenerateOption
           ? [bos, ...llm.model.tokenize(prompt, false, 'trimLeadingSpace')]
           : llm.model.tokenize(prompt);
       await prefill(llm, input, options.signal);
-      const out = await completion.generateCompletionWithMeta(prompt, {
-        maxTokens: options.maxTokens ?? 512,
-        temperature: options.temperature ?? 0,
-        ...(options.seed !== undefined ? { seed: options.seed } : {}),
-        ...(options.grammar ? { grammar: options.grammar } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onText ? { onTextChunk: options.onText } : {}),
-        onToken: (t: Token[]) => {
-          tokens += t.length;
-          options.onTokens?.(tokens);
-        },
-      });
+      const out = await completion.generateCompletionWithMeta(
+        prompt,
+        samplingOptions(options, (n) => (tokens += n)),
+      );
       return { text: out.response, tokens, stopReason: out.metadata.stopReason };
     } catch (err) {
       if (isAbort(err, options.signal)) aborted(options.signal);
@@ -449,6 +441,22 @@ export function complete(llm: LoadedLlm, prompt: string, options: GenerateOption
       completion.dispose({ disposeSequence: false });
     }
   });
+}
+
+/** The generation options both completion and chat pass to node-llama-cpp; `count` adds tokens as they come. */
+function samplingOptions(options: GenerateOptions, count: (n: number) => number) {
+  return {
+    maxTokens: options.maxTokens ?? 512,
+    temperature: options.temperature ?? 0,
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.grammar ? { grammar: options.grammar } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onText ? { onTextChunk: options.onText } : {}),
+    onToken: (t: Token[]) => {
+      const total = count(t.length);
+      options.onTokens?.(total);
+    },
+  };
 }
 
 export interface ChatPrompt {
@@ -476,18 +484,10 @@ export function chat(llm: LoadedLlm, prompt: ChatPrompt, options: GenerateOption
     try {
       const { contextText } = session.chatWrapper.generateContextState({ chatHistory: history });
       await prefill(llm, contextText.tokenize(llm.model.tokenizer), options.signal);
-      const out = await session.generateResponse(history, {
-        maxTokens: options.maxTokens ?? 512,
-        temperature: options.temperature ?? 0,
-        ...(options.seed !== undefined ? { seed: options.seed } : {}),
-        ...(options.grammar ? { grammar: options.grammar } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onText ? { onTextChunk: options.onText } : {}),
-        onToken: (t: Token[]) => {
-          tokens += t.length;
-          options.onTokens?.(tokens);
-        },
-      });
+      const out = await session.generateResponse(
+        history,
+        samplingOptions(options, (n) => (tokens += n)),
+      );
       return { text: out.response, tokens, stopReason: out.metadata.stopReason };
     } catch (err) {
       if (isAbort(err, options.signal)) aborted(options.signal);

@@ -7,6 +7,7 @@ import type { HierarchicalNSW as Hnsw } from 'hnswlib-node';
 type HnswModule = { HierarchicalNSW: typeof Hnsw };
 import type { Db } from '../store/db.ts';
 import { blobToVector } from './embed.ts';
+import { fsyncDir, fsyncFile } from '../store/fsync.ts';
 
 /**
  * The approximate-nearest-neighbour index over one embedding model's chunk vectors: hnswlib
@@ -60,25 +61,6 @@ export interface SyncResult {
 export function indexPaths(dataDir: string, modelId: string): { index: string; meta: string } {
   const base = path.join(dataDir, 'search', `${encodeURIComponent(modelId)}.hnsw`);
   return { index: base, meta: `${base}.json` };
-}
-
-function fsyncFile(file: string): void {
-  const fd = fs.openSync(file, 'r+');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function fsyncDir(dir: string): void {
-  if (process.platform === 'win32') return;
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 function sha256File(file: string): string {

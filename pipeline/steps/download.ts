@@ -2,9 +2,7 @@ import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { streamToFile } from '../ingest/stream-to-file.ts';
 import { USER_AGENT, describeNetworkError, describeStatus } from '../ingest/http.ts';
 import { IngestError } from '../ingest/errors.ts';
 import { PermanentStepError, RetryLaterError, type Json, type StepContext } from '../engine/workflow.ts';
@@ -205,25 +203,20 @@ async function fetchSource(
   let bytes = have;
   let lastReport = 0;
   const started = Date.now();
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      bytes += chunk.length;
-      const now = Date.now();
-      if (now - lastReport > 250) {
-        lastReport = now;
-        const rate = Math.round((bytes - have) / Math.max(0.001, (now - started) / 1000));
-        ctx.progress(total ? Math.min(1, bytes / total) : 0, { bytes, total: total ?? null, rate } as Json);
-      }
-      done(null, chunk);
-    },
-  });
   try {
-    await pipeline(
-      Readable.fromWeb(res.body as WebReadableStream),
-      counter,
-      fs.createWriteStream(part, { flags: resumed ? 'a' : 'w' }),
-      { signal: ctx.signal },
-    );
+    await streamToFile(res.body!, part, {
+      append: resumed,
+      signal: ctx.signal,
+      onChunk: (chunk) => {
+        bytes += chunk.length;
+        const now = Date.now();
+        if (now - lastReport > 250) {
+          lastReport = now;
+          const rate = Math.round((bytes - have) / Math.max(0.001, (now - started) / 1000));
+          ctx.progress(total ? Math.min(1, bytes / total) : 0, { bytes, total: total ?? null, rate } as Json);
+        }
+      },
+    });
   } catch (err) {
     if (ctx.signal.aborted) throw err;
     throw describeNetworkError(err, url);
@@ -263,17 +256,11 @@ async function copyLocal(ctx: StepContext, input: DownloadInput): Promise<Downlo
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const part = `${target}.part`;
   const hash = createHash('sha256');
-  await pipeline(
-    fs.createReadStream(source),
-    new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    }),
-    fs.createWriteStream(part),
-    { signal: ctx.signal },
-  );
+  await streamToFile(fs.createReadStream(source), part, {
+    append: false,
+    signal: ctx.signal,
+    onChunk: (chunk) => hash.update(chunk),
+  });
   if (input.sha256 && hash.digest('hex') !== input.sha256) {
     fs.rmSync(part, { force: true });
     throw new PermanentStepError(`The file ${source} changed after you imported it; import it again.`);
