@@ -10,6 +10,7 @@ import { LANES, type Json, type Lane, type Registry } from './workflow.ts';
 import { NodeWorkerHost, type WorkerHandle, type WorkerHost } from './worker-host.ts';
 import type { WorkerMessage } from './protocol.ts';
 import { isProcessAlive } from './process-alive.ts';
+import { startCheckpointer, type Checkpointer } from '../store/checkpointer.ts';
 
 export interface EngineOptions extends QueueOptions {
   db: Db;
@@ -29,6 +30,11 @@ export interface EngineOptions extends QueueOptions {
   /** How long a worker may take to stop after its step was aborted, in ms. Default 5000. */
   abortGraceMs?: number;
   host?: WorkerHost;
+  /**
+   * Copy the WAL into the database file from a background thread while the engine runs, rather
+   * than in the commit that crosses the autocheckpoint. Default true.
+   */
+  backgroundCheckpoint?: boolean;
 }
 
 export interface EngineEvents {
@@ -96,6 +102,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   private sweepTimer: NodeJS.Timeout | null = null;
   private running = false;
   private stopping = false;
+  private checkpointer: Checkpointer | null = null;
   private ticking = false;
   private tickAgain = false;
   private tickScheduled = false;
@@ -135,6 +142,9 @@ export class Engine extends EventEmitter<EngineEvents> {
         )
         .run(this.bootId, process.pid, os.hostname(), now, now);
     });
+    if (this.options.backgroundCheckpoint ?? true) {
+      this.checkpointer = startCheckpointer(this.db, { onError: (err) => this.emit('error', err) });
+    }
     for (const lane of LANES) {
       for (let i = 0; i < this.concurrency[lane]; i++) {
         const slot: Slot = {
@@ -649,6 +659,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     } catch (err) {
       this.emit('error', err as Error);
     }
+    await this.checkpointer?.stop();
+    this.checkpointer = null;
   }
 
   workers(): {

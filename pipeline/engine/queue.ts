@@ -313,27 +313,42 @@ export class Queue {
     );
   }
 
+  /**
+   * Reads first, writes last: a claim that throws (a workflow whose input is unreadable) has
+   * written nothing, so a group commit needs no savepoint around it.
+   */
   private claimInTx(req: ClaimRequest, now: number): ClaimedJob | null {
     const { lane, owner, pid, limit } = req;
-    const paused = this.sql('SELECT paused FROM lanes WHERE name = ?').get(lane) as
-      { paused: number } | undefined;
-    if (paused?.paused) return null;
-    // Running jobs, and cancelled ones whose worker is still winding down (lease not dropped).
-    const { running } = this.sql(
-      `SELECT (SELECT count(*) FROM jobs WHERE lane = ? AND state = 'running' AND ${ACTIVE})
-            + (SELECT count(*) FROM jobs WHERE lane = ? AND state = 'cancelled'
-                 AND lease_expires_at IS NOT NULL AND lease_expires_at > ?) AS running`,
-    ).get(lane, lane, now) as { running: number };
-    if (running >= limit) return null;
+    // Paused, or full: running jobs and cancelled ones whose worker is still winding down
+    // (lease not dropped) count against the limit.
+    const { paused, running } = this.sql(
+      `SELECT coalesce((SELECT paused FROM lanes WHERE name = @lane), 0) AS paused,
+              (SELECT count(*) FROM jobs WHERE lane = @lane AND state = 'running' AND ${ACTIVE})
+            + (SELECT count(*) FROM jobs WHERE lane = @lane AND state = 'cancelled'
+                 AND lease_expires_at IS NOT NULL AND lease_expires_at > @now) AS running`,
+    ).get({ lane, now }) as { paused: number; running: number };
+    if (paused || running >= limit) return null;
     const job = this.sql(
-      `UPDATE jobs SET state = 'running', lease_owner = ?, lease_pid = ?, lease_expires_at = ?,
-           fence = fence + 1, claimed_at = ?
-         WHERE id = (SELECT id FROM jobs WHERE lane = +? AND state = 'queued' AND ${ACTIVE} AND run_at <= +?
-                     ORDER BY priority DESC, run_at, id LIMIT 1)
-         RETURNING *`,
-    ).get(owner, pid, now + this.leaseMs, now, lane, now) as JobRow | undefined;
+      `SELECT id, wf_seq, step, fence, attempts, recoveries FROM jobs
+        WHERE lane = +? AND state = 'queued' AND ${ACTIVE} AND run_at <= +?
+        ORDER BY priority DESC, run_at, id LIMIT 1`,
+    ).get(lane, now) as
+      Pick<JobRow, 'id' | 'wf_seq' | 'step' | 'fence' | 'attempts' | 'recoveries'> | undefined;
     if (!job) return null;
-    const wf = this.sql('SELECT * FROM workflows WHERE seq = ?').get(job.wf_seq) as WorkflowRow;
+    const wf = this.sql('SELECT seq, id, kind, subject, input, status FROM workflows WHERE seq = ?').get(
+      job.wf_seq,
+    ) as Pick<WorkflowRow, 'seq' | 'id' | 'kind' | 'subject' | 'input' | 'status'>;
+    const input = JSON.parse(wf.input) as Json;
+    const outputs: Record<string, Json> = {};
+    for (const s of this.sql(`SELECT name, output FROM steps WHERE wf_seq = ? AND status = 'completed'`).all(
+      wf.seq,
+    ) as { name: string; output: string | null }[]) {
+      outputs[s.name] = s.output === null ? null : (JSON.parse(s.output) as Json);
+    }
+    this.sql(
+      `UPDATE jobs SET state = 'running', lease_owner = ?, lease_pid = ?, lease_expires_at = ?,
+           fence = fence + 1, claimed_at = ? WHERE id = ?`,
+    ).run(owner, pid, now + this.leaseMs, now, job.id);
     if (wf.status !== 'running') {
       this.sql(`UPDATE workflows SET status = 'running', updated_at = ? WHERE seq = ?`).run(now, wf.seq);
     }
@@ -342,21 +357,15 @@ export class Queue {
       wf.seq,
       job.step,
     );
-    const outputs: Record<string, Json> = {};
-    for (const s of this.sql(`SELECT name, output FROM steps WHERE wf_seq = ? AND status = 'completed'`).all(
-      wf.seq,
-    ) as { name: string; output: string | null }[]) {
-      outputs[s.name] = s.output === null ? null : (JSON.parse(s.output) as Json);
-    }
     return {
       jobId: job.id,
-      fence: job.fence,
+      fence: job.fence + 1,
       workflowId: wf.id,
       kind: wf.kind,
       subject: wf.subject,
       step: job.step,
-      lane: job.lane,
-      input: JSON.parse(wf.input) as Json,
+      lane,
+      input,
       outputs,
       run: job.attempts + job.recoveries + 1,
       leaseExpiresAt: now + this.leaseMs,
@@ -374,18 +383,28 @@ export class Queue {
   ): { outcomes: (Outcome | Error)[]; claimed: (ClaimedJob | null)[]; claimErrors: Error[] } {
     const now = this.clock.now();
     return writeTx(this.db, 'saving finished steps and claiming work', () => {
-      const outcomes = completions.map((c) => {
-        try {
-          return this.savepoint(() => this.completeInTx(c.jobId, c.fence, c.output, now));
-        } catch (err) {
-          return err instanceof Error ? err : new Error(String(err));
-        }
-      });
-      // A claim that fails (a workflow's input unreadable, say) must not undo the commits above.
+      let outcomes: (Outcome | Error)[];
+      try {
+        // Usually nothing throws: all completions share one savepoint.
+        outcomes = this.savepoint(() =>
+          completions.map((c) => this.completeInTx(c.jobId, c.fence, c.output, now)),
+        );
+      } catch {
+        // Something did: redo them one savepoint each, so only the one that throws is undone.
+        outcomes = completions.map((c) => {
+          try {
+            return this.savepoint(() => this.completeInTx(c.jobId, c.fence, c.output, now));
+          } catch (err) {
+            return err instanceof Error ? err : new Error(String(err));
+          }
+        });
+      }
+      // A claim that fails (a workflow's input unreadable, say) has written nothing, and must
+      // not undo the commits above.
       const claimErrors: Error[] = [];
       const claimed = claims.map((r) => {
         try {
-          return this.savepoint(() => this.claimInTx(r, now));
+          return this.claimInTx(r, now);
         } catch (err) {
           claimErrors.push(err instanceof Error ? err : new Error(String(err)));
           return null;
@@ -429,34 +448,45 @@ export class Queue {
   }
 
   private completeInTx(jobId: number, fence: number, output: Json, now: number): Outcome {
-    const job = this.holds(jobId, fence);
+    // Checking the fence and marking the job done is one statement.
+    const job = this.sql(
+      `UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = ? AND fence = ? AND state = 'running' RETURNING wf_seq, step, attempts, recoveries`,
+    ).get(now, jobId, fence) as Pick<JobRow, 'wf_seq' | 'step' | 'attempts' | 'recoveries'> | undefined;
     if (!job) return { kind: 'stale' } as const;
-    const wf = this.sql('SELECT * FROM workflows WHERE seq = ?').get(job.wf_seq) as WorkflowRow;
+    const wf = this.sql('SELECT id, kind, priority FROM workflows WHERE seq = ?').get(job.wf_seq) as Pick<
+      WorkflowRow,
+      'id' | 'kind' | 'priority'
+    >;
     const step = this.registry.step(wf.kind, job.step);
-    this.sql(
-      `UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`,
-    ).run(now, jobId);
-    this.sql(
+    const saved = this.sql(
       `UPDATE steps SET status = 'completed', output = ?, finished_at = ?, last_error = NULL,
-           attempts = ?, recoveries = ? WHERE wf_seq = ? AND name = ?`,
-    ).run(JSON.stringify(output), now, job.attempts, job.recoveries, wf.seq, job.step);
-    step.commit?.({
-      db: this.db,
-      fingerprint: (
-        this.sql('SELECT fingerprint FROM steps WHERE wf_seq = ? AND name = ?').get(wf.seq, job.step) as {
-          fingerprint: string;
-        }
-      ).fingerprint,
-      workflowId: wf.id,
-      kind: wf.kind,
-      subject: wf.subject,
-      step: job.step,
-      input: JSON.parse(wf.input) as Json,
-      output,
-      fence,
-      now,
-    });
-    return { kind: 'committed', workflowDone: this.enqueueNext(wf.seq, wf.id, now, wf.priority) } as const;
+           attempts = ?, recoveries = ? WHERE wf_seq = ? AND name = ? RETURNING fingerprint`,
+    ).get(JSON.stringify(output), now, job.attempts, job.recoveries, job.wf_seq, job.step) as {
+      fingerprint: string;
+    };
+    if (step.commit) {
+      const more = this.sql('SELECT subject, input FROM workflows WHERE seq = ?').get(job.wf_seq) as Pick<
+        WorkflowRow,
+        'subject' | 'input'
+      >;
+      step.commit({
+        db: this.db,
+        fingerprint: saved.fingerprint,
+        workflowId: wf.id,
+        kind: wf.kind,
+        subject: more.subject,
+        step: job.step,
+        input: JSON.parse(more.input) as Json,
+        output,
+        fence,
+        now,
+      });
+    }
+    return {
+      kind: 'committed',
+      workflowDone: this.enqueueNext(job.wf_seq, wf.id, now, wf.priority),
+    } as const;
   }
 
   /** The step threw. Retry with backoff, or dead-letter past its limit or if not retryable. */

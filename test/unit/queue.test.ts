@@ -295,3 +295,85 @@ describe('durable queue', () => {
     });
   });
 });
+
+describe('group commit (settle)', () => {
+  // A step whose commit projection writes a row, and throws for one subject.
+  const projected: WorkflowDef = {
+    kind: 'proj',
+    steps: [
+      {
+        name: 'only',
+        lane: 'cpu',
+        version: '1',
+        run: noop,
+        commit(ctx) {
+          if (ctx.subject === 'bad') throw new Error('projection bug');
+          ctx.db
+            .prepare('INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)')
+            .run(`p:${ctx.subject}`, '1', ctx.now);
+        },
+      },
+    ],
+  };
+
+  it('commits every finished job in one transaction, and one whose projection throws alone is undone', () => {
+    const { db, registry } = freshStore([projected]);
+    const q = new Queue(db, registry, new ManualClock(), { leaseMs: 10_000 });
+    q.startMany(['a', 'bad', 'b', 'next'].map((subject) => ({ kind: 'proj', subject })));
+    const req = { lane: 'cpu' as const, owner: 'boot:w', pid: process.pid, limit: 3 };
+    const first = q.settle([], [req, req, req, req]);
+    const held = first.claimed.filter((j) => j !== null);
+    // The limit holds within one settle: three claimed, the fourth not.
+    expect(held.map((j) => j.subject)).toEqual(['a', 'bad', 'b']);
+    const { outcomes, claimed } = q.settle(
+      held.map((j) => ({ jobId: j.jobId, fence: j.fence, output: null })),
+      [req],
+    );
+    expect(outcomes[0]).toMatchObject({ kind: 'committed', workflowDone: true });
+    expect(outcomes[1]).toBeInstanceOf(Error);
+    expect((outcomes[1] as Error).message).toBe('projection bug');
+    expect(outcomes[2]).toMatchObject({ kind: 'committed', workflowDone: true });
+    // The two good projections are saved, the bad one left nothing, and its job is still held.
+    expect(db.prepare(`SELECT key FROM settings WHERE key LIKE 'p:%' ORDER BY key`).pluck().all()).toEqual([
+      'p:a',
+      'p:b',
+    ]);
+    expect(
+      db
+        .prepare(
+          `SELECT w.subject, w.status, j.state FROM workflows w JOIN jobs j ON j.wf_seq = w.seq ORDER BY w.seq`,
+        )
+        .all(),
+    ).toEqual([
+      { subject: 'a', status: 'completed', state: 'done' },
+      { subject: 'bad', status: 'running', state: 'running' },
+      { subject: 'b', status: 'completed', state: 'done' },
+      { subject: 'next', status: 'running', state: 'running' },
+    ]);
+    // The claim in the same transaction went ahead: two slots were freed, one asked for.
+    expect(claimed.map((j) => j?.subject)).toEqual(['next']);
+  });
+
+  it('a workflow whose input cannot be read fails its claim without undoing the commits beside it', () => {
+    const { db, registry } = freshStore([projected]);
+    const q = new Queue(db, registry, new ManualClock(), { leaseMs: 10_000 });
+    q.startMany(['a', 'b'].map((subject) => ({ kind: 'proj', subject })));
+    const req = { lane: 'cpu' as const, owner: 'boot:w', pid: process.pid, limit: 1 };
+    const [a] = q.settle([], [req]).claimed;
+    db.prepare(`UPDATE workflows SET input = '{broken' WHERE subject = 'b'`).run();
+    const r = q.settle([{ jobId: a!.jobId, fence: a!.fence, output: null }], [req]);
+    expect(r.outcomes[0]).toMatchObject({ kind: 'committed' });
+    expect(r.claimed).toEqual([null]);
+    expect(r.claimErrors).toHaveLength(1);
+    // Nothing of the failed claim was written: b's job is still queued, its step pending.
+    expect(
+      db
+        .prepare(
+          `SELECT w.status, j.state, s.status AS step FROM workflows w JOIN jobs j ON j.wf_seq = w.seq
+           JOIN steps s ON s.wf_seq = w.seq WHERE w.subject = 'b'`,
+        )
+        .get(),
+    ).toEqual({ status: 'queued', state: 'queued', step: 'pending' });
+    expect(db.prepare(`SELECT value FROM settings WHERE key = 'p:a'`).pluck().get()).toBe('1');
+  });
+});

@@ -17,6 +17,7 @@ import { tempDir } from '../helpers/env.ts';
 import { Queue } from '../../pipeline/engine/queue.ts';
 import { Registry } from '../../pipeline/engine/workflow.ts';
 import { ManualClock } from '../../pipeline/engine/clock.ts';
+import { startCheckpointer } from '../../pipeline/store/checkpointer.ts';
 
 function tables(db: Database.Database): string[] {
   return (
@@ -254,5 +255,61 @@ describe('store', () => {
     expect(defaultDataDir('linux', { XDG_CONFIG_HOME: '/x' }, '/home/a')).toBe('/x/Earshot');
     expect(resolveDataDir('/explicit', { EARSHOT_DATA_DIR: '/env' })).toBe('/explicit');
     expect(resolveDataDir(undefined, { EARSHOT_DATA_DIR: '/env' })).toBe('/env');
+  });
+});
+
+describe('background checkpointer', () => {
+  /** Poll a condition (the thread runs on its own schedule); fail after `ms`. */
+  async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error('condition not met in time');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it('copies the WAL into the database file off the writer, and hands checkpoints back when stopped', async () => {
+    const file = databasePath(tempDir());
+    const db = openDatabase(file);
+    const before = db.pragma('wal_autocheckpoint', { simple: true });
+    const cp = startCheckpointer(db, { intervalMs: 20 })!;
+    expect(cp).not.toBeNull();
+    // The writer's own checkpoint only backs the thread up now, far above this test's WAL.
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(20_000);
+    const size = fs.statSync(file).size;
+    db.exec('CREATE TABLE t (x TEXT)');
+    const ins = db.prepare('INSERT INTO t VALUES (?)');
+    db.transaction(() => {
+      for (let i = 0; i < 2000; i++) ins.run('x'.repeat(200));
+    })();
+    // ~100 pages sit in the WAL; the thread copies them into the database file.
+    await until(() => fs.statSync(file).size > size + 100 * 4096);
+    const copy = new Database(file, { readonly: true });
+    expect(copy.prepare('SELECT count(*) FROM t').pluck().get()).toBe(2000);
+    copy.close();
+    await cp.stop();
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(before);
+    db.close();
+  });
+
+  it('gives the writer its checkpoints back when the thread fails', async () => {
+    const dir = tempDir();
+    const db = openDatabase(databasePath(dir));
+    const before = db.pragma('wal_autocheckpoint', { simple: true });
+    const errors: Error[] = [];
+    // The thread opens the file by name: gone, it cannot start.
+    fs.rmSync(databasePath(dir));
+    const cp = startCheckpointer(db, { intervalMs: 20, onError: (e) => errors.push(e) })!;
+    await until(() => errors.length > 0);
+    expect(errors[0]!.message).toMatch(/background checkpointer stopped/);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(before);
+    await cp.stop();
+    db.close();
+  });
+
+  it('is not started for an in-memory database', () => {
+    const db = openDatabase(':memory:');
+    expect(startCheckpointer(db)).toBeNull();
+    db.close();
   });
 });
