@@ -120,8 +120,8 @@ export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}):
         .prepare(`SELECT * FROM episodes WHERE status = 'queued' ORDER BY published_at DESC`)
         .all() as EpisodeRow[]);
   // One transaction for the lot: a refresh that queues 50 episodes is one commit, not 100.
-  return writeTx(db, 'starting episodes', () =>
-    rows.map((row) => {
+  return writeTx(db, 'starting episodes', () => [
+    ...rows.map((row) => {
       const feed = row.feed_id === null ? undefined : (feedOf.get(row.feed_id) as FeedFacts | undefined);
       const input = {
         ...inputOf(row, feed, whisperModel, options.whisper ?? 'auto'),
@@ -141,5 +141,35 @@ export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}):
       ).run(row.id);
       return id;
     }),
+    ...(options.ids ? [] : reindexChanged(db, queue)),
+  ]);
+}
+
+/**
+ * Episodes whose title or show notes changed after they were indexed (a refresh marks them):
+ * their index step runs again, and only it (its embeddings of unchanged text are reused). One
+ * still in the pipeline keeps its mark until it is done, since its index may have read the old
+ * text. Inside the caller's transaction.
+ */
+function reindexChanged(db: Db, queue: Queue): string[] {
+  const marked = db.prepare('SELECT id, key FROM episodes WHERE reindex_at IS NOT NULL').all() as {
+    id: number;
+    key: string;
+  }[];
+  const latest = db.prepare(
+    `SELECT w.id, w.status, EXISTS (SELECT 1 FROM steps s WHERE s.wf_seq = w.seq AND s.name = 'index') AS indexed
+       FROM workflows w WHERE w.kind = 'episode' AND w.subject = ? ORDER BY w.seq DESC LIMIT 1`,
   );
+  const clear = db.prepare('UPDATE episodes SET reindex_at = NULL WHERE id = ?');
+  const started: string[] = [];
+  for (const e of marked) {
+    const wf = latest.get(e.key) as { id: string; status: string; indexed: number } | undefined;
+    if (wf && (wf.status === 'queued' || wf.status === 'running')) continue;
+    if (wf?.status === 'completed' && wf.indexed) {
+      queue.retry(wf.id, 'index');
+      started.push(wf.id);
+    }
+    clear.run(e.id);
+  }
+  return started;
 }

@@ -404,7 +404,7 @@ export class Subscriptions {
     return { added: fresh.length, updated, queued };
   }
 
-  private episodeColumns(item: ParsedItem) {
+  private episodeFields(item: ParsedItem) {
     const extra = {
       guids: item.guids,
       alternateEnclosures: item.alternateEnclosures,
@@ -416,18 +416,22 @@ export class Subscriptions {
       episode: item.episode,
       imageUrl: item.imageUrl,
     };
-    return [
-      item.guids[0] ?? null,
-      item.title ?? null,
-      item.description ?? null,
-      item.link ?? null,
-      item.publishedAt ?? null,
-      item.durationMs ?? null,
-      item.enclosure?.url ?? null,
-      item.enclosure?.type ?? null,
-      item.enclosure?.length ?? null,
-      JSON.stringify(extra),
-    ];
+    return {
+      guid: item.guids[0] ?? null,
+      title: item.title ?? null,
+      description: item.description ?? null,
+      link: item.link ?? null,
+      publishedAt: item.publishedAt ?? null,
+      durationMs: item.durationMs ?? null,
+      enclosureUrl: item.enclosure?.url ?? null,
+      enclosureType: item.enclosure?.type ?? null,
+      enclosureLength: item.enclosure?.length ?? null,
+      extra: JSON.stringify(extra),
+    };
+  }
+
+  private episodeColumns(item: ParsedItem) {
+    return Object.values(this.episodeFields(item));
   }
 
   private insertEpisode(
@@ -457,13 +461,21 @@ export class Subscriptions {
   }
 
   private updateEpisode(id: number, item: ParsedItem, position: number, now: number): void {
+    // On the right of SET, title and description are still the old values: an indexed episode
+    // whose title or show notes changed is marked for its index step to run again.
     this.db
       .prepare(
-        `UPDATE episodes SET guid = ?, title = ?, description = ?, link = ?, published_at = ?, duration_ms = ?,
-           enclosure_url = ?, enclosure_type = ?, enclosure_length = ?, extra = ?, position = ?, updated_at = ?
-         WHERE id = ?`,
+        `UPDATE episodes SET
+           reindex_at = CASE WHEN (title IS NOT @title OR description IS NOT @description)
+             AND EXISTS (SELECT 1 FROM artifacts a WHERE a.episode_id = episodes.id AND a.kind = 'chunks')
+             THEN @now ELSE reindex_at END,
+           guid = @guid, title = @title, description = @description, link = @link,
+           published_at = @publishedAt, duration_ms = @durationMs, enclosure_url = @enclosureUrl,
+           enclosure_type = @enclosureType, enclosure_length = @enclosureLength, extra = @extra,
+           position = @position, updated_at = @now
+         WHERE id = @id`,
       )
-      .run(...this.episodeColumns(item), position, now, id);
+      .run({ ...this.episodeFields(item), position, now, id });
   }
 
   feed(feedId: number): FeedView {
@@ -497,7 +509,11 @@ export class Subscriptions {
       .prepare(
         // An episode whose pipeline was dead-lettered or cancelled shows that, not "processing".
         `SELECT e.*, (SELECT w.status FROM workflows w WHERE w.kind = 'episode' AND w.subject = e.key
-                      ORDER BY w.created_at DESC LIMIT 1) AS workflow_status
+                      ORDER BY w.created_at DESC LIMIT 1) AS workflow_status,
+           EXISTS (SELECT 1 FROM artifacts a WHERE a.episode_id = e.id AND a.kind = 'transcript') AS has_transcript,
+           -- What show() needs: the understand step's commit records the three together.
+           (SELECT count(*) FROM artifacts a WHERE a.episode_id = e.id AND a.kind IN ('summary', 'gi', 'kg')) = 3
+             AS understood
          FROM episodes e ${query.feedId === undefined ? '' : 'WHERE feed_id = ?'}
          ORDER BY published_at DESC NULLS LAST, id DESC LIMIT ?`,
       )
@@ -513,6 +529,8 @@ export class Subscriptions {
       extra: string;
       status: string;
       workflow_status: string | null;
+      has_transcript: 0 | 1;
+      understood: 0 | 1;
     }[];
     return rows.map((r) => {
       const extra = JSON.parse(r.extra) as { transcripts?: { url: string }[] };
@@ -532,6 +550,8 @@ export class Subscriptions {
             : r.workflow_status === 'cancelled'
               ? 'cancelled'
               : r.status,
+        hasTranscript: r.has_transcript === 1,
+        understood: r.understood === 1,
       };
     });
   }

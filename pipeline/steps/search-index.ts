@@ -19,6 +19,8 @@ export interface SearchIndexOutput {
   transcriptChunks: number;
   modelId: string | null;
   dims: number | null;
+  /** Vectors taken from the episode's earlier index (same model, same text) instead of embedded. */
+  reusedVectors: number;
   elapsedMs: number;
   /** What could not be used, for the user (the episode is still searchable by its words). */
   problems: string[];
@@ -91,9 +93,22 @@ export async function searchIndex(ctx: StepContext): Promise<Json> {
   const transcriptChunks = pieces.length;
   // Workers never write the library; reading it for the title and show notes is fine.
   const dbFile = databasePath(ctx.dataDir);
+  // Vectors this episode already has from the same model, by chunk text: a title or show notes
+  // that changed (or new insights) re-embed only what changed.
+  const stored = new Map<string, Buffer>();
   if (fs.existsSync(dbFile)) {
     const db = openDatabase(dbFile, { readonly: true });
     try {
+      if (input.embeddingModel) {
+        for (const r of db
+          .prepare(
+            `SELECT c.fingerprint, x.vector FROM chunks c
+               JOIN chunk_embeddings x ON x.chunk_id = c.id AND x.model_id = ?
+              WHERE c.episode_id = ?`,
+          )
+          .all(input.embeddingModel, input.episodeId) as { fingerprint: string; vector: Buffer }[])
+          stored.set(r.fingerprint, r.vector);
+      }
       const ep = db.prepare('SELECT title, description FROM episodes WHERE id = ?').get(input.episodeId) as
         { title: string | null; description: string | null } | undefined;
       if (ep?.title?.trim())
@@ -123,15 +138,24 @@ export async function searchIndex(ctx: StepContext): Promise<Json> {
 
   let modelId: string | null = null;
   let dims: number | null = null;
-  let vectors: Float32Array[] = [];
+  let vectors: (Float32Array | Buffer)[] = [];
+  let reused = 0;
   if (input.embeddingModel && pieces.length > 0) {
     try {
       const model = installedModel(input.embeddingModel, { dataDir: ctx.dataDir });
       const embedder = await loadEmbedder(model.id, model.path);
-      for (let i = 0; i < pieces.length; i += 32) {
+      vectors = pieces.map((p) => {
+        const v = stored.get(p.fingerprint);
+        return v && v.byteLength === embedder.dims * 4 ? v : new Float32Array(0);
+      });
+      const todo = pieces.flatMap((p, i) => (vectors[i]!.byteLength === 0 ? [i] : []));
+      reused = pieces.length - todo.length;
+      for (let k = 0; k < todo.length; k += 32) {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('cancelled');
-        vectors.push(...(await embedder.embed(pieces.slice(i, i + 32).map((p) => p.text))));
-        ctx.progress(Math.min(1, (i + 32) / pieces.length), { embedded: Math.min(pieces.length, i + 32) });
+        const batch = todo.slice(k, k + 32);
+        const out = await embedder.embed(batch.map((i) => pieces[i]!.text));
+        batch.forEach((i, j) => (vectors[i] = out[j]!));
+        ctx.progress(Math.min(1, (k + 32) / todo.length), { embedded: Math.min(todo.length, k + 32) });
       }
       modelId = model.id;
       dims = embedder.dims;
@@ -152,7 +176,13 @@ export async function searchIndex(ctx: StepContext): Promise<Json> {
     chunks: pieces.map((p, seq) => ({
       ...p,
       seq,
-      ...(vectors[seq] ? { vector: vectorToBlob(vectors[seq]).toString('base64') } : {}),
+      ...(vectors[seq]
+        ? {
+            vector: (Buffer.isBuffer(vectors[seq]) ? vectors[seq] : vectorToBlob(vectors[seq])).toString(
+              'base64',
+            ),
+          }
+        : {}),
     })),
   };
   const out = path.join(ctx.dataDir, 'search', 'chunks', `${input.key}.json`);
@@ -163,6 +193,7 @@ export async function searchIndex(ctx: StepContext): Promise<Json> {
     transcriptChunks,
     modelId,
     dims,
+    reusedVectors: reused,
     elapsedMs: Date.now() - started,
     problems,
   };

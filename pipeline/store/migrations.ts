@@ -403,6 +403,16 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX entity_mentions_entity ON entity_mentions (entity_id);
     `,
   },
+  {
+    version: 11,
+    name: 'episodes whose title or show notes changed after they were indexed',
+    // Set by a feed refresh when an indexed episode's title or show notes change; the next
+    // round that starts episodes runs that episode's index step again, and clears it.
+    sql: `
+      ALTER TABLE episodes ADD COLUMN reindex_at INTEGER;
+      CREATE INDEX episodes_reindex ON episodes (reindex_at) WHERE reindex_at IS NOT NULL;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]?.version ?? 0;
