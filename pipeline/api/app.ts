@@ -47,12 +47,18 @@ import type {
 } from './contract.ts';
 import type { Transcript } from '../ingest/transcripts.ts';
 import type {
+  CanonicalEntityDetailView,
   CanonicalEntityView,
   EntityKind,
   EpisodeUnderstandingView,
   SegmentEditView,
 } from './contract.ts';
-import { canonicalEntities, episodeUnderstanding, NotUnderstood } from '../understand/read.ts';
+import {
+  canonicalEntities,
+  canonicalEntity,
+  episodeUnderstanding,
+  NotUnderstood,
+} from '../understand/read.ts';
 import { EditError, editSegment } from '../understand/edit.ts';
 import type { SearchQuery, SearchView } from './contract.ts';
 import { Searcher, searchDate } from '../search/search.ts';
@@ -554,6 +560,16 @@ export class App implements Api {
   async entities(query?: { limit?: number; type?: EntityKind }): Promise<CanonicalEntityView[]> {
     const [q = {}] = parseArgs('entities', query === undefined ? [] : [query]);
     return canonicalEntities(this.ctx.db, q);
+  }
+
+  async entity(id: number): Promise<CanonicalEntityDetailView> {
+    const [entityId] = parseArgs('entity', [id]);
+    try {
+      return canonicalEntity(this.ctx.db, entityId);
+    } catch (err) {
+      if (err instanceof NotUnderstood) throw new ApiInputError(err.message);
+      throw err;
+    }
   }
 
   async editSegment(episodeId: number, index: number, text: string): Promise<SegmentEditView> {

@@ -119,6 +119,10 @@ export interface EpisodeView {
   enclosureUrl: string | null;
   transcriptUrl: string | null;
   status: string;
+  /** A transcript is stored (the publisher's or Whisper's): `transcript` can read it. */
+  hasTranscript: boolean;
+  /** Its summary, insights and knowledge graph are stored: `show` can read them. */
+  understood: boolean;
 }
 
 export interface RefreshView {
@@ -362,6 +366,24 @@ export interface CanonicalEntityView {
   mentionCount: number;
 }
 
+/** One library entity and the episodes that name it (`entity`). */
+export interface CanonicalEntityDetailView extends CanonicalEntityView {
+  /** Newest first. */
+  episodes: {
+    episodeId: number;
+    title: string | null;
+    feedId: number | null;
+    feedTitle: string | null;
+    publishedAt: number | null;
+    /** The name this episode uses for it. */
+    name: string;
+    role: 'host' | 'guest' | 'mentioned';
+    mentions: number;
+    /** Where the episode first names it; null when the transcript has no times. */
+    firstMs: number | null;
+  }[];
+}
+
 export interface SegmentEditView {
   episodeId: number;
   index: number;
@@ -415,6 +437,8 @@ export interface Api {
   show(episodeId: number): Promise<EpisodeUnderstandingView>;
   /** The library's canonical entities, most episodes first. Default limit 100. */
   entities(query?: { limit?: number; type?: EntityKind }): Promise<CanonicalEntityView[]>;
+  /** One canonical entity (id from `entities`) with the episodes that name it, newest first. */
+  entity(id: number): Promise<CanonicalEntityDetailView>;
   /** Correct one transcript segment (index from 0); understanding and what follows it run again. */
   editSegment(episodeId: number, index: number, text: string): Promise<SegmentEditView>;
 }
@@ -450,6 +474,7 @@ export const API_METHODS = [
   'search',
   'show',
   'entities',
+  'entity',
   'editSegment',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;

@@ -124,6 +124,12 @@ export const argSchemas = {
         .optional(),
     ]),
   ]),
+  entity: z.tuple([
+    z
+      .number({ error: 'An entity id is a number (see `earshot entities`).' })
+      .int('An entity id is a whole number (see `earshot entities`).')
+      .positive('An entity id is a number above 0 (see `earshot entities`).'),
+  ]),
   editSegment: z.tuple([
     episodeIdSchema,
     z.number().int('A segment index is a whole number.').min(0, 'Segments are numbered from 0.'),

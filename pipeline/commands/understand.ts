@@ -1,6 +1,11 @@
 import { Option, type Command } from 'commander';
 import { positiveInt, print, table, withApp } from './io.ts';
-import type { CanonicalEntityView, EntityKind, EpisodeUnderstandingView } from '../api/contract.ts';
+import type {
+  CanonicalEntityDetailView,
+  CanonicalEntityView,
+  EntityKind,
+  EpisodeUnderstandingView,
+} from '../api/contract.ts';
 
 const ENTITY_KINDS: EntityKind[] = ['person', 'organization', 'place', 'topic'];
 
@@ -68,7 +73,31 @@ export function renderEntities(list: CanonicalEntityView[]): string {
   ]);
 }
 
-/** `earshot show` and `earshot entities`: what an episode is about, and who and what the library talks about. */
+export function renderEntity(v: CanonicalEntityDetailView): string {
+  const lines = [
+    `${v.name} — ${v.type} ${v.id}, in ${v.episodeCount} episode${v.episodeCount === 1 ? '' : 's'}`,
+  ];
+  if (v.aliases.length > 0) lines.push(`also: ${v.aliases.join(', ')}`);
+  lines.push(
+    '',
+    table([
+      ['EPISODE', 'PUBLISHED', 'TITLE', 'SHOW', 'ROLE', 'MENTIONS', 'FIRST', 'AS'],
+      ...v.episodes.map((e) => [
+        String(e.episodeId),
+        e.publishedAt === null ? '' : new Date(e.publishedAt).toISOString().slice(0, 10),
+        e.title ?? '(untitled)',
+        e.feedTitle ?? '',
+        e.role,
+        String(e.mentions),
+        at(e.firstMs),
+        e.name === v.name ? '' : e.name,
+      ]),
+    ]),
+  );
+  return lines.join('\n');
+}
+
+/** `earshot show`, `earshot entities` and `earshot entity`: what an episode is about, and who and what the library talks about. */
 export function registerUnderstandCommands(program: Command): void {
   program
     .command('show')
@@ -97,6 +126,19 @@ export function registerUnderstandCommands(program: Command): void {
           ...(opts.type ? { type: opts.type } : {}),
         });
         print(cmd, list, () => renderEntities(list));
+      });
+    });
+
+  program
+    .command('entity')
+    .argument('<entity-id>', 'the entity (see `earshot entities`)', (v) =>
+      positiveInt(v, 'an entity id (see `earshot entities`)'),
+    )
+    .description('one person, organization, place or topic: its other names and the episodes that name it')
+    .action(async (id: number, _opts, cmd: Command) => {
+      await withApp(cmd, async (app) => {
+        const v = await app.entity(id);
+        print(cmd, v, () => renderEntity(v));
       });
     });
 }

@@ -1,7 +1,11 @@
 import fs from 'node:fs';
 import type { Db } from '../store/db.ts';
 import type { GiDoc, KgDoc, SummaryDoc } from './types.ts';
-import type { CanonicalEntityView, EpisodeUnderstandingView } from '../api/contract.ts';
+import type {
+  CanonicalEntityDetailView,
+  CanonicalEntityView,
+  EpisodeUnderstandingView,
+} from '../api/contract.ts';
 
 /** Reads behind `show` and `entities`: the artifacts an episode's commit recorded, and the canonical entities. */
 export class NotUnderstood extends Error {}
@@ -78,24 +82,78 @@ export function canonicalEntities(
 ): CanonicalEntityView[] {
   const rows = db
     .prepare(
-      `SELECT id, type, name, aliases, episode_count, mention_count FROM entities
+      `SELECT ${ENTITY_COLUMNS} FROM entities
        WHERE (? IS NULL OR type = ?) AND episode_count > 0
        ORDER BY episode_count DESC, mention_count DESC, name LIMIT ?`,
     )
-    .all(query.type ?? null, query.type ?? null, query.limit ?? 100) as {
-    id: number;
-    type: CanonicalEntityView['type'];
-    name: string;
-    aliases: string;
-    episode_count: number;
-    mention_count: number;
-  }[];
-  return rows.map((r) => ({
+    .all(query.type ?? null, query.type ?? null, query.limit ?? 100) as EntityRow[];
+  return rows.map(entityView);
+}
+
+// The names episodes used are aliases too: a merge by meaning (canonical.ts) records only those.
+const ENTITY_COLUMNS = `id, type, name, aliases, episode_count, mention_count,
+  (SELECT json_group_array(DISTINCT m.name) FROM entity_mentions m WHERE m.entity_id = entities.id) AS said`;
+
+interface EntityRow {
+  id: number;
+  type: CanonicalEntityView['type'];
+  name: string;
+  aliases: string;
+  episode_count: number;
+  mention_count: number;
+  said: string;
+}
+
+function entityView(r: EntityRow): CanonicalEntityView {
+  const aliases = [...(JSON.parse(r.aliases) as string[]), ...(JSON.parse(r.said) as string[])];
+  return {
     id: r.id,
     type: r.type,
     name: r.name,
-    aliases: JSON.parse(r.aliases) as string[],
+    aliases: [...new Set(aliases)].filter((a) => a !== r.name),
     episodeCount: r.episode_count,
     mentionCount: r.mention_count,
-  }));
+  };
+}
+
+/** One library entity and the episodes that name it, newest first. */
+export function canonicalEntity(db: Db, id: number): CanonicalEntityDetailView {
+  const row = db.prepare(`SELECT ${ENTITY_COLUMNS} FROM entities WHERE id = ?`).get(id) as
+    EntityRow | undefined;
+  if (!row)
+    throw new NotUnderstood(
+      `There is no entity ${id}; \`earshot entities\` lists them (an entity no episode names any more is removed).`,
+    );
+  const episodes = db
+    .prepare(
+      `SELECT m.episode_id, ep.title, ep.feed_id, f.title AS feed_title, ep.published_at, m.name, m.role,
+              m.mentions, m.first_ms
+       FROM entity_mentions m JOIN episodes ep ON ep.id = m.episode_id LEFT JOIN feeds f ON f.id = ep.feed_id
+       WHERE m.entity_id = ? ORDER BY ep.published_at DESC NULLS LAST, ep.id DESC`,
+    )
+    .all(id) as {
+    episode_id: number;
+    title: string | null;
+    feed_id: number | null;
+    feed_title: string | null;
+    published_at: number | null;
+    name: string;
+    role: CanonicalEntityDetailView['episodes'][number]['role'];
+    mentions: number;
+    first_ms: number | null;
+  }[];
+  return {
+    ...entityView(row),
+    episodes: episodes.map((e) => ({
+      episodeId: e.episode_id,
+      title: e.title,
+      feedId: e.feed_id,
+      feedTitle: e.feed_title,
+      publishedAt: e.published_at,
+      name: e.name,
+      role: e.role,
+      mentions: e.mentions,
+      firstMs: e.first_ms,
+    })),
+  };
 }

@@ -332,6 +332,7 @@ describe('feed commands', () => {
         'durationMs',
         'enclosureUrl',
         'feedId',
+        'hasTranscript',
         'id',
         'key',
         'keySource',
@@ -339,9 +340,17 @@ describe('feed commands', () => {
         'status',
         'title',
         'transcriptUrl',
+        'understood',
       ].sort(),
     );
     expect(eps.map((e: { status: string }) => e.status)).toEqual(['queued', 'listed']);
+    // Nothing has run yet: no transcript, no summary.
+    expect(
+      eps.map((e: { hasTranscript: boolean; understood: boolean }) => [e.hasTranscript, e.understood]),
+    ).toEqual([
+      [false, false],
+      [false, false],
+    ]);
     expect((await run(dir, ['refresh', '1'])).stdout).toBe('feed 1: unchanged\n');
 
     const again = await run(dir, ['subscribe', server.url('/cli.xml')]);
