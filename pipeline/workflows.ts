@@ -23,7 +23,10 @@ export interface EpisodeInput {
   sha256: string | null;
   /** The Whisper model chosen when the episode was queued (part of the transcribe fingerprint); null: none installed. */
   whisperModel?: string | null;
-  /** The embedding model chosen when the episode was queued (part of the index fingerprint); null: keyword search only. */
+  /**
+   * The embedding model chosen when the episode was queued (part of the index and understand
+   * fingerprints: it embeds the chunks, and merges entities by meaning); null: keyword search only.
+   */
   embeddingModel?: string | null;
   /** 'always': transcribe even when the publisher has a transcript. Default 'auto'. */
   whisper?: 'auto' | 'always';
@@ -140,7 +143,11 @@ export const episodeWorkflow: WorkflowDef = {
       lane: 'cpu',
       version: '1',
       after: ['transcribe', 'publisher-transcript'],
-      fingerprint: (input) => understandFingerprint((input as unknown as EpisodeInput).llmModel ?? null),
+      fingerprint: (input) =>
+        understandFingerprint(
+          (input as unknown as EpisodeInput).llmModel ?? null,
+          (input as unknown as EpisodeInput).embeddingModel ?? null,
+        ),
       run: async (ctx) => (await import('./understand/step.ts')).understand(ctx),
       commit: commitUnderstanding,
     },

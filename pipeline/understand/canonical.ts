@@ -1,6 +1,7 @@
 import type { Db } from '../store/db.ts';
 import { normalizeName } from './names.ts';
 import type { EntityRole, EntityType } from './types.ts';
+import type { EntityMatch } from './entity-match.ts';
 
 /**
  * Merging an episode's entities into the library's canonical ones (tables from migration 10).
@@ -14,9 +15,17 @@ import type { EntityRole, EntityType } from './types.ts';
  * 3. a single-word person name ("Lex") matches the first or last word of exactly one person
  *    already named in this show's other episodes, else of exactly one person in the library who
  *    is in two or more episodes (co-occurrence with the show stands in for context);
- * 4. an EntityMatcher (an embedding model, when one is active) says it is the same;
+ * 4. an EntityMatcher says it is the same: the understand step's proposals from name embeddings
+ *    when an embedding model is active (entity-match.ts). It is also asked when rules 1-3 found
+ *    only an entity that no other episode mentions any more (this episode's own from an earlier
+ *    run), so a re-run with a model can merge what a run without one kept apart;
  * otherwise it becomes a new canonical entity. Single-word aliases never match across episodes
  * on their own: "Lex" in one show is not evidence about "Lex" in another.
+ *
+ * A merge by meaning leaves no trace but the episode's mention: no alias row and no display name
+ * or alias change on the entity. So a re-run without the model, or with another one, decides
+ * afresh, and no merge outlives the model that made it. (`entities` lists the names episodes
+ * used from the mentions.)
  */
 export interface EpisodeEntity {
   id: string;
@@ -28,13 +37,15 @@ export interface EpisodeEntity {
 }
 
 /**
- * Hook for similarity by meaning: given a new entity and up to `limit` canonical candidates of
- * its type, return the id of the one it is (or null). Wire an embedding model here when active.
+ * Hook for similarity by meaning: which entity an episode entity is (or null). Its answer is
+ * checked: the entity must exist, be of the same type and still carry the name compared.
  */
-export type EntityMatcher = (
-  entity: EpisodeEntity,
-  candidates: { id: number; name: string; aliases: string[] }[],
-) => number | null;
+export type EntityMatcher = (entity: EpisodeEntity) => EntityMatch | null;
+
+/** The matcher for the understand step's proposals (by the episode entity's local id). */
+export function proposalMatcher(proposals: Readonly<Record<string, EntityMatch>>): EntityMatcher {
+  return (entity) => (Object.hasOwn(proposals, entity.id) ? proposals[entity.id]! : null);
+}
 
 interface Row {
   id: number;
@@ -83,6 +94,7 @@ export function mergeEpisodeEntities(
        first_ms = min(coalesce(first_ms, excluded.first_ms), coalesce(excluded.first_ms, first_ms))`,
   );
   const mapping = new Map<string, number>();
+  const mentioned = db.prepare('SELECT EXISTS (SELECT 1 FROM entity_mentions WHERE entity_id = ?)').pluck();
   for (const e of entities) {
     const norm = normalizeName(e.name);
     if (!norm) continue;
@@ -92,20 +104,22 @@ export function mergeEpisodeEntities(
     if (!found && e.type !== 'topic' && words(norm) > 1) found = byAliasAnyType.get(norm) as Row | undefined;
     if (!found && e.type === 'person' && words(norm) === 1)
       found = singleWordPerson(db, norm, feedId, episodeId);
-    if (!found && matcher) {
-      const candidates = (
-        db
-          .prepare(
-            'SELECT id, name, aliases FROM entities WHERE type = ? ORDER BY episode_count DESC LIMIT 50',
-          )
-          .all(e.type) as Row[]
-      ).map((r) => ({ id: r.id, name: r.name, aliases: JSON.parse(r.aliases) as string[] }));
-      const id = matcher(e, candidates);
-      if (id !== null) found = candidates.find((c) => c.id === id) as unknown as Row | undefined;
+    let byMeaning = false;
+    if (matcher && (!found || !mentioned.get(found.id))) {
+      const m = matcher(e);
+      const hit = m ? checkedMatch(db, m, e.type, mapping) : undefined;
+      if (hit && hit.id !== found?.id) {
+        found = hit;
+        byMeaning = true;
+      }
     }
     let id: number;
     if (found) id = found.id;
     else id = (insertEntity.get(e.type, e.name, norm, now, now) as { id: number }).id;
+    insertMention.run(episodeId, id, e.id, e.name, e.role, e.mentionCount, firstMs[e.id] ?? null);
+    mapping.set(e.id, id);
+    affected.add(id);
+    if (byMeaning) continue;
     for (const k of keys) addAlias.run(e.type, k, id);
     if (found) {
       const known = new Set(JSON.parse((found as Row).aliases ?? '[]') as string[]);
@@ -128,9 +142,6 @@ export function mergeEpisodeEntities(
         id,
       );
     }
-    insertMention.run(episodeId, id, e.id, e.name, e.role, e.mentionCount, firstMs[e.id] ?? null);
-    mapping.set(e.id, id);
-    affected.add(id);
   }
   const recount = db.prepare(
     `UPDATE entities SET
@@ -176,4 +187,23 @@ function singleWordPerson(db: Db, norm: string, feedId: number | null, episodeId
       .all(`%${norm.replace(/[%_\\]/g, (c) => `\\${c}`)}%`) as Row[],
   );
   return library.length === 1 ? library[0] : undefined;
+}
+
+/** The entity a proposal names, if it still is that entity: same type, and the name compared is its name or alias. */
+function checkedMatch(
+  db: Db,
+  m: EntityMatch,
+  type: EntityType,
+  mapping: ReadonlyMap<string, number>,
+): Row | undefined {
+  const id = m.canonicalId ?? (m.localId !== null ? mapping.get(m.localId) : undefined);
+  if (id === undefined) return undefined;
+  const row = db.prepare('SELECT id, name, aliases FROM entities WHERE id = ? AND type = ?').get(id, type) as
+    Row | undefined;
+  if (!row) return undefined;
+  // A local match points at whatever its earlier entity became this run: nothing more to check.
+  if (m.canonicalId === null) return row;
+  const want = normalizeName(m.matchedName);
+  const names = [row.name, ...(JSON.parse(row.aliases) as string[])];
+  return names.some((n) => normalizeName(n) === want) ? row : undefined;
 }

@@ -1,6 +1,6 @@
 import type { CommitContext } from '../engine/workflow.ts';
 import type { EpisodeInput } from '../workflows.ts';
-import { mergeEpisodeEntities } from './canonical.ts';
+import { mergeEpisodeEntities, proposalMatcher } from './canonical.ts';
 import type { UnderstandOutput } from './step.ts';
 import { UNDERSTAND_SCHEMA_VERSION } from './types.ts';
 
@@ -36,5 +36,15 @@ export function commitUnderstanding(ctx: CommitContext): void {
       ctx.now,
     );
   }
-  mergeEpisodeEntities(ctx.db, input.episodeId, input.feedId ?? null, out.entities, out.firstMs, ctx.now);
+  // Proposals by meaning (an embedding model was active); outputs from before they existed have none.
+  const proposals = out.entityMatches ?? {};
+  mergeEpisodeEntities(
+    ctx.db,
+    input.episodeId,
+    input.feedId ?? null,
+    out.entities,
+    out.firstMs,
+    ctx.now,
+    Object.keys(proposals).length > 0 ? proposalMatcher(proposals) : undefined,
+  );
 }

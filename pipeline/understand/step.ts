@@ -8,6 +8,10 @@ import type { EpisodeInput } from '../workflows.ts';
 import { loadLlmTier } from './llm-seam.ts';
 import { understandTranscript } from './run.ts';
 import type { KgEntity, Tier } from './types.ts';
+import { proposeEntityMatches, type CandidateEntity, type EntityMatch } from './entity-match.ts';
+import { databasePath, openDatabase } from '../store/index.ts';
+import { installedModel } from '../../models/manager.ts';
+import { loadEmbedder } from '../search/embed.ts';
 
 export interface UnderstandOutput {
   /** Why nothing was written (no transcript), or null. */
@@ -26,6 +30,16 @@ export interface UnderstandOutput {
   firstMs: Record<string, number | null>;
   insights: number;
   groundedInsights: number;
+  /**
+   * Which library entity (or earlier entity of this episode) each entity is by meaning, by local
+   * id: proposals from name embeddings that the commit checks (entity-match.ts). Empty without an
+   * embedding model.
+   */
+  entityMatches: Record<string, EntityMatch>;
+  /** The embedding model the proposals come from; null when none was used. */
+  entityModel: string | null;
+  /** Why entities could not be compared by meaning although a model was chosen (they merged by name only). */
+  entityMatchProblem: string | null;
   /** Set when an LLM model was asked for but this build has no LLM tier (the classic one ran). */
   fallback: string | null;
   elapsedMs: number;
@@ -72,6 +86,9 @@ export async function understand(ctx: StepContext): Promise<Json> {
     firstMs: {},
     insights: 0,
     groundedInsights: 0,
+    entityMatches: {},
+    entityModel: null,
+    entityMatchProblem: null,
     fallback: null,
     elapsedMs: 0,
   };
@@ -113,6 +130,23 @@ export async function understand(ctx: StepContext): Promise<Json> {
   }
   ctx.signal.throwIfAborted();
   const docs = understandTranscript(transcript, meta, llm);
+  if (input.embeddingModel && docs.kg.entities.length > 0) {
+    try {
+      const model = installedModel(input.embeddingModel, { dataDir: ctx.dataDir });
+      const embedder = await loadEmbedder(model.id, model.path);
+      const types = [...new Set(docs.kg.entities.map((e) => e.type))];
+      base.entityMatches = await proposeEntityMatches(
+        docs.kg.entities,
+        libraryEntities(ctx.dataDir, input.episodeId, types),
+        (texts) => embedder.embed(texts),
+      );
+      base.entityModel = model.id;
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      // Names still merge by their written forms; say why not by meaning.
+      base.entityMatchProblem = `${(err as Error).message} Entities were merged by their names only.`;
+    }
+  }
   const paths = artifactPaths(ctx.dataDir, input.key);
   writeJsonAtomic(paths.summary, docs.summary);
   writeJsonAtomic(paths.gi, docs.gi);
@@ -141,4 +175,33 @@ export async function understand(ctx: StepContext): Promise<Json> {
   };
   ctx.progress(1, { stage: 'understand', tier: out.tier });
   return out as unknown as Json;
+}
+
+/**
+ * The library's entities of these types that another episode mentions: what this episode's
+ * entities may be. (This episode's own, from an earlier run, are about to be replaced.) Read
+ * only: workers never write the library.
+ */
+function libraryEntities(dataDir: string, episodeId: number, types: string[]): CandidateEntity[] {
+  const file = databasePath(dataDir);
+  if (!fs.existsSync(file)) return [];
+  const db = openDatabase(file, { readonly: true });
+  try {
+    return (
+      db
+        .prepare(
+          `SELECT e.id, e.type, e.name, e.aliases FROM entities e
+           WHERE e.type IN (SELECT value FROM json_each(?))
+             AND EXISTS (SELECT 1 FROM entity_mentions m WHERE m.entity_id = e.id AND m.episode_id != ?)`,
+        )
+        .all(JSON.stringify(types), episodeId) as {
+        id: number;
+        type: CandidateEntity['type'];
+        name: string;
+        aliases: string;
+      }[]
+    ).map((r) => ({ id: r.id, type: r.type, name: r.name, aliases: JSON.parse(r.aliases) as string[] }));
+  } finally {
+    db.close();
+  }
 }

@@ -10,6 +10,7 @@ import { cliPath, repoRoot, tempDir } from '../helpers/env.ts';
 import { makeAudio } from '../helpers/audio.ts';
 import { pipelineEngine } from '../helpers/engine.ts';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.ts';
+import { gloveModelDir } from '../helpers/search-library.ts';
 
 /**
  * Understanding through the real engine and worker processes: a show whose episodes carry the
@@ -37,6 +38,38 @@ beforeAll(async () => {
   });
   for (const n of ['12', '13'])
     server.route(`/media/${n}.mp3`, { body: audio, headers: { 'content-type': 'audio/mpeg' } });
+  // Two episodes that name one bank two ways, and two different universities.
+  server.route('/money.xml', {
+    body: `<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">
+      <channel><title>Money Talk</title>
+      <item><guid>mt-1</guid><title>Cautious banks</title><pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate>
+        <enclosure url="/media/12.mp3" type="audio/mpeg" length="${audio.length}"/>
+        <podcast:transcript url="/tx/mt-1.vtt" type="text/vtt" language="en"/></item>
+      <item><guid>mt-2</guid><title>A wrong report</title><pubDate>Mon, 09 Mar 2026 10:00:00 GMT</pubDate>
+        <enclosure url="/media/13.mp3" type="audio/mpeg" length="${audio.length}"/>
+        <podcast:transcript url="/tx/mt-2.vtt" type="text/vtt" language="en"/></item>
+    </channel></rss>`,
+  });
+  const vtt = (...lines: string[]) =>
+    `WEBVTT\n\n${lines.map((l, i) => `00:00:${String(i * 5).padStart(2, '0')}.000 --> 00:00:${String(i * 5 + 5).padStart(2, '0')}.000\n${l}\n`).join('\n')}`;
+  server.route('/tx/mt-1.vtt', {
+    body: vtt(
+      "I'm Mara Quinn, and this is Money Talk.",
+      'My guest today is an economist at Deutsche Bank.',
+      'She says Deutsche Bank is cautious about rates this year.',
+      'Before that she studied at Stanford University, and Stanford University taught her patience.',
+    ),
+    headers: { 'content-type': 'text/vtt' },
+  });
+  server.route('/tx/mt-2.vtt', {
+    body: vtt(
+      "I'm Mara Quinn, and this is Money Talk.",
+      'This week the Deutsche Bank Group published a report on housing.',
+      'A researcher from Harvard University told me the Deutsche Bank Group report is wrong.',
+      'Harvard University has its own numbers, and they are lower.',
+    ),
+    headers: { 'content-type': 'text/vtt' },
+  });
   server.route('/tx/12.vtt', { body: read('quiet-lab-12.vtt'), headers: { 'content-type': 'text/vtt' } });
   server.route('/tx/13.srt', {
     body: read('quiet-lab-13.srt'),
@@ -104,6 +137,11 @@ describe('understanding on the cpu lane', () => {
         prompt_version: 'classic-1',
       })),
     );
+    // The episodes say what there is to read, from the artifacts (not from their status).
+    expect((await app.episodes()).map((e) => [e.title, e.hasTranscript, e.understood])).toEqual([
+      ['Open climate', true, true],
+      ['Slow problems', true, true],
+    ]);
     const show = await app.show(ids['Slow problems']!);
     expect(show).toMatchObject({ tier: 'classic', modelId: null, title: 'Slow problems' });
     expect(show.summary.abstract.length).toBeGreaterThan(50);
@@ -128,6 +166,74 @@ describe('understanding on the cpu lane', () => {
     expect(people.find((e) => e.name === 'Mara Quinn')).toMatchObject({ episodeCount: 2 });
     expect((await app.entities({ limit: 3 })).length).toBe(3);
     await expect(app.show(999)).rejects.toThrow(/There is no episode 999/);
+  });
+
+  it('with an embedding model, merges entities by meaning; without it, or after it is removed, it does not', async () => {
+    const library = async (embedding: boolean) => {
+      const ctx = await openApp(tempDir(), { registryModule: defaultWorkflowsModule });
+      libraries.push(ctx);
+      const app = new App(ctx);
+      const modelId = embedding ? (await app.importModel(gloveModelDir())).model.id : null;
+      if (modelId) await app.useModel(modelId);
+      await app.subscribe(server.url('/money.xml'), 'all');
+      await app.process();
+      await runUntilIdle(ctx);
+      const ids = Object.fromEntries((await app.episodes()).map((e) => [e.title!, e.id]));
+      return { ctx, app, modelId, ids };
+    };
+    const orgs = async (app: App) =>
+      (await app.entities({ type: 'organization' })).map((e) => `${e.name}: ${e.episodeCount}`).sort();
+
+    const plain = await library(false);
+    expect(await orgs(plain.app)).toEqual([
+      'Deutsche Bank Group: 1',
+      'Deutsche Bank: 1',
+      'Harvard University: 1',
+      'Stanford University: 1',
+    ]);
+
+    const { ctx, app, modelId, ids } = await library(true);
+    // One entity for the bank, named as the episode understood first named it.
+    const merged = (await app.entities({ type: 'organization' })).filter((e) => e.episodeCount === 2);
+    expect(merged).toHaveLength(1);
+    const bank = merged[0]!;
+    expect([bank.name, ...bank.aliases].sort()).toEqual(['Deutsche Bank', 'Deutsche Bank Group']);
+    expect(await orgs(app)).toEqual(
+      [`${bank.name}: 2`, 'Harvard University: 1', 'Stanford University: 1'].sort(),
+    );
+    const detail = await app.entity(bank.id);
+    expect(detail.episodes.map((e) => [e.title, e.name])).toEqual([
+      ['A wrong report', 'Deutsche Bank Group'],
+      ['Cautious banks', 'Deutsche Bank'],
+    ]);
+    // Whichever episode ran second proposed the merge; both name the model.
+    const episodes = [ids['Cautious banks']!, ids['A wrong report']!];
+    const outs = episodes.map((id) => JSON.parse(understandRuns(ctx, id).at(-1)!.output) as UnderstandOutput);
+    expect(outs.map((o) => o.entityModel)).toEqual([modelId, modelId]);
+    expect(outs.flatMap((o) => Object.values(o.entityMatches))).toEqual([
+      expect.objectContaining({ canonicalId: bank.id, score: expect.any(Number) }),
+    ]);
+    // The search's entity filter finds both episodes by the entity's id.
+    const found = await app.search('report cautious', { entity: String(bank.id) });
+    expect(new Set(found.hits.map((h) => h.episodeId))).toEqual(new Set(episodes));
+
+    // Without the model, the episodes are understood again (the fingerprint changed) and the merge is gone.
+    await app.removeModel(modelId!);
+    await app.process(episodes);
+    await runUntilIdle(ctx);
+    for (const id of episodes) {
+      const runs = understandRuns(ctx, id);
+      expect(runs).toHaveLength(2);
+      expect(runs[1]!.reused_from).toBeNull();
+    }
+    expect(await orgs(app)).toEqual([
+      'Deutsche Bank Group: 1',
+      'Deutsche Bank: 1',
+      'Harvard University: 1',
+      'Stanford University: 1',
+    ]);
+    for (const e of await app.entities({ type: 'organization' })) expect(e.aliases).toEqual([]);
+    await expect(app.entity(999_999)).rejects.toThrow(/There is no entity 999999/);
   });
 
   it('a corrected segment re-runs understanding (not transcription) and moves the quote offsets', async () => {
@@ -246,6 +352,18 @@ describe('understanding on the cpu lane', () => {
     const ents = JSON.parse(earshot(['--json', 'entities']).stdout);
     expect(ents.find((e: { name: string }) => e.name === 'Lex Fridman')).toMatchObject({ episodeCount: 2 });
     expect(earshot(['entities', '--type', 'place']).stdout).toMatch(/Zurich/);
+    const lex = ents.find((e: { name: string }) => e.name === 'Lex Fridman') as { id: number };
+    const one = earshot(['entity', String(lex.id)]);
+    expect(one.status, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(new RegExp(`^Lex Fridman — person ${lex.id}, in 2 episodes\\n`));
+    expect(one.stdout).toMatch(/Open climate\s+The Quiet Lab\s+mentioned/);
+    expect(one.stdout).toMatch(/Slow problems\s+The Quiet Lab\s+mentioned/);
+    const oneJson = JSON.parse(earshot(['--json', 'entity', String(lex.id)]).stdout);
+    expect(oneJson.episodes.map((e: { title: string }) => e.title)).toEqual([
+      'Open climate',
+      'Slow problems',
+    ]);
+    expect(earshot(['entity', '424242']).stderr).toMatch(/There is no entity 424242/);
     const missing = earshot(['show', '77']);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/There is no episode 77/);

@@ -221,6 +221,13 @@ describe('classic tier', () => {
     expect(understandFingerprint('qwen-instruct')).toMatch(/^llm:qwen-instruct:/);
     expect(understandFingerprint('a')).not.toBe(understandFingerprint('b'));
   });
+
+  it('fingerprints the embedding model that merges entities, and is unchanged without one', () => {
+    expect(understandFingerprint(null, null)).toBe('classic:classic-1');
+    expect(understandFingerprint(null, 'glove')).toMatch(/^classic:classic-1\+entities:glove:/);
+    expect(understandFingerprint(null, 'glove')).not.toBe(understandFingerprint(null, 'minilm'));
+    expect(understandFingerprint('qwen', 'glove')).not.toBe(understandFingerprint('qwen', null));
+  });
 });
 
 describe('canonical entities across episodes', () => {
