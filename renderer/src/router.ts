@@ -5,6 +5,7 @@ import ModelsView from './views/ModelsView.vue';
 import TranscriptView from './views/TranscriptView.vue';
 import InsightsView from './views/InsightsView.vue';
 import SearchView from './views/SearchView.vue';
+import EntitiesView from './views/EntitiesView.vue';
 
 // Hash history: the same URLs work from a file:// page in Electron and from `earshot serve`.
 export const router = createRouter({
@@ -27,6 +28,14 @@ export const router = createRouter({
       meta: { section: 'podcasts' },
     },
     { path: '/search', name: 'search', component: SearchView },
+    {
+      // One record with or without an entity chosen, so the list and its filters stay as they are.
+      path: '/entities/:id(\\d+)?',
+      name: 'entities',
+      component: EntitiesView,
+      props: true,
+      meta: { section: 'entities' },
+    },
     { path: '/models', name: 'models', component: ModelsView },
     { path: '/status', name: 'status', component: StatusView },
   ],

@@ -222,6 +222,25 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
     expect(errors).toEqual([]);
   });
 
+  it('People & topics says what to do while no episode has been understood', async () => {
+    const page = await browser!.newPage({ viewport: { width: 1100, height: 600 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.getByRole('link', { name: 'People & topics' }).click();
+    await page.waitForURL(/#\/entities$/);
+    const empty = page.locator('[data-empty]');
+    await empty.waitFor();
+    expect((await empty.textContent())!.replace(/\s+/g, ' ')).toMatch(
+      /Nothing yet\. People, organizations, places and topics appear here once episodes are transcribed and understood\./,
+    );
+    expect(await empty.getByRole('link', { name: 'Podcasts' }).getAttribute('href')).toBe('#/');
+    expect(await page.locator('li[data-entity]').count()).toBe(0);
+    expect(await page.locator('nav a.router-link-exact-active').textContent()).toContain('People & topics');
+    await shot(page, 'entities-empty.png');
+    expect(errors).toEqual([]);
+  });
+
   it('installs a model with live progress, makes it active, imports and removes one; errors in words', async () => {
     const page = await browser!.newPage({ viewport: { width: 1100, height: 800 } });
     const errors: string[] = [];
@@ -359,7 +378,11 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
 
     // The page re-reads the library every few seconds.
     await row.locator('.status', { hasText: 'transcribed' }).waitFor({ timeout: 20_000 });
-    expect(await row.getByRole('button').allInnerTexts()).toEqual(['Transcript', 'Transcribe with Whisper']);
+    expect(await row.getByRole('button').allInnerTexts()).toEqual([
+      'Transcript',
+      'Insights',
+      'Transcribe with Whisper',
+    ]);
     await shot(page, 'podcasts-transcribed.png');
     await page.setViewportSize({ width: 720, height: 700 });
     await shot(page, 'podcasts-narrow.png');
@@ -511,6 +534,107 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
     // A quote's time opens the transcript there.
     await quote.locator('a.time').click();
     await page.locator('.segments li.current').waitFor();
+    expect(errors).toEqual([]);
+  });
+
+  it("lists the library's people, organizations and topics; one opens its episodes and a search within them", async () => {
+    // Runs after the transcript test: "Useful failures" has been understood.
+    const page = await browser!.newPage({ viewport: { width: 1100, height: 700 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.getByRole('link', { name: 'People & topics' }).click();
+    await page.waitForURL(/#\/entities$/);
+    const items = page.locator('li[data-entity]');
+    await items.first().waitFor();
+    const listed = () =>
+      items.evaluateAll((lis) =>
+        lis.map((li) =>
+          [...li.querySelectorAll('.name, .badge, .count, .aliases')].map((el) =>
+            el.textContent!.replace(/\s+/g, ' ').trim(),
+          ),
+        ),
+      );
+    expect(await listed()).toEqual([
+      ['Ilya Brandt', 'Person', '1 episode'],
+      ['Mara Quinn', 'Person', '1 episode', 'also Mara'],
+      ['Quiet Lab', 'Organization', '1 episode'],
+    ]);
+    expect(await page.locator('.hint').textContent()).toContain('Choose a name to see the episodes');
+
+    // By kind (the API's own filter), and by name in the list.
+    await page.getByRole('button', { name: 'Organizations' }).click();
+    await vi.waitFor(async () => expect((await listed()).map((r) => r[0])).toEqual(['Quiet Lab']));
+    expect(await page.getByRole('button', { name: 'Organizations' }).getAttribute('aria-pressed')).toBe(
+      'true',
+    );
+    await page.getByRole('button', { name: 'Places' }).click();
+    await page.locator('[data-empty-kind]', { hasText: 'No places yet.' }).waitFor();
+    await page.getByRole('button', { name: 'All' }).click();
+    await vi.waitFor(async () => expect(await items.count()).toBe(3));
+    await page.fill('input[name=filter]', 'ilya');
+    expect((await listed()).map((r) => r[0])).toEqual(['Ilya Brandt']);
+
+    // One entity: its episodes, with the role, the count and where it is first named.
+    await items.first().getByRole('link').click();
+    await page.waitForURL(/#\/entities\/\d+$/);
+    const id = page.url().split('/').at(-1)!;
+    const detail = page.locator('[data-detail]');
+    await detail.getByRole('heading', { name: 'Ilya Brandt' }).waitFor();
+    expect((await detail.locator('.meta').textContent())!.replace(/\s+/g, ' ').trim()).toBe(
+      'Person · in 1 episode · 1 mention',
+    );
+    const episode = detail.locator('li[data-episode]');
+    expect(await episode.count()).toBe(1);
+    expect((await episode.locator('.where').textContent())!.replace(/\s+/g, ' ').trim()).toBe(
+      'Useful failures · Talk Lab · 2026-03-02',
+    );
+    expect(await episode.locator('.episode').getAttribute('href')).toMatch(/^#\/episodes\/\d+\/insights$/);
+    expect(await episode.locator('.role').textContent()).toBe('Guest');
+    const first = episode.locator('a.time');
+    expect(await first.textContent()).toMatch(/^first at 00:0\d$/);
+    expect(await first.getAttribute('href')).toMatch(/^#\/episodes\/\d+\/transcript\?t=\d+$/);
+    // The list keeps its filter while one is open; the nav says where this is.
+    expect(await page.inputValue('input[name=filter]')).toBe('ilya');
+    expect(await page.locator(`li[data-entity="${id}"]`).getAttribute('class')).toContain('selected');
+    expect(await page.locator('nav a.router-link-exact-active').textContent()).toContain('People & topics');
+    await page.fill('input[name=filter]', '');
+    await shot(page, 'entities.png');
+    await page.setViewportSize({ width: 720, height: 700 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot(page, 'entities-narrow-dark.png');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1100, height: 700 });
+
+    // Search within its episodes: the search is narrowed to the entity (by id), and says so.
+    await page.fill('input[name=within]', 'career');
+    const asked = page.waitForRequest((r) => r.url().endsWith('/api/search'));
+    await page.getByRole('button', { name: 'Search these episodes' }).click();
+    expect((await asked).postDataJSON()).toEqual(['career', { limit: 50, entity: id }]);
+    await page.waitForURL(new RegExp(`#/search\\?q=career&entity=${id}$`));
+    const chip = page.locator('[data-filter=entity]');
+    await chip.waitFor();
+    expect((await chip.textContent())!.replace(/\s+/g, ' ').trim()).toBe('Mentioning Ilya Brandt ×');
+    const hit = page.locator('li[data-hit]').first();
+    await hit.waitFor();
+    expect(await hit.locator('.episode').textContent()).toBe('Useful failures');
+    await shot(page, 'search-entity.png');
+    // Taking the filter off searches every episode again.
+    const again = page.waitForRequest((r) => r.url().endsWith('/api/search'));
+    await chip.getByRole('button').click();
+    expect((await again).postDataJSON()).toEqual(['career', { limit: 50 }]);
+    await page.waitForURL(/#\/search$/);
+    expect(await chip.count()).toBe(0);
+
+    // An episode's people link to theirs; an entity that is not there says so.
+    await hit.locator('.episode').click();
+    await page.locator('.tabs').getByRole('link', { name: 'Insights' }).click();
+    await page.locator('[data-section=entities] .chip a', { hasText: 'Ilya Brandt' }).click();
+    await page.waitForURL(new RegExp(`#/entities/${id}$`));
+    await detail.getByRole('heading', { name: 'Ilya Brandt' }).waitFor();
+    await page.goto(`${url}#/entities/99999`);
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toMatch(/There is no entity 99999/);
     expect(errors).toEqual([]);
   });
 

@@ -10,6 +10,8 @@ export const useSearchStore = defineStore('search', () => {
   const feedId = ref<number | null>(null);
   const from = ref('');
   const to = ref('');
+  /** Only episodes that mention this library entity (see `entities`); its name is for showing. */
+  const entity = ref<{ id: number; name: string } | null>(null);
   const result = ref<SearchView | null>(null);
   const error = ref<string | null>(null);
   const loading = ref(false);
@@ -23,6 +25,8 @@ export const useSearchStore = defineStore('search', () => {
     if (feedId.value !== null) options.feedId = feedId.value;
     if (from.value) options.from = from.value;
     if (to.value) options.to = to.value;
+    // By id: a name could be two entities (a person and a place), an id is one.
+    if (entity.value) options.entity = String(entity.value.id);
     const mine = ++asked;
     loading.value = true;
     try {
@@ -40,10 +44,39 @@ export const useSearchStore = defineStore('search', () => {
     }
   }
 
+  /** Search only the episodes that mention entity `id` (null: all episodes again). */
+  async function filterByEntity(id: number | null): Promise<void> {
+    if (id === null) {
+      entity.value = null;
+      return;
+    }
+    if (entity.value?.id === id) return;
+    try {
+      const found = await api.invoke('entity', id);
+      entity.value = { id: found.id, name: found.name };
+    } catch (err) {
+      entity.value = null;
+      result.value = null;
+      error.value = err instanceof Error ? err.message : String(err);
+    }
+  }
+
   /** For tests and other shells: search through another transport. */
   function setTransport(next: Transport): void {
     api = next;
   }
 
-  return { query, feedId, from, to, result, error, loading, search, setTransport };
+  return {
+    query,
+    feedId,
+    from,
+    to,
+    entity,
+    result,
+    error,
+    loading,
+    search,
+    filterByEntity,
+    setTransport,
+  };
 });
