@@ -378,6 +378,8 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
 
     // The page re-reads the library every few seconds.
     await row.locator('.status', { hasText: 'transcribed' }).waitFor({ timeout: 20_000 });
+    // A read while the engine ran may show the transcript before the understanding: the next has both.
+    await row.getByRole('button', { name: 'Insights' }).waitFor({ timeout: 20_000 });
     expect(await row.getByRole('button').allInnerTexts()).toEqual([
       'Transcript',
       'Insights',
