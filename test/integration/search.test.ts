@@ -146,7 +146,7 @@ describe('search through the engine', () => {
     expect(fs.existsSync(path.join(ctx.dataDir, 'search', `${modelId}.hnsw`))).toBe(true);
   });
 
-  it('switching the embedding model re-runs only indexing', async () => {
+  it('switching the embedding model re-runs only understanding (entities merge by meaning) and indexing', async () => {
     const { ctx, app, ids } = await library(true);
     const second = (await app.importModel(makeGloveModel({ vocabSize: 12_000 }))).model.id;
     await app.useModel(second);
@@ -159,7 +159,9 @@ describe('search through the engine', () => {
     const rerun = ctx.db
       .prepare(`SELECT name FROM steps WHERE workflow_id = ? AND reused_from IS NULL ORDER BY position`)
       .all(runs[1]!.workflow_id) as { name: string }[];
-    expect(rerun.map((r) => r.name)).toEqual(['index']);
+    // Transcription and everything before it are reused; understanding runs again because the
+    // embedding model decides which entities are one (pipeline/understand/entity-match.ts).
+    expect(rerun.map((r) => r.name)).toEqual(['understand', 'index']);
     const r = await app.search('stock market', { limit: 3 });
     expect(r.modelId).toBe(second);
     expect(r.hits[0]!.episodeId).toBe(id);
