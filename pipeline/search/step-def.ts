@@ -7,7 +7,7 @@ import { projectChunks, readChunksArtifact } from './store.ts';
  * search. It runs after the transcript exists — after `understand` when the workflow has that
  * step (its insights are indexed too), else after transcription. Its fingerprint carries the
  * embedding model chosen when the episode was queued, so switching models re-runs indexing
- * and nothing before it.
+ * (and understanding, whose entity merges use the same model), nothing before them.
  *
  * The worker writes search/chunks/<key>.json; the commit (inside the engine's write
  * transaction) replaces the episode's rows from it. The vector index file is not touched here:
