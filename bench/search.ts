@@ -229,12 +229,15 @@ try {
     `hybrid search (FTS5 + kNN + RRF + rows): p50 ${figures.hybridP50Ms} ms, p95 ${figures.hybridP95Ms} ms`,
   );
   // Filtered to one show (1/50 of the library): exact comparison over its chunks (the default
-  // under 20,000 chunks) against the graph searched with the filter, same queries.
+  // under 20,000 chunks; the show's vectors held packed in memory after its first search)
+  // against the graph searched with the filter, same queries.
+  let exactSearcher: Searcher | null = null;
   for (const [name, exactLimit] of [
     ['exact', 20_000],
     ['graph', 0],
   ] as const) {
     const s = new Searcher({ db, dataDir: dir, embedder, exactLimit });
+    if (name === 'exact') exactSearcher = s;
     await s.search(texts[0]!, { feedId: 7 });
     const times: number[] = [];
     for (const text of texts.slice(0, 100)) {
@@ -249,9 +252,27 @@ try {
       `hybrid search filtered to one show, vectors ${name === 'exact' ? 'compared exactly' : 'from the graph with the filter'}: p50 ${ms(percentile(times, 50))} ms, p95 ${ms(percentile(times, 95))} ms`,
     );
   }
+  // The first search of a show: its vectors are read from the store (and then held).
+  const firsts: number[] = [];
+  for (let f = 10; f < 30; f++) {
+    const t0 = performance.now();
+    await exactSearcher!.search(texts[f]!, { limit: 10, feedId: f });
+    firsts.push(performance.now() - t0);
+  }
+  firsts.sort((a, b) => a - b);
+  figures.hybridShowFilter_firstSearch_P50Ms = ms(percentile(firsts, 50));
+  figures.hybridShowFilter_firstSearch_MaxMs = ms(firsts[firsts.length - 1]!);
+  console.log(
+    `hybrid search filtered to one show, its first search (vectors read from the store): p50 ${figures.hybridShowFilter_firstSearch_P50Ms} ms, max ${figures.hybridShowFilter_firstSearch_MaxMs} ms (20 shows)`,
+  );
   figures.loadAverage = +os.loadavg()[0]!.toFixed(1);
   figures.cores = os.availableParallelism();
-  figures.meetsTargets = String((figures.knnP95Ms as number) < 20 && (figures.recallAt10 as number) >= 0.95);
+  figures.meetsTargets = String(
+    (figures.knnP95Ms as number) < 20 &&
+      (figures.recallAt10 as number) >= 0.95 &&
+      (figures.hybridP95Ms as number) < 20 &&
+      (figures.hybridShowFilter_exact_P95Ms as number) < 20,
+  );
   db.close();
   console.log(JSON.stringify(figures));
 } finally {

@@ -1,7 +1,8 @@
 import type { Db } from '../store/db.ts';
 import { activeModel } from '../../models/manager.ts';
-import { blobToVector, loadEmbedder, type Embedder } from './embed.ts';
+import { loadEmbedder, type Embedder } from './embed.ts';
 import { VectorIndex, type VectorIndexOptions } from './vector-index.ts';
+import { EpisodeVectorCache, type EpisodeScope } from './vector-cache.ts';
 import type { ChunkKind } from './store.ts';
 import type { SearchHitView, SearchView } from '../api/contract.ts';
 import { normalizeName } from '../understand/names.ts';
@@ -122,7 +123,12 @@ export interface SearcherOptions {
   exactLimit?: number;
   /** Vector index options (benchmarks). Default: VectorIndex's. */
   index?: VectorIndexOptions;
+  /** Memory for the packed vectors of recently searched episodes (filtered searches). Default 64 MiB. */
+  vectorCacheBytes?: number;
 }
+
+/** What a filter keeps (Searcher.scope). */
+type Scope = { large: true } | { large: false; episodes: EpisodeScope[] };
 
 /**
  * Search over one library. Keeps the query embedder and the vector index loaded between
@@ -132,6 +138,7 @@ export interface SearcherOptions {
 export class Searcher {
   private readonly options: SearcherOptions;
   private index: VectorIndex | null = null;
+  private vectors: EpisodeVectorCache | null = null;
 
   constructor(options: SearcherOptions) {
     this.options = options;
@@ -173,25 +180,42 @@ export class Searcher {
   }
 
   /**
+   * What a filter keeps: its episodes with their chunk counts and highest chunk ids (how the
+   * vector cache knows an episode changed) — or, past `exactLimit` chunks, only that it is large.
+   */
+  private scope(filterSql: string, params: unknown[]): Scope {
+    const rows = this.db
+      .prepare(
+        `SELECT e.id, (SELECT count(*) FROM chunks c WHERE c.episode_id = e.id),
+                (SELECT max(c.id) FROM chunks c WHERE c.episode_id = e.id)
+         FROM episodes e WHERE 1${filterSql} ORDER BY e.id`,
+      )
+      .raw()
+      .all(...params) as [number, number, number | null][];
+    const episodes: EpisodeScope[] = [];
+    let chunks = 0;
+    for (const [episodeId, n, maxChunkId] of rows) {
+      if (n === 0) continue;
+      episodes.push({ episodeId, chunks: n, maxChunkId: maxChunkId ?? 0 });
+      chunks += n;
+    }
+    return chunks > (this.options.exactLimit ?? EXACT_LIMIT) ? { large: true } : { large: false, episodes };
+  }
+
+  /**
    * Nearest chunks among those a filter keeps. A small set (one show, a few weeks) is compared
-   * exactly — a graph search that may only visit a few per cent of its nodes wanders far and can
-   * miss; a large one uses the graph with the filter.
+   * exactly, over the episodes' packed vectors (EpisodeVectorCache) — a graph search that may
+   * only visit a few per cent of its nodes wanders far and can miss; a large one uses the graph
+   * with the filter.
    */
   private filteredNearest(
     index: VectorIndex,
     qv: Float32Array,
+    scope: Scope,
     filterSql: string,
     params: unknown[],
   ): number[] {
-    // CROSS JOIN fixes the join order: from the few episodes the filter keeps to their chunks,
-    // never a scan of every stored vector.
-    const kept = this.db
-      .prepare(
-        `SELECT count(*) FROM episodes e CROSS JOIN chunks c ON c.episode_id = e.id WHERE 1${filterSql}`,
-      )
-      .pluck()
-      .get(...params) as number;
-    if (kept > (this.options.exactLimit ?? EXACT_LIMIT)) {
+    if (scope.large) {
       const keep = new Set(
         this.db
           .prepare(
@@ -202,27 +226,31 @@ export class Searcher {
       );
       return index.search(qv, CANDIDATES, (id) => keep.has(id)).map((h) => h.chunkId);
     }
-    const rows = this.db
+    if (this.vectors?.modelId !== index.modelId || this.vectors.dims !== qv.length)
+      this.vectors = new EpisodeVectorCache(this.db, index.modelId, qv.length, this.options.vectorCacheBytes);
+    return this.vectors.nearest(qv, scope.episodes, CANDIDATES);
+  }
+
+  /**
+   * The BM25 list under a filter. A small filter: its chunk ids, listed once per query, are
+   * tested against each match (the unary + keeps SQLite from handing FTS5 one rowid lookup per
+   * id), so only the kept matches are scored — joining every match to its chunk and episode
+   * cost 1.5 µs a match, and a common word has thousands (up to 40 ms). A large filter: that
+   * join, cheaper than listing its chunks.
+   */
+  private filteredKeyword(q: string, scope: Scope, filterSql: string, params: unknown[]): number[] {
+    return this.db
       .prepare(
-        `SELECT x.chunk_id, x.vector FROM episodes e CROSS JOIN chunks c ON c.episode_id = e.id
-         CROSS JOIN chunk_embeddings x ON x.chunk_id = c.id AND x.model_id = ?
-         WHERE 1${filterSql}`,
+        scope.large
+          ? `SELECT c.id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN episodes e ON e.id = c.episode_id
+             WHERE chunks_fts MATCH ?${filterSql}
+             ORDER BY bm25(chunks_fts) LIMIT ${CANDIDATES}`
+          : `SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND +rowid IN (
+               SELECT c.id FROM episodes e CROSS JOIN chunks c ON c.episode_id = e.id WHERE 1${filterSql})
+             ORDER BY bm25(chunks_fts) LIMIT ${CANDIDATES}`,
       )
-      .raw()
-      .all(index.modelId, ...params) as [number, Buffer][];
-    const scored: { id: number; s: number }[] = [];
-    for (const [id, blob] of rows) {
-      const v =
-        blob.byteOffset % 4 === 0
-          ? new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4)
-          : blobToVector(blob);
-      if (v.length !== qv.length) continue;
-      let s = 0;
-      for (let d = 0; d < v.length; d++) s += v[d]! * qv[d]!;
-      scored.push({ id, s });
-    }
-    scored.sort((a, b) => b.s - a.s);
-    return scored.slice(0, CANDIDATES).map((x) => x.id);
+      .pluck()
+      .all(q, ...params) as number[];
   }
 
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult> {
@@ -251,39 +279,43 @@ export class Searcher {
     }
     const filterSql = where.length ? ` AND ${where.join(' AND ')}` : '';
 
+    // The query's vector first: from here on the search reads the store without yielding, so
+    // both lists (and the rows) see the same library.
+    const m = query.trim() ? await this.meaning() : { note: null };
+    let modelId: string | null = null;
+    let qv: Float32Array | null = null;
+    if ('note' in m) note = note ?? m.note;
+    else {
+      modelId = m.embedder.modelId;
+      [qv = null] = await m.embedder.embed([query]);
+    }
+    const scope = where.length ? this.scope(filterSql, params) : null;
+
     // Keyword list: all words first; when nothing has them all, any of them.
     let keyword: number[] = [];
     let matched: string | null = null;
     for (const mode of ['all', 'any'] as const) {
       const q = ftsQuery(query, mode);
       if (!q) break;
-      // Unfiltered, FTS5 ranks by itself (ORDER BY rank stops early); a filter needs the join.
-      keyword = this.db
-        .prepare(
-          filterSql
-            ? `SELECT c.id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN episodes e ON e.id = c.episode_id
-               WHERE chunks_fts MATCH ?${filterSql}
-               ORDER BY bm25(chunks_fts) LIMIT ${CANDIDATES}`
-            : `SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ${CANDIDATES}`,
-        )
-        .pluck()
-        .all(q, ...params) as number[];
+      // Unfiltered, FTS5 ranks by itself (ORDER BY rank stops early).
+      keyword = scope
+        ? this.filteredKeyword(q, scope, filterSql, params)
+        : (this.db
+            .prepare(
+              `SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ${CANDIDATES}`,
+            )
+            .pluck()
+            .all(q) as number[]);
       matched = q;
       if (keyword.length > 0) break;
     }
 
     // Meaning list.
     let vector: number[] = [];
-    const m = query.trim() ? await this.meaning() : { note: null };
-    let modelId: string | null = null;
-    if ('note' in m) note = note ?? m.note;
-    else {
-      modelId = m.embedder.modelId;
-      const [qv] = await m.embedder.embed([query]);
-      if (qv!.every((x) => x === 0)) vector = [];
-      else if (where.length) vector = this.filteredNearest(m.index, qv!, filterSql, params);
-      else vector = m.index.search(qv!, CANDIDATES).map((h) => h.chunkId);
-    }
+    if ('index' in m && qv && !qv.every((x) => x === 0))
+      vector = scope
+        ? this.filteredNearest(m.index, qv, scope, filterSql, params)
+        : m.index.search(qv, CANDIDATES).map((h) => h.chunkId);
 
     const scores = new Map<number, { score: number; by: Set<'keyword' | 'meaning'> }>();
     const add = (ids: number[], by: 'keyword' | 'meaning') =>

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Searcher, ftsQuery, makeSnippet, searchDate } from '../../pipeline/search/search.ts';
 import { VectorIndex, indexPaths } from '../../pipeline/search/vector-index.ts';
+import { EpisodeVectorCache, type EpisodeScope } from '../../pipeline/search/vector-cache.ts';
+import { blobToVector } from '../../pipeline/search/embed.ts';
 import {
   addFeed,
   addIndexedEpisode,
@@ -263,6 +265,128 @@ describe('hybrid search (GloVe embedding model)', () => {
       n: 0,
     });
     expect((await searcher.search('tomatoes')).hits.every((h) => h.episodeId !== ep3)).toBe(true);
+  });
+
+  it("a filtered search holds its episodes' vectors and reads an episode again once it changes", async () => {
+    const { lib, money, ep1, ep3 } = await library(true);
+    const searcher = new Searcher({ db: lib.db, dataDir: lib.dataDir });
+    const loads = vi.spyOn(
+      EpisodeVectorCache.prototype as unknown as { load(episodes: EpisodeScope[]): unknown },
+      'load',
+    );
+    const loaded = () =>
+      loads.mock.calls.splice(0).map(([episodes]) => episodes.map((e) => e.episodeId).sort());
+    // Every chunk of the show with a stored vector is a candidate by meaning (the show has fewer
+    // than the 100 taken), and only those: a stale vector would add a gone chunk or miss a new one.
+    const byMeaning = async () =>
+      (await searcher.search('money saved for a rainy day', { feedId: money, limit: 200 })).hits
+        .filter((h) => h.matchedBy.includes('meaning'))
+        .map((h) => h.chunkId)
+        .sort((a, b) => a - b);
+    const stored = () =>
+      lib.db
+        .prepare(
+          `SELECT c.id FROM chunks c JOIN episodes e ON e.id = c.episode_id
+           JOIN chunk_embeddings x ON x.chunk_id = c.id AND x.model_id = ?
+           WHERE e.feed_id = ? ORDER BY c.id`,
+        )
+        .pluck()
+        .all(lib.modelId, money) as number[];
+
+    const before = stored();
+    expect(before.length).toBeGreaterThan(3);
+    expect(await byMeaning()).toEqual(before);
+    expect(loaded()).toEqual([[ep1, ep3].sort()]);
+    expect(await byMeaning()).toEqual(before);
+    expect(loaded()).toEqual([]);
+
+    // Re-indexed with as many chunks as before: the highest chunk id (and the new vectors) tell.
+    const count = () => lib.db.prepare('SELECT count(*) FROM chunks WHERE episode_id = ?').pluck().get(ep3);
+    const chunksBefore = count();
+    await indexEpisode(lib, ep3, {
+      feedId: money,
+      key: 'money-2',
+      title: 'Listener questions',
+      publishedAt: MAR + DAY,
+      transcript: [
+        { startMs: 0, endMs: 6000, text: 'Welcome back to the mailbag.' },
+        { startMs: 6000, endMs: 15_000, text: 'Priya wants to know how large an emergency fund should be.' },
+        { startMs: 15_000, endMs: 24_000, text: 'Three to six months of expenses, kept in cash.' },
+      ],
+    });
+    expect(count()).toBe(chunksBefore);
+    const after = stored();
+    expect(after).not.toEqual(before);
+    expect(await byMeaning()).toEqual(after);
+    expect(loaded()).toEqual([[ep3]]);
+
+    // A vector stored again for a chunk that stays (a newer chunk_embeddings row).
+    const chunk = after.at(-1)!;
+    const row = lib.db
+      .prepare('SELECT model_id, vector FROM chunk_embeddings WHERE chunk_id = ?')
+      .get(chunk) as { model_id: string; vector: Buffer };
+    lib.db.prepare('DELETE FROM chunk_embeddings WHERE chunk_id = ?').run(chunk);
+    lib.db
+      .prepare('INSERT INTO chunk_embeddings (chunk_id, model_id, vector) VALUES (?, ?, ?)')
+      .run(chunk, row.model_id, row.vector);
+    expect(await byMeaning()).toEqual(after);
+    expect(loaded()).toEqual([[ep3]]);
+
+    // Re-indexed without an embedding model: its vectors are gone and no new ones came.
+    await indexEpisode({ ...lib, modelId: null }, ep3, {
+      feedId: money,
+      key: 'money-2',
+      title: 'Listener questions',
+      publishedAt: MAR + DAY,
+      transcript: [{ startMs: 0, endMs: 6000, text: 'Welcome back to the mailbag.' }],
+    });
+    const wordsOnly = stored();
+    expect(wordsOnly.length).toBeLessThan(after.length);
+    expect(await byMeaning()).toEqual(wordsOnly);
+    expect(loaded()).toEqual([[ep3]]);
+
+    // A deleted episode is no longer searched (its held vectors are never used again).
+    lib.db.prepare('DELETE FROM episodes WHERE id = ?').run(ep1);
+    expect(stored()).toEqual([]);
+    expect(await byMeaning()).toEqual([]);
+    expect(loaded()).toEqual([]);
+    loads.mockRestore();
+  });
+
+  it('holds no more than its memory budget and ranks as an exact comparison does', async () => {
+    const { lib } = await library(true);
+    const episodes = lib.db
+      .prepare(
+        `SELECT e.id AS episodeId, count(c.id) AS chunks, max(c.id) AS maxChunkId
+         FROM episodes e JOIN chunks c ON c.episode_id = e.id GROUP BY e.id ORDER BY e.id`,
+      )
+      .all() as EpisodeScope[];
+    const rows = lib.db
+      .prepare('SELECT chunk_id, vector FROM chunk_embeddings WHERE model_id = ?')
+      .raw()
+      .all(lib.modelId) as [number, Buffer][];
+    const vectors = rows.map(([id, b]) => ({ id, v: blobToVector(b) }));
+    const qv = vectors[0]!.v.map((x, i) => x + vectors.at(-1)!.v[i]!);
+    const score = new Map(vectors.map(({ id, v }) => [id, v.reduce((acc, x, i) => acc + x * qv[i]!, 0)]));
+    const exact = [...score.keys()].sort((a, b) => score.get(b)! - score.get(a)!);
+    /** Best first, as the exact order (scores within rounding of each other may swap). */
+    const expectRanked = (ids: number[], k: number) => {
+      expect(new Set(ids)).toEqual(new Set(exact.slice(0, k)));
+      ids.forEach(
+        (id, i) => i > 0 && expect(score.get(id)!).toBeLessThanOrEqual(score.get(ids[i - 1]!)! + 1e-6),
+      );
+    };
+    // Room for about one episode's vectors (100-d: 400 bytes each, 8 for the id).
+    const budget = 408 * Math.max(...episodes.map((e) => e.chunks));
+    const cache = new EpisodeVectorCache(lib.db, lib.modelId!, qv.length, budget);
+    for (let round = 0; round < 2; round++) {
+      expectRanked(cache.nearest(qv, episodes, 5), 5);
+      expectRanked(cache.nearest(qv, episodes, 1000), exact.length);
+      expect(cache.size.bytes).toBeLessThanOrEqual(budget);
+      expect(cache.size.episodes).toBeGreaterThan(0);
+      expect(cache.size.episodes).toBeLessThan(episodes.length);
+    }
+    expect(cache.nearest(new Float32Array(7), episodes, 5)).toEqual([]);
   });
 
   it('indexes insights from the understand step when gi.json is there', async () => {
