@@ -265,9 +265,11 @@ export function extractEntities(
   const multi = [...groups.values()].filter((g) => wordsOf(g.norm).length > 1);
   for (const g of [...groups.values()]) {
     const w = wordsOf(g.norm);
-    if (w.length !== 1 || g.speaker) continue;
+    if (w.length !== 1) continue;
     const owners = multi.filter((m) => {
       const mw = wordsOf(m.norm);
+      // A speaker label is a first name ("Lena" speaking is the "Lena Ortiz" the text names).
+      if (g.speaker) return m.type === 'person' && mw[0] === w[0];
       if (m.type === 'person') return mw[0] === w[0] || mw[mw.length - 1] === w[0];
       if (m.type === 'organization') return mw[0] === w[0];
       return false;
@@ -280,6 +282,7 @@ export function extractEntities(
     owner.mentions.push(...g.mentions);
     owner.guestCue ||= g.guestCue;
     owner.hostCue ||= g.hostCue;
+    owner.speaker ||= g.speaker;
     owner.aliasNorms.add(g.norm);
     groups.delete(g.norm);
   }
@@ -292,7 +295,8 @@ export function extractEntities(
       return 'host';
     if (g.hostCue && g.mentions.some((m) => m.start < introEnd)) return 'host';
     if (g.guestCue) return 'guest';
-    if (g.speaker) return speakerOrder[0] === g.norm && !hostNorm ? 'host' : 'guest';
+    const firstSpeaker = speakerOrder[0] === g.norm || g.aliasNorms.has(speakerOrder[0] ?? '');
+    if (g.speaker) return firstSpeaker && !hostNorm ? 'host' : 'guest';
     return 'mentioned';
   };
 

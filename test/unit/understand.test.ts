@@ -141,7 +141,7 @@ describe('grounding quotes in the transcript', () => {
 describe('classic tier', () => {
   it('writes a short abstract, key points and typed insights with a question and a recommendation', () => {
     const s = docs12.summary;
-    expect(s).toMatchObject({ schemaVersion: 1, tier: 'classic', modelId: null, promptVersion: 'classic-1' });
+    expect(s).toMatchObject({ schemaVersion: 1, tier: 'classic', modelId: null, promptVersion: 'classic-2' });
     expect(s.abstract.length).toBeGreaterThan(80);
     expect(s.abstract.length).toBeLessThan(600);
     expect(s.keyPoints.length).toBeGreaterThanOrEqual(3);
@@ -187,6 +187,23 @@ describe('classic tier', () => {
     expect(entity(docs13, 'Lex Fridman').aliases).toContain('Lex');
   });
 
+  it('a speaker labelled by first name is the person the conversation names in full', () => {
+    // garden-hour.vtt: <v Lena> "I'm Lena Ortiz, and with me ... is ... Tom Becker", then <v Tom>.
+    const d = understandTranscript(fixture('garden-hour.vtt'), {
+      feedId: 2,
+      showTitle: 'The Garden Hour',
+      episodeId: 3,
+      key: 'gh-1',
+      episodeTitle: 'Compost and mildew',
+    });
+    const people = d.kg.entities.filter((e) => e.type === 'person');
+    expect(people.map((e) => e.name).sort()).toEqual(['Lena Ortiz', 'Tom Becker']);
+    expect(entity(d, 'Lena Ortiz')).toMatchObject({ role: 'host' });
+    expect(entity(d, 'Lena Ortiz').aliases).toContain('Lena');
+    expect(entity(d, 'Tom Becker')).toMatchObject({ role: 'guest' });
+    expect(entity(d, 'Tom Becker').aliases).toContain('Tom');
+  });
+
   it('relates entities by co-occurrence and to the episode and show, within caps', () => {
     const kg = docs12.kg;
     const ids = new Set(kg.entities.map((e) => e.id));
@@ -217,14 +234,14 @@ describe('classic tier', () => {
   });
 
   it('fingerprints the tier, the language model and the version', () => {
-    expect(understandFingerprint(null)).toBe('classic:classic-1');
+    expect(understandFingerprint(null)).toBe('classic:classic-2');
     expect(understandFingerprint('qwen-instruct')).toMatch(/^llm:qwen-instruct:/);
     expect(understandFingerprint('a')).not.toBe(understandFingerprint('b'));
   });
 
   it('fingerprints the embedding model that merges entities, and is unchanged without one', () => {
-    expect(understandFingerprint(null, null)).toBe('classic:classic-1');
-    expect(understandFingerprint(null, 'glove')).toMatch(/^classic:classic-1\+entities:glove:/);
+    expect(understandFingerprint(null, null)).toBe('classic:classic-2');
+    expect(understandFingerprint(null, 'glove')).toMatch(/^classic:classic-2\+entities:glove:/);
     expect(understandFingerprint(null, 'glove')).not.toBe(understandFingerprint(null, 'minilm'));
     expect(understandFingerprint('qwen', 'glove')).not.toBe(understandFingerprint('qwen', null));
   });
