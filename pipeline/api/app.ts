@@ -288,9 +288,18 @@ export class App implements Api {
     const [wid] = parseArgs('workflow', [id]);
     const wf = this.db.prepare('SELECT * FROM workflows WHERE id = ?').get(wid) as WorkflowRow | undefined;
     if (!wf) throw new ApiInputError(`There is no workflow with id ${wid}; \`earshot jobs\` lists them.`);
-    const steps = this.db
-      .prepare('SELECT * FROM steps WHERE wf_seq = ? ORDER BY position')
-      .all(wf.seq) as StepRow[];
+    // A claim writes only its job: a step whose job runs is shown running, from its claim.
+    const steps = (
+      this.db
+        .prepare(
+          `SELECT s.*, j.claimed_at AS job_claimed_at FROM steps s
+             LEFT JOIN jobs j ON j.wf_seq = s.wf_seq AND j.step = s.name AND j.state = 'running'
+            WHERE s.wf_seq = ? ORDER BY s.position`,
+        )
+        .all(wf.seq) as (StepRow & { job_claimed_at: number | null })[]
+    ).map((s) =>
+      s.job_claimed_at === null ? s : { ...s, status: 'running' as const, started_at: s.job_claimed_at },
+    );
     return {
       id: wf.id,
       kind: wf.kind,

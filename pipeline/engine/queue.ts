@@ -88,6 +88,11 @@ export interface WorkflowRow {
   completed_at: number | null;
 }
 
+/**
+ * A step as stored. A claim writes only its job (one row fewer per commit): while the job runs,
+ * the step's row still says 'pending', and readers show it running from the job (its claim
+ * time is the step's start, written into the row when the step completes or fails).
+ */
 export interface StepRow {
   wf_seq: number;
   workflow_id: string;
@@ -352,11 +357,6 @@ export class Queue {
     if (wf.status !== 'running') {
       this.sql(`UPDATE workflows SET status = 'running', updated_at = ? WHERE seq = ?`).run(now, wf.seq);
     }
-    this.sql(`UPDATE steps SET status = 'running', started_at = ? WHERE wf_seq = ? AND name = ?`).run(
-      now,
-      wf.seq,
-      job.step,
-    );
     return {
       jobId: job.id,
       fence: job.fence + 1,
@@ -451,8 +451,10 @@ export class Queue {
     // Checking the fence and marking the job done is one statement.
     const job = this.sql(
       `UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL
-        WHERE id = ? AND fence = ? AND state = 'running' RETURNING wf_seq, step, attempts, recoveries`,
-    ).get(now, jobId, fence) as Pick<JobRow, 'wf_seq' | 'step' | 'attempts' | 'recoveries'> | undefined;
+        WHERE id = ? AND fence = ? AND state = 'running'
+        RETURNING wf_seq, step, attempts, recoveries, claimed_at`,
+    ).get(now, jobId, fence) as
+      Pick<JobRow, 'wf_seq' | 'step' | 'attempts' | 'recoveries' | 'claimed_at'> | undefined;
     if (!job) return { kind: 'stale' } as const;
     const wf = this.sql('SELECT id, kind, priority FROM workflows WHERE seq = ?').get(job.wf_seq) as Pick<
       WorkflowRow,
@@ -460,9 +462,17 @@ export class Queue {
     >;
     const step = this.registry.step(wf.kind, job.step);
     const saved = this.sql(
-      `UPDATE steps SET status = 'completed', output = ?, finished_at = ?, last_error = NULL,
+      `UPDATE steps SET status = 'completed', output = ?, started_at = ?, finished_at = ?, last_error = NULL,
            attempts = ?, recoveries = ? WHERE wf_seq = ? AND name = ? RETURNING fingerprint`,
-    ).get(JSON.stringify(output), now, job.attempts, job.recoveries, job.wf_seq, job.step) as {
+    ).get(
+      JSON.stringify(output),
+      job.claimed_at,
+      now,
+      job.attempts,
+      job.recoveries,
+      job.wf_seq,
+      job.step,
+    ) as {
       fingerprint: string;
     };
     if (step.commit) {
@@ -609,9 +619,10 @@ export class Queue {
          WHERE id = ?`,
     ).run(attempts, recoveries, error, crash ?? null, now, job.id);
     this.sql(
-      `UPDATE steps SET status = 'failed', attempts = ?, recoveries = ?, last_error = ?, finished_at = ?
+      `UPDATE steps SET status = 'failed', attempts = ?, recoveries = ?, last_error = ?,
+           started_at = coalesce(?, started_at), finished_at = ?
          WHERE wf_seq = ? AND name = ?`,
-    ).run(attempts, recoveries, error, now, job.wf_seq, job.step);
+    ).run(attempts, recoveries, error, job.claimed_at, now, job.wf_seq, job.step);
     this.sql(`UPDATE workflows SET status = 'dead', dead_reason = ?, updated_at = ? WHERE seq = ?`).run(
       reason,
       now,

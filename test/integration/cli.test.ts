@@ -153,6 +153,28 @@ describe('earshot CLI', () => {
     ]);
   });
 
+  it('workflow show reports a step running from its claim, and its time once committed', () => {
+    const { dataDir, db, registry } = freshStore();
+    const q = new Queue(db, registry, systemClock);
+    const id = q.start('ledger', 'ep-run');
+    const job = q.claim('io', 'boot:w', process.pid, 1)!;
+    const claimedAt = db.prepare('SELECT claimed_at FROM jobs WHERE id = ?').pluck().get(job.jobId);
+    const running = JSON.parse(earshot(dataDir, ['--json', 'workflow', 'show', id]).stdout);
+    expect(running.status).toBe('running');
+    expect(running.steps.map((s: { status: string }) => s.status)).toEqual([
+      'running',
+      'pending',
+      'pending',
+      'pending',
+    ]);
+    expect(running.steps[0]).toMatchObject({ name: 'fetch', startedAt: claimedAt, durationMs: null });
+    expect(q.complete(job.jobId, job.fence, null)).toMatchObject({ kind: 'committed' });
+    const after = JSON.parse(earshot(dataDir, ['--json', 'workflow', 'show', id]).stdout);
+    expect(after.steps[0]).toMatchObject({ status: 'completed', startedAt: claimedAt });
+    expect(after.steps[0].durationMs).toBeGreaterThanOrEqual(0);
+    expect(after.steps[1].status).toBe('pending');
+  });
+
   it('run exits cleanly on SIGTERM, giving the running step back for the next run', async () => {
     const { dataDir, db, registry } = freshStore();
     const q = new Queue(db, registry, systemClock);
