@@ -97,17 +97,20 @@ function tableExists(db: Db, name: string): boolean {
 /**
  * SQL (and its parameters) selecting the episodes that mention an entity, against the knowledge
  * graph the understand step projects (migration 10: entities, entity_aliases, entity_mentions).
- * The entity is matched by id, by name (any case), or by any alias under the graph's own name
- * normalization ("Dr. Sarah Chen" = "sarah chen"). Null when this library has no graph tables.
+ * The entity is matched by id, by name (any case), by any alias under the graph's own name
+ * normalization ("Dr. Sarah Chen" = "sarah chen"), or by a name an episode used for it. Null
+ * when this library has no graph tables.
  */
 function entityEpisodesSql(db: Db, entity: string): { sql: string; params: unknown[] } | null {
   if (!['entities', 'entity_aliases', 'entity_mentions'].every((t) => tableExists(db, t))) return null;
   const norm = normalizeName(entity);
   return {
+    // The names episodes used count too: a merge by meaning (entity-match.ts) leaves no alias.
     sql: `SELECT m.episode_id FROM entity_mentions m WHERE m.entity_id IN (
             SELECT id FROM entities WHERE CAST(id AS TEXT) = ? OR lower(name) = lower(?) OR norm = ?
-            UNION SELECT entity_id FROM entity_aliases WHERE norm = ?)`,
-    params: [entity.trim(), entity.trim(), norm, norm],
+            UNION SELECT entity_id FROM entity_aliases WHERE norm = ?
+            UNION SELECT entity_id FROM entity_mentions WHERE lower(name) = lower(?))`,
+    params: [entity.trim(), entity.trim(), norm, norm, entity.trim()],
   };
 }
 

@@ -216,6 +216,11 @@ describe('understanding on the cpu lane', () => {
     // The search's entity filter finds both episodes by the entity's id.
     const found = await app.search('report cautious', { entity: String(bank.id) });
     expect(new Set(found.hits.map((h) => h.episodeId))).toEqual(new Set(episodes));
+    // And by either name, although the merge by meaning left no alias row behind.
+    for (const name of ['Deutsche Bank', 'deutsche bank group']) {
+      const byName = await app.search('report cautious', { entity: name });
+      expect(new Set(byName.hits.map((h) => h.episodeId))).toEqual(new Set(episodes));
+    }
 
     // Without the model, the episodes are understood again (the fingerprint changed) and the merge is gone.
     await app.removeModel(modelId!);
