@@ -153,7 +153,16 @@ function classify(c: Candidate, t: TranscriptText, tokens: Token[]): void {
   if (PLACES.has(c.norm)) vote(c, 'place', 4);
   if (ORG_STRONG_CUES.test(before)) vote(c, 'organization', 2);
   else if (ORG_CUES.test(before) && words.length === 1 && !PLACES.has(c.norm)) vote(c, 'organization', 1);
-  if (PLACE_CUES.test(before) && words.length <= 2) vote(c, 'place', 1);
+  // "a question from Priya in Ohio", "a call from Dave in Leeds": a listener, then their place.
+  const placeAfter = /^\s+(?:in|from)\s+(\p{Lu}[\p{L}'’-]*(?:\s+\p{Lu}[\p{L}'’-]*)?)/u.exec(after);
+  const listener =
+    words.length === 1 &&
+    !PLACES.has(c.norm) &&
+    /\bfrom\s+$/i.test(before) &&
+    placeAfter !== null &&
+    PLACES.has(normalizeName(placeAfter[1]!));
+  if (listener) vote(c, 'person', 2);
+  else if (PLACE_CUES.test(before) && words.length <= 2) vote(c, 'place', 1);
   if (PERSON_VERBS.test(after)) vote(c, 'person', 2);
   if (GUEST_CUES.test(before)) {
     c.guestCue = true;

@@ -197,11 +197,14 @@ describe('classic tier', () => {
       episodeTitle: 'Compost and mildew',
     });
     const people = d.kg.entities.filter((e) => e.type === 'person');
-    expect(people.map((e) => e.name).sort()).toEqual(['Lena Ortiz', 'Tom Becker']);
+    expect(people.map((e) => e.name).sort()).toEqual(['Lena Ortiz', 'Priya', 'Tom Becker']);
     expect(entity(d, 'Lena Ortiz')).toMatchObject({ role: 'host' });
     expect(entity(d, 'Lena Ortiz').aliases).toContain('Lena');
     expect(entity(d, 'Tom Becker')).toMatchObject({ role: 'guest' });
     expect(entity(d, 'Tom Becker').aliases).toContain('Tom');
+    // "Our next question is from Priya in Ohio": a listener, and her place.
+    expect(entity(d, 'Priya')).toMatchObject({ type: 'person', role: 'mentioned' });
+    expect(entity(d, 'Ohio')).toMatchObject({ type: 'place' });
   });
 
   it('relates entities by co-occurrence and to the episode and show, within caps', () => {
