@@ -87,17 +87,23 @@ function folderBytes(dir: string): number {
   return total;
 }
 
-/** Hard-link when the file system allows it (no copy, no space), else copy. True when linked. */
-function linkOrCopy(from: string, to: string): boolean {
+/** Hard-link `from` to `to`. False when this file system cannot link them (another device, no links). */
+function tryLink(from: string, to: string): boolean {
   try {
     fs.linkSync(from, to);
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK', 'EACCES', 'ENOSYS', 'EOPNOTSUPP'].includes(code)) throw err;
-    fs.copyFileSync(from, to);
     return false;
   }
+}
+
+/** Hard-link when the file system allows it (no copy, no space), else copy. True when linked. */
+function linkOrCopy(from: string, to: string): boolean {
+  if (tryLink(from, to)) return true;
+  fs.copyFileSync(from, to);
+  return false;
 }
 
 /** Copy a folder's files (hard links where possible); symbolic links inside are skipped. */
@@ -730,13 +736,7 @@ function linkOrCopyFile(
   bytes: number,
   dir: string,
 ): boolean {
-  try {
-    fs.linkSync(from, to);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK', 'EACCES', 'ENOSYS', 'EOPNOTSUPP'].includes(code)) throw err;
-  }
+  if (tryLink(from, to)) return true;
   const free = freeBytes(dir);
   if (free < bytes + DISK_MARGIN) {
     throw new ModelError(

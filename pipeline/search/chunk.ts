@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { convert as htmlToText } from 'html-to-text';
 import type { TranscriptSegment } from '../ingest/transcripts.ts';
+import { msAt, segmentAt, transcriptText, type TranscriptText } from '../understand/text.ts';
 
 /**
  * Sentence-aligned chunks of a transcript for search: about `targetTokens` tokens each, the
@@ -112,27 +113,10 @@ export function chunkTranscript(
 ): Chunk[] {
   const target = options.targetTokens ?? 300;
   const overlap = Math.min(options.overlapTokens ?? 40, Math.floor(target / 2));
-  const starts: number[] = [];
-  let at = 0;
-  for (const s of segments) {
-    starts.push(at);
-    at += s.text.length + 1;
-  }
-  const text = segments.map((s) => s.text).join(' ');
-  const msAt = (offset: number): number => {
-    if (!timed || segments.length === 0) return 0;
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    const seg = segments[lo]!;
-    const len = Math.max(1, seg.text.length);
-    const frac = Math.min(1, Math.max(0, (offset - starts[lo]!) / len));
-    return Math.round(seg.startMs + frac * (seg.endMs - seg.startMs));
-  };
+  // The same full text and time mapping the understanding artifacts point into.
+  const t = transcriptText(segments, timed);
+  const text = t.text;
+  const timeOf = (offset: number): number => msAt(t, offset, 'start') ?? 0;
   const sentences = splitSentences(text).flatMap((s) =>
     cutLong(text, { ...s, tokens: countTokens(text.slice(s.start, s.end)) }, target),
   );
@@ -148,13 +132,13 @@ export function chunkTranscript(
     const first = sentences[i]!;
     const last = sentences[j - 1]!;
     const body = text.slice(first.start, last.end);
-    const startMs = msAt(first.start);
+    const startMs = timeOf(first.start);
     // A chunk that ends where its segment ends ends at the segment's end time; otherwise at the
     // interpolated time of its last character.
     const endMs =
-      timed && endsSegment(starts, segments, last.end)
-        ? segmentEnd(starts, segments, last.end)
-        : Math.max(startMs, msAt(Math.max(first.start, last.end - 1)));
+      timed && endsSegment(t, last.end)
+        ? msAt(t, last.end, 'end')!
+        : Math.max(startMs, timeOf(Math.max(first.start, last.end - 1)));
     chunks.push({
       seq: chunks.length,
       text: body,
@@ -179,24 +163,10 @@ export function chunkTranscript(
   return chunks;
 }
 
-function segmentIndex(starts: number[], offset: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
-function endsSegment(starts: number[], segments: TranscriptSegment[], end: number): boolean {
-  const i = segmentIndex(starts, Math.max(0, end - 1));
-  return end >= starts[i]! + segments[i]!.text.length;
-}
-
-function segmentEnd(starts: number[], segments: TranscriptSegment[], end: number): number {
-  return segments[segmentIndex(starts, Math.max(0, end - 1))]!.endMs;
+/** Whether `end` (exclusive) is the end of a segment's text. */
+function endsSegment(t: TranscriptText, end: number): boolean {
+  const i = segmentAt(t, Math.max(0, end - 1));
+  return end >= t.starts[i]! + t.segments[i]!.text.length;
 }
 
 /** Plain text of show notes (HTML in most feeds): links and images dropped, whitespace collapsed. */

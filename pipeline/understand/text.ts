@@ -54,7 +54,7 @@ export function segmentAt(t: TranscriptText, offset: number): number {
   return lo;
 }
 
-function msAt(t: TranscriptText, offset: number, edge: 'start' | 'end'): number | null {
+export function msAt(t: TranscriptText, offset: number, edge: 'start' | 'end'): number | null {
   if (!t.timed || t.segments.length === 0) return null;
   // An exclusive end sits one past the last character: map the character before it.
   const i = segmentAt(t, edge === 'end' ? Math.max(0, offset - 1) : offset);
