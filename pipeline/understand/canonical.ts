@@ -1,6 +1,6 @@
 import type { Db } from '../store/db.ts';
 import { normalizeName } from './names.ts';
-import type { EntityRole, EntityType } from './types.ts';
+import type { EntityType, KgEntity } from './types.ts';
 import type { EntityMatch } from './entity-match.ts';
 
 /**
@@ -27,13 +27,18 @@ import type { EntityMatch } from './entity-match.ts';
  * afresh, and no merge outlives the model that made it. (`entities` lists the names episodes
  * used from the mentions.)
  */
-export interface EpisodeEntity {
-  id: string;
-  name: string;
-  type: EntityType;
-  role: EntityRole;
-  aliases: string[];
-  mentionCount: number;
+export type EpisodeEntity = Omit<KgEntity, 'mentions'>;
+
+/** An episode's entity without its mention spans (what the step records and merges). */
+export function episodeEntity(e: KgEntity): EpisodeEntity {
+  return {
+    id: e.id,
+    name: e.name,
+    type: e.type,
+    role: e.role,
+    aliases: e.aliases,
+    mentionCount: e.mentionCount,
+  };
 }
 
 /**

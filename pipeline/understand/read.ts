@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Db } from '../store/db.ts';
 import type { GiDoc, KgDoc, SummaryDoc } from './types.ts';
+import { episodeEntity } from './canonical.ts';
 import type {
   CanonicalEntityDetailView,
   CanonicalEntityView,
@@ -62,12 +63,7 @@ export function episodeUnderstanding(db: Db, episodeId: number): EpisodeUndersta
     summary: { abstract: summary.abstract, keyPoints: summary.keyPoints },
     insights: gi.insights,
     entities: kg.entities.map((e) => ({
-      id: e.id,
-      name: e.name,
-      type: e.type,
-      role: e.role,
-      aliases: e.aliases,
-      mentionCount: e.mentionCount,
+      ...episodeEntity(e),
       firstMs: e.mentions[0]?.startMs ?? null,
       canonicalId: canonical.get(e.id)?.id ?? null,
       episodeCount: canonical.get(e.id)?.episode_count ?? 1,

@@ -12,6 +12,7 @@ import { proposeEntityMatches, type CandidateEntity, type EntityMatch } from './
 import { databasePath, openDatabase } from '../store/index.ts';
 import { installedModel } from '../../models/manager.ts';
 import { loadEmbedder } from '../search/embed.ts';
+import { episodeEntity } from './canonical.ts';
 
 export interface UnderstandOutput {
   /** Why nothing was written (no transcript), or null. */
@@ -160,14 +161,7 @@ export async function understand(ctx: StepContext): Promise<Json> {
     summaryPath: paths.summary,
     giPath: paths.gi,
     kgPath: paths.kg,
-    entities: docs.kg.entities.map((e) => ({
-      id: e.id,
-      name: e.name,
-      type: e.type,
-      role: e.role,
-      aliases: e.aliases,
-      mentionCount: e.mentionCount,
-    })),
+    entities: docs.kg.entities.map(episodeEntity),
     firstMs: Object.fromEntries(docs.kg.entities.map((e) => [e.id, e.mentions[0]?.startMs ?? null])),
     insights: docs.gi.insights.length,
     groundedInsights: docs.gi.insights.filter((i) => i.grounded).length,
