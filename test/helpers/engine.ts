@@ -2,9 +2,10 @@ import { Engine, type EngineEvents, type EngineOptions } from '../../pipeline/en
 import { openDatabase, databasePath, type Db } from '../../pipeline/store/index.ts';
 import { Registry } from '../../pipeline/engine/workflow.ts';
 import { workflows } from '../fixtures/workflows.ts';
-import { fixtureWorkflowsModule } from './env.ts';
+import { fixtureWorkflowsModule, tempDir } from './env.ts';
 import { workflows as pipelineWorkflows } from '../../pipeline/workflows.ts';
-import { defaultWorkflowsModule } from '../../pipeline/api/app.ts';
+import { afterEach } from 'vitest';
+import { App, defaultWorkflowsModule, openApp, type AppContext } from '../../pipeline/api/app.ts';
 
 export function fixtureEngine(
   dataDir: string,
@@ -59,4 +60,36 @@ export function next<K extends keyof EngineEvents>(
     };
     engine.on(event, listener as never);
   });
+}
+
+/**
+ * Libraries on the real pipeline for a test file: `open()` gives an App over a fresh library,
+ * `runUntilIdle(ctx)` runs an engine over it until nothing is left; engines are stopped and
+ * libraries closed after each test.
+ */
+export function pipelineLibraries(): {
+  open: () => Promise<{ ctx: AppContext; app: App }>;
+  runUntilIdle: (ctx: AppContext) => Promise<void>;
+} {
+  const engines: Engine[] = [];
+  const libraries: AppContext[] = [];
+  afterEach(async () => {
+    await Promise.all(engines.splice(0).map((e) => e.stop(2000)));
+    for (const l of libraries.splice(0)) l.db.close();
+  });
+  return {
+    async open() {
+      const ctx = await openApp(tempDir(), { registryModule: defaultWorkflowsModule });
+      libraries.push(ctx);
+      return { ctx, app: new App(ctx) };
+    },
+    async runUntilIdle(ctx) {
+      const engine = pipelineEngine(ctx.db, ctx.dataDir, { lanes: { gpu: 1, cpu: 1, io: 2 } });
+      engines.push(engine);
+      engine.start();
+      await engine.untilIdle();
+      await engine.stop(2000);
+      engines.splice(engines.indexOf(engine), 1);
+    },
+  };
 }

@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../pipeline/engine/engine.ts';
-import { App, defaultWorkflowsModule, openApp, type AppContext } from '../../pipeline/api/app.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppContext } from '../../pipeline/api/app.ts';
 import { startEpisodes } from '../../pipeline/ingest/episodes.ts';
 import { repoRoot, tempDir } from '../helpers/env.ts';
 import { makeAudio } from '../helpers/audio.ts';
-import { pipelineEngine } from '../helpers/engine.ts';
+import { pipelineLibraries } from '../helpers/engine.ts';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.ts';
 import { gloveModelDir } from '../helpers/search-library.ts';
 
@@ -36,21 +35,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const engines: Engine[] = [];
-const libraries: AppContext[] = [];
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.stop(2000)));
-  for (const l of libraries.splice(0)) l.db.close();
-});
-
-async function runUntilIdle(ctx: AppContext): Promise<void> {
-  const engine = pipelineEngine(ctx.db, ctx.dataDir, { lanes: { gpu: 1, cpu: 1, io: 2 } });
-  engines.push(engine);
-  engine.start();
-  await engine.untilIdle();
-  await engine.stop(2000);
-  engines.splice(engines.indexOf(engine), 1);
-}
+const { open, runUntilIdle } = pipelineLibraries();
 
 const steps = (ctx: AppContext) =>
   ctx.db
@@ -63,9 +48,7 @@ const steps = (ctx: AppContext) =>
 describe('re-indexing an episode whose title or show notes changed', () => {
   it('runs only the index step again, reuses vectors of unchanged text, and search follows the new words', async () => {
     server.route('/garden.xml', { body: feed('Compost and mildew', 'Notes about the compost heap.') });
-    const ctx = await openApp(tempDir(), { registryModule: defaultWorkflowsModule });
-    libraries.push(ctx);
-    const app = new App(ctx);
+    const { ctx, app } = await open();
     const modelId = (await app.importModel(gloveModelDir())).model.id;
     await app.useModel(modelId);
     const sub = await app.subscribe(server.url('/garden.xml'), 'all');

@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../pipeline/engine/engine.ts';
-import { App, defaultWorkflowsModule, openApp, type AppContext } from '../../pipeline/api/app.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppContext } from '../../pipeline/api/app.ts';
 import { cliPath, repoRoot, tempDir } from '../helpers/env.ts';
 import { makeAudio } from '../helpers/audio.ts';
-import { pipelineEngine } from '../helpers/engine.ts';
+import { pipelineLibraries } from '../helpers/engine.ts';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.ts';
 import { gloveModelDir } from '../helpers/search-library.ts';
 import { makeGloveModel } from '../helpers/glove-model.ts';
@@ -65,26 +64,10 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const engines: Engine[] = [];
-const libraries: AppContext[] = [];
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.stop(2000)));
-  for (const l of libraries.splice(0)) l.db.close();
-});
-
-async function runUntilIdle(ctx: AppContext): Promise<void> {
-  const engine = pipelineEngine(ctx.db, ctx.dataDir, { lanes: { gpu: 1, cpu: 1, io: 2 } });
-  engines.push(engine);
-  engine.start();
-  await engine.untilIdle();
-  await engine.stop(2000);
-  engines.splice(engines.indexOf(engine), 1);
-}
+const { open, runUntilIdle } = pipelineLibraries();
 
 async function library(embedding: boolean) {
-  const ctx = await openApp(tempDir(), { registryModule: defaultWorkflowsModule });
-  libraries.push(ctx);
-  const app = new App(ctx);
+  const { ctx, app } = await open();
   let modelId: string | null = null;
   if (embedding) {
     modelId = (await app.importModel(gloveModelDir())).model.id;

@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../pipeline/engine/engine.ts';
-import { App, defaultWorkflowsModule, openApp, type AppContext } from '../../pipeline/api/app.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App, AppContext } from '../../pipeline/api/app.ts';
 import { normalizeForMatch } from '../../pipeline/understand/text.ts';
 import type { UnderstandOutput } from '../../pipeline/understand/step.ts';
 import { cliPath, repoRoot, tempDir } from '../helpers/env.ts';
 import { makeAudio } from '../helpers/audio.ts';
-import { pipelineEngine } from '../helpers/engine.ts';
+import { pipelineLibraries } from '../helpers/engine.ts';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.ts';
 import { gloveModelDir } from '../helpers/search-library.ts';
 
@@ -78,26 +77,10 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const engines: Engine[] = [];
-const libraries: AppContext[] = [];
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.stop(2000)));
-  for (const l of libraries.splice(0)) l.db.close();
-});
-
-async function runUntilIdle(ctx: AppContext): Promise<void> {
-  const engine = pipelineEngine(ctx.db, ctx.dataDir, { lanes: { gpu: 1, cpu: 1, io: 2 } });
-  engines.push(engine);
-  engine.start();
-  await engine.untilIdle();
-  await engine.stop(2000);
-  engines.splice(engines.indexOf(engine), 1);
-}
+const { open, runUntilIdle } = pipelineLibraries();
 
 async function processedLibrary(): Promise<{ ctx: AppContext; app: App; ids: Record<string, number> }> {
-  const ctx = await openApp(tempDir(), { registryModule: defaultWorkflowsModule });
-  libraries.push(ctx);
-  const app = new App(ctx);
+  const { ctx, app } = await open();
   await app.subscribe(server.url('/ql.xml'), 'all');
   await app.process();
   await runUntilIdle(ctx);
@@ -170,9 +153,7 @@ describe('understanding on the cpu lane', () => {
 
   it('with an embedding model, merges entities by meaning; without it, or after it is removed, it does not', async () => {
     const library = async (embedding: boolean) => {
-      const ctx = await openApp(tempDir(), { registryModule: defaultWorkflowsModule });
-      libraries.push(ctx);
-      const app = new App(ctx);
+      const { ctx, app } = await open();
       const modelId = embedding ? (await app.importModel(gloveModelDir())).model.id : null;
       if (modelId) await app.useModel(modelId);
       await app.subscribe(server.url('/money.xml'), 'all');
