@@ -138,23 +138,25 @@ export async function searchIndex(ctx: StepContext): Promise<Json> {
 
   let modelId: string | null = null;
   let dims: number | null = null;
-  let vectors: (Float32Array | Buffer)[] = [];
+  // One little-endian float32 blob per piece, as stored: reused from the store, or embedded now.
+  let vectors: Buffer[] = [];
   let reused = 0;
   if (input.embeddingModel && pieces.length > 0) {
     try {
       const model = installedModel(input.embeddingModel, { dataDir: ctx.dataDir });
       const embedder = await loadEmbedder(model.id, model.path);
-      vectors = pieces.map((p) => {
+      const todo: number[] = [];
+      pieces.forEach((p, i) => {
         const v = stored.get(p.fingerprint);
-        return v && v.byteLength === embedder.dims * 4 ? v : new Float32Array(0);
+        if (v?.byteLength === embedder.dims * 4) vectors[i] = v;
+        else todo.push(i);
       });
-      const todo = pieces.flatMap((p, i) => (vectors[i]!.byteLength === 0 ? [i] : []));
       reused = pieces.length - todo.length;
       for (let k = 0; k < todo.length; k += 32) {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('cancelled');
         const batch = todo.slice(k, k + 32);
         const out = await embedder.embed(batch.map((i) => pieces[i]!.text));
-        batch.forEach((i, j) => (vectors[i] = out[j]!));
+        batch.forEach((i, j) => (vectors[i] = vectorToBlob(out[j]!)));
         ctx.progress(Math.min(1, (k + 32) / todo.length), { embedded: Math.min(todo.length, k + 32) });
       }
       modelId = model.id;
@@ -176,13 +178,7 @@ export async function searchIndex(ctx: StepContext): Promise<Json> {
     chunks: pieces.map((p, seq) => ({
       ...p,
       seq,
-      ...(vectors[seq]
-        ? {
-            vector: (Buffer.isBuffer(vectors[seq]) ? vectors[seq] : vectorToBlob(vectors[seq])).toString(
-              'base64',
-            ),
-          }
-        : {}),
+      ...(vectors[seq] ? { vector: vectors[seq].toString('base64') } : {}),
     })),
   };
   const out = path.join(ctx.dataDir, 'search', 'chunks', `${input.key}.json`);
