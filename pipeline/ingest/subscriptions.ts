@@ -430,10 +430,6 @@ export class Subscriptions {
     };
   }
 
-  private episodeColumns(item: ParsedItem) {
-    return Object.values(this.episodeFields(item));
-  }
-
   private insertEpisode(
     feedId: number,
     item: ParsedItem,
@@ -446,17 +442,17 @@ export class Subscriptions {
         .prepare(
           `INSERT INTO episodes (feed_id, key, key_source, guid, title, description, link, published_at, duration_ms,
              enclosure_url, enclosure_type, enclosure_length, extra, status, position, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'listed', ?, ?, ?)`,
+           VALUES (@feedId, @key, @keySource, @guid, @title, @description, @link, @publishedAt, @durationMs,
+             @enclosureUrl, @enclosureType, @enclosureLength, @extra, 'listed', @position, @now, @now)`,
         )
-        .run(
+        .run({
+          ...this.episodeFields(item),
           feedId,
-          episodeKey(feedId, keyAlias),
-          keyAlias.kind,
-          ...this.episodeColumns(item),
+          key: episodeKey(feedId, keyAlias),
+          keySource: keyAlias.kind,
           position,
           now,
-          now,
-        ).lastInsertRowid,
+        }).lastInsertRowid,
     );
   }
 
