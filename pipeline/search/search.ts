@@ -278,6 +278,14 @@ export class Searcher {
       if (ent) {
         where.push(`e.id IN (${ent.sql})`);
         params.push(...ent.params);
+        // Say why nothing came back, rather than an empty list that looks like "no such words".
+        if (
+          !this.db
+            .prepare(`SELECT EXISTS (${ent.sql})`)
+            .pluck()
+            .get(...ent.params)
+        )
+          note = `No episode mentions "${options.entity.trim()}": \`earshot entities\` lists the people, organizations, places and topics this library knows.`;
       } else note = 'The entity filter was not applied: this library has no knowledge graph yet.';
     }
     const filterSql = where.length ? ` AND ${where.join(' AND ')}` : '';
@@ -287,7 +295,7 @@ export class Searcher {
     const m = query.trim() ? await this.meaning() : { note: null };
     let modelId: string | null = null;
     let qv: Float32Array | null = null;
-    if ('note' in m) note = note ?? m.note;
+    if ('note' in m) note = [note, m.note].filter(Boolean).join(' ') || null;
     else {
       modelId = m.embedder.modelId;
       [qv = null] = await m.embedder.embed([query]);

@@ -138,7 +138,11 @@ describe('keyword search (no embedding model)', () => {
       expect(new Set(r.hits.map((h) => h.episodeId)), name).toEqual(new Set([ep1]));
     }
     expect((await searcher.search('market')).hits.some((h) => h.episodeId === ep3)).toBe(true);
-    expect((await searcher.search('market', { entity: 'Nobody Known' })).hits).toEqual([]);
+    const nobody = await searcher.search('market', { entity: 'Nobody Known' });
+    expect(nobody.hits).toEqual([]);
+    // Said plainly, not an empty list that reads as "no such words".
+    expect(nobody.note).toMatch(/^No episode mentions "Nobody Known": `earshot entities` lists/);
+    expect((await searcher.search('market', { entity: 'Raj' })).note).not.toMatch(/No episode mentions/);
   });
 });
 
