@@ -13,7 +13,7 @@
  * medians are compared (the median of each round's own ratio is printed beside it: this machine
  * may be busy with other work).
  *
- * The model: EARSHOT_BENCH_LLM_MODEL=/path/model.gguf, else ../shared/models/llm/stories260K.gguf
+ * The model: EARSHOT_BENCH_LLM_MODEL=/path/model.gguf, else test/fixtures/models/llm/stories260K.gguf
  * (a 260K-parameter llama: it measures Earshot's per-token overhead, the worst case for the ratio,
  * not a real model's speed). Sizes: BENCH_LLM_TOKENS (default 256), BENCH_ROUNDS (21), BENCH_THREADS
  * (default llmThreads(): half the cores on the CPU). BENCH_LLM_GPU=auto lets both sides use a GPU.
@@ -27,7 +27,7 @@ import { acquireLlm, complete, llmThreads, releaseLlm, unloadLlm } from '../mode
 
 type Figures = Record<string, number | string>;
 
-const DEFAULT_MODEL = fileURLToPath(new URL('../../shared/models/llm/stories260K.gguf', import.meta.url));
+const DEFAULT_MODEL = fileURLToPath(new URL('../test/fixtures/models/llm/stories260K.gguf', import.meta.url));
 const PROMPT = 'Once upon a time, in a small town by the sea, there lived a girl named Lily who';
 
 function median(xs: number[]): number {

@@ -18,7 +18,7 @@ import { gloveModelDir } from '../helpers/search-library.ts';
  */
 let server: FeedServer;
 const audio = fs.readFileSync(makeAudio(tempDir('earshot-understand-audio-'), 'tone.mp3', 5));
-const TINY_LLM = path.resolve(repoRoot, '../shared/models/llm/stories260K.gguf');
+const TINY_LLM = path.resolve(repoRoot, 'test/fixtures/models/llm/stories260K.gguf');
 const read = (f: string) => fs.readFileSync(path.join(repoRoot, 'test/fixtures/transcripts', f));
 
 beforeAll(async () => {

@@ -44,7 +44,7 @@ import { repoRoot, tempDir } from '../helpers/env.ts';
  * children's stories. It is not an instruct model, so nothing here asserts on meaning: loading,
  * generation, grammar-constrained JSON, map-reduce control flow, cancellation and warm reuse.
  */
-const MODEL = path.resolve(repoRoot, '../shared/models/llm/stories260K.gguf');
+const MODEL = path.resolve(repoRoot, 'test/fixtures/models/llm/stories260K.gguf');
 const THREADS = 1;
 const cpu = { gpu: false as const, threads: THREADS };
 
