@@ -5,6 +5,8 @@ import type { TranscribeOutput } from './steps/transcribe.ts';
 import { searchIndexStep } from './search/step-def.ts';
 import { commitUnderstanding } from './understand/commit.ts';
 import { understandFingerprint } from './understand/versions.ts';
+import { activeModels } from './ingest/episodes.ts';
+import type { Db } from './store/db.ts';
 
 /**
  * The workflows this Earshot runs. The engine and every worker process import this module
@@ -89,11 +91,24 @@ function commitTranscript(ctx: CommitContext): void {
     .run(ctx.now, input.episodeId);
 }
 
+/** Whether the publisher's transcript makes Whisper unnecessary for this episode. */
+export function publisherCovers(input: EpisodeInput, outputs: Record<string, Json>): boolean {
+  const pub = outputs['publisher-transcript'] as { transcript?: { path: string } | null } | undefined;
+  return input.whisper !== 'always' && !!pub?.transcript;
+}
+
+/** What a step waits for when no model of a kind is chosen (`Queue.wake(modelResource(kind))`). */
+export function modelResource(kind: 'whisper' | 'llm' | 'embedding'): string {
+  return `model:${kind}`;
+}
+
 const whisperMode = (input: Json) =>
   (input as unknown as EpisodeInput).whisper === 'always' ? 'always' : 'auto';
 
 export const episodeWorkflow: WorkflowDef = {
   kind: 'episode',
+  // Woken (a model was chosen): the models are the ones active now, as if queued now.
+  refreshInput: (input: Json, db: Db) => ({ ...(input as Record<string, Json>), ...activeModels(db) }),
   steps: [
     {
       name: 'download',
@@ -135,6 +150,13 @@ export const episodeWorkflow: WorkflowDef = {
         `${whisperMode(input)}:${(input as unknown as EpisodeInput).whisperModel ?? 'none'}`,
       run: async (ctx) => (await import('./steps/transcribe.ts')).transcribe(ctx),
       commit: commitTranscript,
+      // No Whisper model chosen, and no publisher's transcript to use instead: the episode
+      // waits (it is not a failure) until one is chosen.
+      waitFor: (input, outputs) =>
+        publisherCovers(input as unknown as EpisodeInput, outputs) ||
+        (input as unknown as EpisodeInput).whisperModel
+          ? null
+          : { resource: modelResource('whisper'), what: 'a Whisper model' },
     },
     {
       // Summary, grounded insights and knowledge graph from the transcript (Whisper's or the

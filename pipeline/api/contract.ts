@@ -4,9 +4,18 @@
  * this file, so it must not import Node modules.
  */
 export type LaneName = 'gpu' | 'cpu' | 'io';
-export type WorkflowStatus = 'queued' | 'running' | 'completed' | 'dead' | 'cancelled';
-export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
-export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+/** 'waiting': its next step needs something not there yet (a Whisper model); it resumes by itself. */
+export type WorkflowStatus = 'queued' | 'waiting' | 'running' | 'completed' | 'dead' | 'cancelled';
+export type StepStatus = 'pending' | 'waiting' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type JobState = 'queued' | 'waiting' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** The episode a job, workflow or dead letter works on, by name. */
+export interface EpisodeRefView {
+  id: number;
+  title: string | null;
+  /** The show's title; null for a file you imported. */
+  show: string | null;
+}
 
 export interface LaneView {
   lane: LaneName;
@@ -34,8 +43,19 @@ export interface DeadLetterView {
   workflowId: string;
   kind: string;
   subject: string;
+  /** The episode it was for; null when the work is not an episode's. */
+  episode: EpisodeRefView | null;
   reason: string;
   updatedAt: number;
+}
+
+/** Work that waits for something (a model): how many episodes, and for what. */
+export interface WaitingView {
+  /** What it waits for, as the engine names it ('model:whisper'). */
+  resource: string;
+  /** The same for people: "a Whisper model". */
+  what: string;
+  episodes: number;
 }
 
 export interface StatusView {
@@ -43,12 +63,16 @@ export interface StatusView {
   lanes: LaneView[];
   workers: WorkerView[];
   workflows: Record<WorkflowStatus, number>;
+  /** Episodes waiting for something, by what they wait for (not failures: they resume by themselves). */
+  waiting: WaitingView[];
   deadLetters: DeadLetterView[];
 }
 
 export interface JobView {
   id: number;
   workflowId: string;
+  /** The episode it works on; null when the work is not an episode's. */
+  episode: EpisodeRefView | null;
   step: string;
   lane: LaneName;
   state: JobState;
@@ -78,9 +102,13 @@ export interface WorkflowView {
   id: string;
   kind: string;
   subject: string;
+  /** The episode it works on; null when the work is not an episode's. */
+  episode: EpisodeRefView | null;
   status: WorkflowStatus;
   priority: number;
   deadReason: string | null;
+  /** While waiting: what for, in words ("a Whisper model"). */
+  waitingFor: string | null;
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
@@ -118,7 +146,16 @@ export interface EpisodeView {
   durationMs: number | null;
   enclosureUrl: string | null;
   transcriptUrl: string | null;
+  /**
+   * listed, queued, processing, downloaded, transcribed, understood…; 'waiting' (for what:
+   * `waitingFor`) when it needs something not there yet and resumes by itself once it is;
+   * 'failed' (see `failures`), 'cancelled', or 'skipped' (you gave up on it).
+   */
   status: string;
+  /** What a waiting episode waits for, in words ("a Whisper model"); null otherwise. */
+  waitingFor: string | null;
+  /** Optional parts that were skipped without failing the episode (chapters that would not load). */
+  notes: string[];
   /** A transcript is stored (the publisher's or Whisper's): `transcript` can read it. */
   hasTranscript: boolean;
   /** Its summary, insights and knowledge graph are stored: `show` can read them. */
@@ -384,6 +421,45 @@ export interface CanonicalEntityDetailView extends CanonicalEntityView {
   }[];
 }
 
+/** One thing to do about a group of failures. */
+export interface FailureActionView {
+  /**
+   * 'retry': run each episode's failed step again; 'retry-from': run `step` and every later step
+   * again; 'skip': stop trying (a failed episode stays in the library, unprocessed; a skipped
+   * part stays skipped and its note goes away).
+   */
+  kind: 'retry' | 'retry-from' | 'skip';
+  step?: string;
+  /** A button's words: "Try again", "Download again", "Skip". */
+  label: string;
+}
+
+/** Episodes that failed (or lost an optional part) for the same cause, in one show. */
+export interface FailureGroupView {
+  /** Stable while the group lasts: the cause and the show (`earshot failures retry ID`). */
+  id: string;
+  /** What went wrong, as a key: 'audio-missing', 'audio-unreachable', 'chapters-skipped'… */
+  cause: string;
+  /** 'failed': the episodes stopped; 'skipped-part': they were processed without an optional part. */
+  severity: 'failed' | 'skipped-part';
+  /** For people: "3 episodes of Show: the audio address answers 404 …". */
+  message: string;
+  feedId: number | null;
+  show: string | null;
+  episodes: {
+    id: number;
+    title: string | null;
+    show: string | null;
+    /** Its workflow (`retry`, `workflow`); null for a skipped part. */
+    workflowId: string | null;
+    /** The step that failed; null for a skipped part. */
+    step: string | null;
+    /** The error as recorded, or the note. */
+    error: string;
+  }[];
+  actions: FailureActionView[];
+}
+
 export interface SegmentEditView {
   episodeId: number;
   index: number;
@@ -441,6 +517,10 @@ export interface Api {
   entity(id: number): Promise<CanonicalEntityDetailView>;
   /** Correct one transcript segment (index from 0); understanding and what follows it run again. */
   editSegment(episodeId: number, index: number, text: string): Promise<SegmentEditView>;
+  /** What failed, grouped by cause and show, in plain words, with what can be done (waiting is not failing). */
+  failures(): Promise<FailureGroupView[]>;
+  /** Stop trying these episodes (a failed one stays listed, unprocessed) and clear their notes. */
+  skipEpisodes(episodeIds: number[]): Promise<EpisodeView[]>;
 }
 
 export type ApiMethod = keyof Api;
@@ -476,6 +556,8 @@ export const API_METHODS = [
   'entities',
   'entity',
   'editSegment',
+  'failures',
+  'skipEpisodes',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
 export const API_METHODS_COMPLETE: [MissingMethods] extends [never] ? true : never = true;

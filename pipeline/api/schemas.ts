@@ -31,7 +31,12 @@ export const argSchemas = {
     z.tuple([
       z
         .object({
-          state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']).optional(),
+          state: z
+            .enum(['queued', 'waiting', 'running', 'done', 'failed', 'cancelled'], {
+              error: (issue) =>
+                `"${String(issue.input)}" is not a job state; the states are queued, waiting, running, done, failed and cancelled.`,
+            })
+            .optional(),
           lane: laneSchema.optional(),
           limit: z.number().int().positive().max(10_000).optional(),
         })
@@ -137,6 +142,10 @@ export const argSchemas = {
       .string()
       .min(1, 'Give the corrected text of the segment.')
       .max(10_000, 'That is too long for one segment.'),
+  ]),
+  failures: z.tuple([]),
+  skipEpisodes: z.tuple([
+    z.array(episodeIdSchema).min(1, 'Name at least one episode to skip (see `earshot failures`).'),
   ]),
 } satisfies Record<ApiMethod, z.ZodType>;
 

@@ -66,11 +66,34 @@ export interface StepDef {
   run(ctx: StepContext): Promise<Json>;
   /** Project the output into the store, atomically with the step's commit. Must be idempotent. */
   commit?(ctx: CommitContext): void;
+  /**
+   * What the step needs and does not have yet (a model nobody has chosen), or null when it can
+   * run. Asked by the engine when the step is about to be queued (pure and cheap: it sees the
+   * input and the committed outputs only). A step that waits is parked, not run and not failed:
+   * the workflow shows `waiting`, and `Queue.wake(resource)` looks at it again once the
+   * resource may have appeared.
+   */
+  waitFor?(input: Json, outputs: Record<string, Json>): Wait | null;
+}
+
+/** Why a step cannot run yet. */
+export interface Wait {
+  /** What it waits for, as a key the waker names (e.g. 'model:whisper'). */
+  resource: string;
+  /** The same for a person: "a Whisper model". */
+  what: string;
 }
 
 export interface WorkflowDef {
   kind: string;
   steps: StepDef[];
+  /**
+   * A waiting workflow is woken (`Queue.wake`): its input again, with whatever it names that is
+   * chosen when work is queued (the active model) chosen afresh. A different input is a
+   * different workflow, started in its place (its committed steps reused). Default: the same
+   * input, so the waiting step is only asked again.
+   */
+  refreshInput?(input: Json, db: Db): Json;
 }
 
 /** The step failed for now and was told when to try again (an HTTP Retry-After, say). */

@@ -9,8 +9,8 @@ export interface BackgroundIngestOptions {
 }
 
 /**
- * What runs beside the engine: refresh the feeds whose time has come and start the episodes
- * their policy queued. Each feed carries its own schedule (interval, jitter, backoff), so this
+ * What runs beside the engine: refresh the feeds whose time has come, start the episodes their
+ * policy queued, and wake work that waited for what is there now (a model). Each feed carries its own schedule (interval, jitter, backoff), so this
  * only has to look often.
  */
 export class BackgroundIngest {
@@ -32,6 +32,8 @@ export class BackgroundIngest {
       try {
         await this.subs.refreshDue();
         startEpisodes(this.subs.db, this.queue);
+        // Work waiting for a model chosen elsewhere (another process, an older Earshot) goes on.
+        this.queue.wake();
       } catch (err) {
         this.options.onError?.(err as Error);
       } finally {

@@ -41,6 +41,19 @@ export function activeLlmModel(db: Db): string | null {
   return row?.value ?? null;
 }
 
+/** The models new work is queued with (each part of the fingerprint of the steps that use it). */
+export function activeModels(db: Db): {
+  whisperModel: string | null;
+  embeddingModel: string | null;
+  llmModel: string | null;
+} {
+  return {
+    whisperModel: activeWhisperModel(db),
+    embeddingModel: activeEmbeddingModel(db),
+    llmModel: activeLlmModel(db),
+  };
+}
+
 export interface StartOptions {
   ids?: number[];
   priority?: number;
@@ -105,9 +118,7 @@ function inputOf(
  * refresh queued. With ids: those episodes, whatever their status (the user asked).
  */
 export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}): string[] {
-  const whisperModel = activeWhisperModel(db);
-  const embeddingModel = activeEmbeddingModel(db);
-  const llmModel = activeLlmModel(db);
+  const { whisperModel, embeddingModel, llmModel } = activeModels(db);
   const feedOf = db.prepare('SELECT title, author, language FROM feeds WHERE id = ?');
   const rows = options.ids
     ? options.ids.map((id) => {
@@ -137,7 +148,7 @@ export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}):
         if (wf.status === 'dead' || wf.status === 'cancelled') queue.retry(id);
       }
       db.prepare(
-        `UPDATE episodes SET status = 'processing' WHERE id = ? AND status IN ('listed', 'queued')`,
+        `UPDATE episodes SET status = 'processing' WHERE id = ? AND status IN ('listed', 'queued', 'skipped')`,
       ).run(row.id);
       return id;
     }),

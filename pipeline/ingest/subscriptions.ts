@@ -499,21 +499,38 @@ export class Subscriptions {
     }));
   }
 
+  /** These episodes (those that exist), in the same shape as `episodes`. */
+  episodesById(ids: readonly number[]): EpisodeView[] {
+    return this.episodeViews(
+      `WHERE e.id IN (${ids.map(() => '?').join(', ') || 'NULL'})`,
+      [...ids],
+      ids.length,
+    );
+  }
+
   episodes(query: { feedId?: number; limit?: number } = {}): EpisodeView[] {
     if (query.feedId !== undefined) this.row(query.feedId);
+    return query.feedId === undefined
+      ? this.episodeViews('', [], query.limit ?? 100)
+      : this.episodeViews('WHERE feed_id = ?', [query.feedId], query.limit ?? 100);
+  }
+
+  private episodeViews(where: string, params: unknown[], limit: number): EpisodeView[] {
     const rows = this.db
       .prepare(
-        // An episode whose pipeline was dead-lettered or cancelled shows that, not "processing".
-        `SELECT e.*, (SELECT w.status FROM workflows w WHERE w.kind = 'episode' AND w.subject = e.key
-                      ORDER BY w.created_at DESC LIMIT 1) AS workflow_status,
+        // An episode whose pipeline was dead-lettered, cancelled or waits shows that, not
+        // "processing": its latest workflow says (the one started last).
+        `SELECT e.*, w.status AS workflow_status, w.waiting_what,
            EXISTS (SELECT 1 FROM artifacts a WHERE a.episode_id = e.id AND a.kind = 'transcript') AS has_transcript,
            -- What show() needs: the understand step's commit records the three together.
            (SELECT count(*) FROM artifacts a WHERE a.episode_id = e.id AND a.kind IN ('summary', 'gi', 'kg')) = 3
              AS understood
-         FROM episodes e ${query.feedId === undefined ? '' : 'WHERE feed_id = ?'}
-         ORDER BY published_at DESC NULLS LAST, id DESC LIMIT ?`,
+         FROM episodes e LEFT JOIN workflows w ON w.seq = (SELECT max(x.seq) FROM workflows x
+           WHERE x.kind = 'episode' AND x.subject = e.key)
+         ${where}
+         ORDER BY e.published_at DESC NULLS LAST, e.id DESC LIMIT ?`,
       )
-      .all(...(query.feedId === undefined ? [] : [query.feedId]), query.limit ?? 100) as {
+      .all(...params, limit) as {
       id: number;
       feed_id: number | null;
       key: string;
@@ -524,7 +541,9 @@ export class Subscriptions {
       enclosure_url: string | null;
       extra: string;
       status: string;
+      notes: string | null;
       workflow_status: string | null;
+      waiting_what: string | null;
       has_transcript: 0 | 1;
       understood: 0 | 1;
     }[];
@@ -541,11 +560,17 @@ export class Subscriptions {
         enclosureUrl: r.enclosure_url,
         transcriptUrl: extra.transcripts?.[0]?.url ?? null,
         status:
-          r.workflow_status === 'dead'
-            ? 'failed'
-            : r.workflow_status === 'cancelled'
-              ? 'cancelled'
-              : r.status,
+          r.status === 'skipped'
+            ? 'skipped'
+            : r.workflow_status === 'dead'
+              ? 'failed'
+              : r.workflow_status === 'cancelled'
+                ? 'cancelled'
+                : r.workflow_status === 'waiting'
+                  ? 'waiting'
+                  : r.status,
+        waitingFor: r.workflow_status === 'waiting' ? r.waiting_what : null,
+        notes: r.notes ? (JSON.parse(r.notes) as string[]) : [],
         hasTranscript: r.has_transcript === 1,
         understood: r.understood === 1,
       };

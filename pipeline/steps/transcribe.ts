@@ -15,7 +15,7 @@ import {
   type LoadedWhisper,
 } from '../../models/whisper/index.ts';
 import { resolveInstalledModel } from '../../models/manager.ts';
-import type { EpisodeInput } from '../workflows.ts';
+import { publisherCovers, type EpisodeInput } from '../workflows.ts';
 
 export interface TranscribeOutput {
   /** Why Whisper did not run (the publisher's transcript is used), or null when it did. */
@@ -107,11 +107,7 @@ export function languageFor(modelId: string, feedLanguage: string | null | undef
   return primary && /^[a-z]{2,3}$/.test(primary) ? primary : 'auto';
 }
 
-/** Whether the publisher's transcript makes Whisper unnecessary for this episode. */
-export function publisherCovers(input: EpisodeInput, outputs: Record<string, Json>): boolean {
-  const pub = outputs['publisher-transcript'] as { transcript?: { path: string } | null } | undefined;
-  return input.whisper !== 'always' && !!pub?.transcript;
-}
+export { publisherCovers };
 
 /**
  * Transcribe the episode's decoded audio with the Whisper model chosen when it was queued, on
@@ -139,7 +135,7 @@ export async function transcribe(ctx: StepContext): Promise<Json> {
   }
   if (!input.whisperModel)
     throw new PermanentStepError(
-      'No Whisper model is installed, so this episode cannot be transcribed. Install one (`earshot models install whisper-base.en`, or Settings → Models) and process the episode again.',
+      'No Whisper model is chosen, so this episode cannot be transcribed. Install one (`earshot models install whisper-base.en`, or the Models screen); the episode goes on by itself.',
     );
   let file: string;
   try {
