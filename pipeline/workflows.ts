@@ -60,6 +60,11 @@ function commitPublisher(ctx: CommitContext): void {
   const out = ctx.output as unknown as PublisherOutput;
   if (out.transcript) upsertArtifact(ctx, 'transcript', out.transcript.path, 'publisher');
   if (out.chapters) upsertArtifact(ctx, 'chapters', out.chapters.path, 'publisher');
+  // What was skipped this time replaces what was noted last time (chapters that load now clear it).
+  const skipped = out.skipped ?? [];
+  ctx.db
+    .prepare('UPDATE episodes SET notes = ? WHERE id = ?')
+    .run(skipped.length ? JSON.stringify(skipped) : null, (ctx.input as unknown as EpisodeInput).episodeId);
 }
 
 function commitAudio(ctx: CommitContext): void {

@@ -50,3 +50,8 @@ export function positiveInt(value: string, what = 'a whole number above 0'): num
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not ${what}.`);
   return n;
 }
+
+/** "1 episode", "3 episodes": a count with its noun, singular for one. */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}

@@ -26,6 +26,11 @@ export interface PublisherOutput {
   chapters: { path: string; count: number } | null;
   /** What could not be used, for the user (the episode still gets a Whisper transcript). */
   problems: string[];
+  /**
+   * Optional parts that were skipped (chapters that would not load), one sentence each: the
+   * commit records them on the episode, where the failure inbox shows them.
+   */
+  skipped?: string[];
 }
 
 export function writeJsonAtomic(file: string, value: unknown): void {
@@ -57,7 +62,7 @@ function unusable(err: unknown): boolean {
  */
 export async function publisherTranscript(ctx: StepContext): Promise<Json> {
   const input = ctx.input as unknown as PublisherInput;
-  const out: PublisherOutput = { transcript: null, chapters: null, problems: [] };
+  const out: PublisherOutput = { transcript: null, chapters: null, problems: [], skipped: [] };
   const offered = [...(input.transcripts ?? [])].sort((a, b) => rank(a.type) - rank(b.type));
   for (const ref of offered) {
     try {
@@ -81,13 +86,17 @@ export async function publisherTranscript(ctx: StepContext): Promise<Json> {
     ...(c.image ? { image: c.image } : {}),
   }));
   if (input.chaptersUrl) {
+    // Chapters are optional: whatever goes wrong (no answer, a server error, a file that is not
+    // chapters), they are skipped and the episode goes on; the note says why.
     try {
       chapters = parseChaptersJson(
         (await fetchText(input.chaptersUrl.url, ctx.signal, 'chapters file')).text,
       );
     } catch (err) {
-      if (!unusable(err)) throw err;
+      if (ctx.signal.aborted) throw err;
+      const note = `Chapters skipped: ${(err as Error).message.replace(/\.$/, '')} (${input.chaptersUrl.url}).`;
       out.problems.push(`chapters ${input.chaptersUrl.url}: ${(err as Error).message}`);
+      out.skipped!.push(note);
     }
   }
   if (chapters.length > 0) {
