@@ -7,7 +7,7 @@ import { serveApi } from '../api/http-server.ts';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from '../api/schemas.ts';
 import { startEngineHost } from '../api/engine-host.ts';
-import { positiveInt, print, table, when, withApp } from './io.ts';
+import { count, episodeLabel, positiveInt, print, table, when, withApp } from './io.ts';
 
 function parseLanes(value: string): Partial<Record<Lane, number>> {
   const out: Partial<Record<Lane, number>> = {};
@@ -33,7 +33,7 @@ export function registerEngineCommands(program: Command): void {
         const s = await app.status();
         print(cmd, s, () => {
           const lanes = table([
-            ['LANE', 'STATE', 'CONCURRENCY', 'QUEUED', 'WAITING', 'RUNNING'],
+            ['LANE', 'STATE', 'CONCURRENCY', 'QUEUED', 'RETRY LATER', 'RUNNING'],
             ...s.lanes.map((l) => [
               l.lane,
               l.paused ? 'paused' : 'active',
@@ -58,10 +58,23 @@ export function registerEngineCommands(program: Command): void {
           const wf = Object.entries(s.workflows)
             .map(([k, v]) => `${k} ${v}`)
             .join(', ');
+          const waiting = s.waiting.map(
+            (w) =>
+              `Waiting: ${count(w.episodes, 'episode')} for ${w.what} (not failed: they go on once there is one).`,
+          );
           const dead = s.deadLetters.length
-            ? s.deadLetters.map((d) => `  ${d.workflowId}  ${d.reason}`).join('\n')
+            ? s.deadLetters
+                .map(
+                  (d) =>
+                    `  ${d.episode ? episodeLabel(d.episode) : `${d.kind} ${d.subject}`} (workflow ${d.workflowId})\n    ${d.reason}`,
+                )
+                .join('\n')
             : '  none';
-          return `Library: ${s.dataDir}\n\n${lanes}\n\n${workers}\n\nWorkflows: ${wf}\nDead letters:\n${dead}`;
+          return [
+            `Library: ${s.dataDir}\n\n${lanes}\n\n${workers}\n\nWorkflows: ${wf}`,
+            ...waiting,
+            `Dead letters (\`earshot failures\` groups them by cause):\n${dead}`,
+          ].join('\n');
         });
       });
     });
@@ -80,9 +93,21 @@ export function registerEngineCommands(program: Command): void {
           jobs.length === 0
             ? 'No jobs.'
             : table([
-                ['JOB', 'WORKFLOW', 'STEP', 'LANE', 'STATE', 'PRIO', 'ATTEMPTS', 'RECOVERIES', 'ERROR'],
+                [
+                  'JOB',
+                  'EPISODE',
+                  'WORKFLOW',
+                  'STEP',
+                  'LANE',
+                  'STATE',
+                  'PRIO',
+                  'ATTEMPTS',
+                  'RECOVERIES',
+                  'ERROR',
+                ],
                 ...jobs.map((j) => [
                   String(j.id),
+                  j.episode ? episodeLabel(j.episode, 48) : '-',
                   j.workflowId,
                   j.step,
                   j.lane,
@@ -106,7 +131,11 @@ export function registerEngineCommands(program: Command): void {
       await withApp(cmd, async (app) => {
         const w = await app.workflow(id);
         print(cmd, w, () => {
-          const head = `${w.id}  ${w.kind}  ${w.subject}\nstatus: ${w.status}${w.deadReason ? ` — ${w.deadReason}` : ''}`;
+          const head = [
+            ...(w.episode ? [episodeLabel(w.episode)] : []),
+            `${w.id}  ${w.kind}  ${w.subject}`,
+            `status: ${w.status}${w.deadReason ? ` — ${w.deadReason}` : ''}${w.waitingFor ? ` for ${w.waitingFor}` : ''}`,
+          ].join('\n');
           const steps = table([
             ['STEP', 'LANE', 'STATUS', 'ATTEMPTS', 'RECOVERIES', 'STARTED', 'TOOK', 'ERROR'],
             ...w.steps.map((s) => [

@@ -55,3 +55,9 @@ export function positiveInt(value: string, what = 'a whole number above 0'): num
 export function count(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;
 }
+
+/** An episode as people know it: "Title" — Show (imported files have no show); cut to `max` characters. */
+export function episodeLabel(e: { title: string | null; show: string | null }, max?: number): string {
+  const text = `${e.title ?? '(untitled)'} — ${e.show ?? 'your files'}`;
+  return max !== undefined && text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
