@@ -14,6 +14,7 @@ import { isProcessAlive } from '../pipeline/engine/process-alive.ts';
 import { systemClock, type Clock } from '../pipeline/engine/clock.ts';
 import type { ModelActionView, ModelView } from '../pipeline/api/contract.ts';
 import { fsyncDir } from '../pipeline/store/fsync.ts';
+import { hostReachable } from './reachable.ts';
 
 export { modelsDir } from './location.ts';
 
@@ -790,6 +791,18 @@ export class ModelManager {
       return `this machine cannot reach ${entry ? new URL(entry.url).host : 'the model host'}, so download ${entry ? `${entry.url} ` : 'a model '}on another machine and ${importIt}`;
     if (reachable === true) return install;
     return `${install}, or ${importIt}`;
+  }
+
+  /**
+   * `nextStep`, with reachability found out: when no installed model can be chosen, whether the
+   * recommended model's host answers (a few seconds at most) decides between install and import.
+   */
+  async nextStepHere(kind: ModelKind, reachable = hostReachable): Promise<string> {
+    const installed = this.db.prepare('SELECT id FROM models WHERE kind = ?').all(kind) as { id: string }[];
+    if (installed.some((r) => !rowProblem(this.row(r.id)!, this.dir))) return this.nextStep(kind);
+    const rec = this.recommended(kind);
+    const entry = rec ? this.entry(rec) : undefined;
+    return this.nextStep(kind, entry ? await reachable(entry.url) : undefined);
   }
 
   /** The active model of a kind, checked on disk; see activeModel(). */

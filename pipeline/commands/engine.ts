@@ -7,6 +7,8 @@ import { serveApi } from '../api/http-server.ts';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from '../api/schemas.ts';
 import { startEngineHost } from '../api/engine-host.ts';
+import { RunReport } from './run-report.ts';
+import type { ModelKind } from '../api/contract.ts';
 import { count, episodeLabel, positiveInt, print, table, when, withApp } from './io.ts';
 
 function parseLanes(value: string): Partial<Record<Lane, number>> {
@@ -245,18 +247,33 @@ export function registerEngineCommands(program: Command): void {
         opts: { untilIdle?: boolean; lanes?: Partial<Record<Lane, number>>; grace?: number },
         cmd: Command,
       ) => {
-        const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
-        const { engine, ingest, shutdown } = await startEngineProcess(resolveDataDir(dirOpt), opts);
+        const { dataDir: dirOpt, json } = cmd.optsWithGlobals<{ dataDir?: string; json?: boolean }>();
+        const dataDir = resolveDataDir(dirOpt);
+        const { ctx, engine, ingest, shutdown } = await startEngineProcess(dataDir, opts);
+        const report = new RunReport({
+          db: ctx.db,
+          dataDir,
+          lanes: engine.concurrency,
+          write: (t) => process.stdout.write(t),
+          tty: process.stdout.isTTY === true,
+          columns: process.stdout.columns,
+          json: json === true,
+          untilIdle: opts.untilIdle === true,
+        });
+        report.attach(engine);
         if (opts.untilIdle) {
           await ingest?.tick();
+          report.start();
           engine.tick();
           await Promise.race([engine.untilIdle(), new Promise<void>((r) => process.once('SIGTERM', r))]);
           await shutdown();
         } else {
+          report.start();
           ingest?.start();
           await untilSignal();
           await shutdown();
         }
+        await summarize(dataDir, report);
       },
     );
 
@@ -292,6 +309,23 @@ export function registerEngineCommands(program: Command): void {
       await server.close();
       await host.shutdown();
     });
+}
+
+/** The closing summary, read from the library after the engine stopped (and what to do for what waits). */
+async function summarize(dataDir: string, report: RunReport): Promise<void> {
+  const ctx = await openApp(dataDir);
+  try {
+    const app = new App(ctx);
+    const { waiting } = await app.status();
+    const advice = new Map<string, string>();
+    for (const w of waiting) {
+      const kind = /^model:(whisper|llm|embedding)$/.exec(w.resource)?.[1] as ModelKind | undefined;
+      if (kind) advice.set(w.resource, await app.modelStore.nextStepHere(kind));
+    }
+    report.summary(waiting, advice);
+  } finally {
+    ctx.db.close();
+  }
 }
 
 function untilSignal(): Promise<void> {
