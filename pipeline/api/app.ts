@@ -20,6 +20,7 @@ import type {
   Api,
   EpisodeRefView,
   FailureGroupView,
+  FeedProgressEvent,
   JobView,
   JobsQuery,
   LaneView,
@@ -144,7 +145,7 @@ export class App implements Api {
   readonly subscriptions: Subscriptions;
   /**
    * Events the API emits for shells to forward (`earshot serve` sends them on /events):
-   * 'onModelProgress' (ModelProgressEvent).
+   * 'onModelProgress' (ModelProgressEvent), 'onFeedProgress' (FeedProgressEvent).
    */
   readonly events = new EventEmitter();
   private modelManager: ModelManager | undefined;
@@ -406,7 +407,10 @@ export class App implements Api {
       this.subscriptions.feed(id);
       return this.subscriptions.refreshMany([id]);
     }
-    return this.subscriptions.refreshMany(this.subscriptions.list().map((f) => f.id));
+    return this.subscriptions.refreshMany(
+      this.subscriptions.list().map((f) => f.id),
+      { onProgress: (p) => this.events.emit('onFeedProgress', p satisfies FeedProgressEvent) },
+    );
   }
 
   async feeds(): Promise<FeedView[]> {
@@ -416,7 +420,9 @@ export class App implements Api {
 
   async importOpml(opml: string, backlog?: string): Promise<OpmlImportView> {
     const [doc, b] = parseArgs('importOpml', backlog === undefined ? [opml] : [opml, backlog]);
-    return this.subscriptions.importOpml(doc, b);
+    return this.subscriptions.importOpml(doc, b, {
+      onProgress: (p) => this.events.emit('onFeedProgress', p satisfies FeedProgressEvent),
+    });
   }
 
   async process(episodeIds?: number[], options?: ProcessOptions): Promise<string[]> {

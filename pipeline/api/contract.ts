@@ -303,6 +303,19 @@ export interface ModelProgressEvent {
   total: number | null;
 }
 
+/** Payload of the `onFeedProgress` event: one feed checked while many are (refresh all, OPML import). */
+export interface FeedProgressEvent {
+  phase: 'refresh' | 'import';
+  /** Feeds checked so far, of `total`. */
+  done: number;
+  total: number;
+  feedId: number;
+  url: string;
+  ok: boolean;
+  /** Why it could not be read, for people; null when it was. */
+  error: string | null;
+}
+
 /** Filters and size of a library search (`search`). */
 export interface SearchQuery {
   /** Hits returned. Default 20, at most 200. */
@@ -478,13 +491,13 @@ export interface Api {
   resumeLane(lane: LaneName): Promise<LaneView>;
   subscribe(url: string, backlog?: string): Promise<FeedView>;
   unsubscribe(feedId: number): Promise<FeedView>;
-  /** Refresh one feed, or every feed when no id is given. */
+  /** Refresh one feed, or every feed when no id is given (a few at once). Progress: `onFeedProgress`. */
   refresh(
     feedId?: number,
   ): Promise<{ refreshed: RefreshView[]; failed: { feedId: number; error: string }[] }>;
   feeds(): Promise<FeedView[]>;
   episodes(query?: { feedId?: number; limit?: number }): Promise<EpisodeView[]>;
-  /** Import an OPML subscription list (its text). */
+  /** Import an OPML subscription list (its text); every feed is read at once. Progress: `onFeedProgress`. */
   importOpml(opml: string, backlog?: string): Promise<OpmlImportView>;
   /** The subscriptions as OPML 2.0 text. */
   exportOpml(): Promise<string>;

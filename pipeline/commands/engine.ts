@@ -297,7 +297,8 @@ export function registerEngineCommands(program: Command): void {
       const staticDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
       const app = new App(host.ctx);
       const server = await serveApi({ api: app, staticDir, port: opts.port ?? 4747 });
-      app.events.on('onModelProgress', (payload: unknown) => server.broadcast('onModelProgress', payload));
+      for (const event of ['onModelProgress', 'onFeedProgress'])
+        app.events.on(event, (payload: unknown) => server.broadcast(event, payload));
       for (const event of ['started', 'progress', 'finished'] as const) {
         host.engine.on(event, (payload: unknown) =>
           server.broadcast(`onJob${event[0]!.toUpperCase()}${event.slice(1)}`, payload),

@@ -4,7 +4,31 @@ import type { Command } from 'commander';
 import { IngestError } from '../ingest/errors.ts';
 // Checks made inside an action: reported by main() as one line (commander prints only its own).
 import { ApiInputError } from '../api/schemas.ts';
-import { positiveInt, print, table, when, withApp } from './io.ts';
+import type { FeedProgressEvent } from '../api/contract.ts';
+import type { App } from '../api/app.ts';
+import { count, globals, positiveInt, print, table, when, withApp } from './io.ts';
+
+/**
+ * While many feeds are checked: a bar on stderr when it is a terminal (and not --json), else
+ * nothing. Returns the function that stops it.
+ */
+function feedProgress(app: App, cmd: Command, doing: string): () => void {
+  if (!process.stderr.isTTY || globals(cmd).json) return () => {};
+  let drawn = false;
+  const onProgress = (p: FeedProgressEvent) => {
+    const width = 24;
+    const filled = Math.round((p.done / Math.max(1, p.total)) * width);
+    process.stderr.write(
+      `\r${doing} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.done} of ${count(p.total, 'feed')}\x1b[K`,
+    );
+    drawn = true;
+  };
+  app.events.on('onFeedProgress', onProgress);
+  return () => {
+    app.events.off('onFeedProgress', onProgress);
+    if (drawn) process.stderr.write('\r\x1b[K');
+  };
+}
 
 const feedId = (value: string) => positiveInt(value, 'a feed id (see `earshot feeds`)');
 
@@ -52,20 +76,29 @@ export function registerFeedCommands(program: Command): void {
     .description('check feeds for new episodes now')
     .action(async (id: number | undefined, _opts, cmd: Command) => {
       await withApp(cmd, async (app) => {
-        const r = await app.refresh(id);
-        print(
-          cmd,
-          r,
-          () =>
-            [
-              ...r.refreshed.map((x) =>
-                x.notModified
-                  ? `feed ${x.feedId}: unchanged`
-                  : `feed ${x.feedId}: ${x.added} new, ${x.updated} updated${x.movedTo ? `, moved to ${x.movedTo}` : ''}`,
-              ),
-              ...r.failed.map((f) => `feed ${f.feedId}: ${f.error}`),
-            ].join('\n') || 'No feeds to refresh.',
-        );
+        const stop = feedProgress(app, cmd, 'Checking');
+        const r = await app.refresh(id).finally(stop);
+        print(cmd, r, () => {
+          if (id !== undefined) {
+            const [x] = r.refreshed;
+            if (!x) return `feed ${id}: ${r.failed[0]?.error}`;
+            return x.notModified
+              ? `feed ${x.feedId}: unchanged`
+              : `feed ${x.feedId}: ${x.added} new, ${x.updated} updated${x.movedTo ? `, moved to ${x.movedTo}` : ''}`;
+          }
+          const total = r.refreshed.length + r.failed.length;
+          if (total === 0) return 'You follow no podcasts yet: `earshot subscribe URL`.';
+          const added = r.refreshed.reduce((n, x) => n + x.added, 0);
+          const withNew = r.refreshed.filter((x) => x.added > 0).length;
+          // One line however many feeds: the reasons are on each feed (`earshot feeds`).
+          return (
+            `Checked ${count(total, 'feed')}: ${count(added, 'new episode')}` +
+            (added > 0 ? ` in ${count(withNew, 'feed')}` : '') +
+            (r.failed.length > 0
+              ? `; ${r.failed.length} could not be read (\`earshot feeds\` says why).`
+              : '.')
+          );
+        });
         if (r.failed.length > 0 && r.refreshed.length === 0) process.exitCode = 1;
       });
     });
@@ -140,14 +173,30 @@ export function registerFeedCommands(program: Command): void {
         );
       }
       await withApp(cmd, async (app) => {
-        const r = await app.importOpml(doc, opts.backlog);
-        print(cmd, r, () =>
-          [
-            `Added ${r.added.length + r.failed.length} podcasts${r.existing.length ? `; ${r.existing.length} you already follow` : ''}.`,
-            ...r.failed.map((f) => `  not readable yet (kept, will retry): ${f.url} — ${f.error}`),
-            ...r.skipped.map((s) => `  skipped "${s.text}": ${s.reason}`),
-          ].join('\n'),
+        const stop = feedProgress(app, cmd, 'Reading');
+        const r = await app.importOpml(doc, opts.backlog).finally(stop);
+        print(
+          cmd,
+          r,
+          () =>
+            // One line however long the list: each feed that cannot be read says why (`earshot feeds`).
+            [
+              `Added ${count(r.added.length + r.failed.length, 'podcast')}`,
+              ...(r.failed.length
+                ? [
+                    `${r.failed.length} not readable yet (kept and tried again later; \`earshot feeds\` says why)`,
+                  ]
+                : []),
+              ...(r.existing.length ? [`${r.existing.length} you already follow`] : []),
+              ...(r.skipped.length
+                ? [
+                    `${count(r.skipped.length, 'entry', 'entries')} skipped (${r.skipped[0]!.reason}${r.skipped.length > 1 ? ', …' : ''})`,
+                  ]
+                : []),
+            ].join('; ') + '.',
         );
+        // Nothing could be read: as much a failure as a bad refresh.
+        if (r.failed.length > 0 && r.added.length === 0) process.exitCode = 1;
       });
     });
   opml

@@ -1,7 +1,7 @@
 import type { Db } from '../store/db.ts';
 import { writeTx } from '../store/db.ts';
 import type { Clock } from '../engine/clock.ts';
-import { decodeFeedBytes } from './decode-text.ts';
+import { decodeFeedBytes, gunzipIfCompressed } from './decode-text.ts';
 import { parseFeed, type ParsedFeed, type ParsedItem } from './feed-parse.ts';
 import { fetchDocument, type FetchOptions, type FetchResult } from './http.ts';
 import { IngestError } from './errors.ts';
@@ -21,7 +21,15 @@ export interface OpmlImportResult {
 }
 
 export type { FeedView, EpisodeView, RefreshView as RefreshResult } from '../api/contract.ts';
-import type { FeedView, EpisodeView, RefreshView as RefreshResult } from '../api/contract.ts';
+import type {
+  FeedView,
+  EpisodeView,
+  FeedProgressEvent,
+  RefreshView as RefreshResult,
+} from '../api/contract.ts';
+
+/** One feed checked out of many (a refresh of every feed, an OPML import), for progress. */
+export type FeedProgress = FeedProgressEvent;
 
 export interface SubscriptionOptions {
   /** Minutes between background refreshes. Default 60. */
@@ -132,7 +140,11 @@ export class Subscriptions {
    * Import an OPML list. Every feed is added (in its folder) and read; one that cannot be read
    * now stays subscribed with the reason on it, and is retried on the normal schedule.
    */
-  async importOpml(doc: string, backlogSpec = DEFAULT_BACKLOG, concurrency = 8): Promise<OpmlImportResult> {
+  async importOpml(
+    doc: string,
+    backlogSpec = DEFAULT_BACKLOG,
+    options: { concurrency?: number; onProgress?: (p: FeedProgress) => void } = {},
+  ): Promise<OpmlImportResult> {
     const backlog = formatBacklog(parseBacklog(backlogSpec));
     const { entries, skipped } = parseOpml(doc);
     const now = this.clock.now();
@@ -155,8 +167,7 @@ export class Subscriptions {
       }
       return out;
     });
-    const limit = pLimit(concurrency);
-    const results = await Promise.allSettled(ids.map((f) => limit(() => this.refresh(f.id, true))));
+    const results = await this.eachFeed(ids, (id) => this.refresh(id, true), 'import', options);
     const added: FeedView[] = [];
     const failed: OpmlImportResult['failed'] = [];
     results.forEach((r, i) => {
@@ -192,7 +203,7 @@ export class Subscriptions {
   }
 
   private parse(fetched: FetchResult): ParsedFeed {
-    const { text } = decodeFeedBytes(fetched.body, fetched.contentType);
+    const { text } = decodeFeedBytes(gunzipIfCompressed(fetched.body), fetched.contentType);
     return parseFeed(text, fetched.url);
   }
 
@@ -253,10 +264,75 @@ export class Subscriptions {
     return this.refreshMany(due.map((d) => d.id));
   }
 
+  /**
+   * Run `work` for many feeds: a few at once (`concurrency`, default 8), feeds of different hosts
+   * side by side so that one host's limit (ingest/http.ts: 2 requests per host) does not hold
+   * every slot; `onProgress` after each.
+   */
+  private async eachFeed<T>(
+    feeds: { id: number; url: string }[],
+    work: (id: number) => Promise<T>,
+    phase: FeedProgress['phase'],
+    options: { concurrency?: number; onProgress?: (p: FeedProgress) => void },
+  ): Promise<PromiseSettledResult<T>[]> {
+    const limit = pLimit(options.concurrency ?? 8);
+    const hostOf = (url: string) => {
+      try {
+        return new URL(url).host;
+      } catch {
+        return url;
+      }
+    };
+    // Round-robin over hosts: a, b, c, a, b, a … (results keep the given order).
+    const byHost = new Map<string, number[]>();
+    feeds.forEach((f, i) => byHost.set(hostOf(f.url), [...(byHost.get(hostOf(f.url)) ?? []), i]));
+    const order: number[] = [];
+    for (let round = 0; order.length < feeds.length; round++)
+      for (const list of byHost.values()) if (round < list.length) order.push(list[round]!);
+    const results: PromiseSettledResult<T>[] = new Array(feeds.length);
+    let done = 0;
+    await Promise.all(
+      order.map((i) =>
+        limit(async () => {
+          const f = feeds[i]!;
+          try {
+            results[i] = { status: 'fulfilled', value: await work(f.id) };
+          } catch (reason) {
+            results[i] = { status: 'rejected', reason };
+          }
+          const r = results[i]!;
+          options.onProgress?.({
+            phase,
+            done: ++done,
+            total: feeds.length,
+            feedId: f.id,
+            url: f.url,
+            ok: r.status === 'fulfilled',
+            error: r.status === 'rejected' ? errorText(r.reason) : null,
+          });
+        }),
+      ),
+    );
+    return results;
+  }
+
   async refreshMany(
     ids: number[],
+    options: { concurrency?: number; onProgress?: (p: FeedProgress) => void } = {},
   ): Promise<{ refreshed: RefreshResult[]; failed: { feedId: number; error: string }[] }> {
-    const settled = await Promise.allSettled(ids.map((id) => this.refresh(id)));
+    const urls = new Map(
+      (
+        this.db
+          .prepare(`SELECT id, url FROM feeds WHERE id IN (${ids.map(() => '?').join(', ') || 'NULL'})`)
+          .all(...ids) as { id: number; url: string }[]
+      ).map((r) => [r.id, r.url]),
+    );
+    const settled = await this.eachFeed(
+      ids.map((id) => ({ id, url: urls.get(id) ?? '' })),
+      (id) => this.refresh(id),
+      'refresh',
+      options,
+    );
     const refreshed: RefreshResult[] = [];
     const failed: { feedId: number; error: string }[] = [];
     settled.forEach((r, i) => {
@@ -576,6 +652,10 @@ export class Subscriptions {
       };
     });
   }
+}
+
+function errorText(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
 }
 
 function parseBacklogSafe(spec: string) {

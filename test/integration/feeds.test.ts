@@ -336,11 +336,13 @@ describe('feed commands', () => {
         'id',
         'key',
         'keySource',
+        'notes',
         'publishedAt',
         'status',
         'title',
         'transcriptUrl',
         'understood',
+        'waitingFor',
       ].sort(),
     );
     expect(eps.map((e: { status: string }) => e.status)).toEqual(['queued', 'listed']);
