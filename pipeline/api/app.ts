@@ -68,6 +68,7 @@ import { Searcher, searchDate } from '../search/search.ts';
 import { episodeRefs, failureGroups } from './failures.ts';
 import { modelResource } from '../workflows.ts';
 import { writeTx } from '../store/index.ts';
+import { clause } from '../clause.ts';
 
 export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
 
@@ -468,7 +469,7 @@ export class App implements Api {
       t = JSON.parse(fs.readFileSync(art.path, 'utf8')) as Transcript;
     } catch (err) {
       throw new ApiInputError(
-        `The transcript file of episode ${id} (${art.path}) cannot be read: ${(err as Error).message}. \`earshot process ${id}\` makes it again.`,
+        `The transcript file of episode ${id} (${art.path}) cannot be read: ${clause((err as Error).message)}. \`earshot process ${id}\` makes it again.`,
       );
     }
     return {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ApiMethod } from './contract.ts';
+import { impossibleDay } from '../dates.ts';
 
 /** Argument schemas for every API method: payloads are validated here, at the boundary. */
 export const laneSchema = z.enum(['gpu', 'cpu', 'io'], {
@@ -21,7 +22,15 @@ const workflowIdSchema = z.string().min(1, 'Give a workflow id (see `earshot job
 
 const searchDateSchema = z.union([
   z.number().int('A date in ms is a whole number.'),
-  z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'A date is written YYYY-MM-DD (or as an ISO time).'),
+  z.string().superRefine((v, ctx) => {
+    const impossible = impossibleDay(v);
+    if (impossible) ctx.addIssue({ code: 'custom', message: impossible });
+    else if (Number.isNaN(Date.parse(v)))
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${v}" is not a date; write it YYYY-MM-DD (or as an ISO time).`,
+      });
+  }),
 ]);
 
 export const argSchemas = {

@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { LANES, isLane, type Lane } from '../engine/workflow.ts';
 import { resolveDataDir } from '../store/paths.ts';
-import { App, openApp } from '../api/app.ts';
+import { App, openApp, type AppContext } from '../api/app.ts';
 import { serveApi } from '../api/http-server.ts';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from '../api/schemas.ts';
+import { ApiInputError, parseArgs } from '../api/schemas.ts';
 import { startEngineHost } from '../api/engine-host.ts';
 import { RunReport } from './run-report.ts';
 import type { ModelKind } from '../api/contract.ts';
@@ -291,12 +291,27 @@ export function registerEngineCommands(program: Command): void {
     .option('--no-engine', 'serve the API and UI only; process nothing')
     .action(async (opts: { port?: number; engine: boolean }, cmd: Command) => {
       const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
-      const host = await startEngineProcess(resolveDataDir(dirOpt), {
-        lanes: opts.engine ? undefined : { gpu: 0, cpu: 0, io: 0 },
-      });
       const staticDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
-      const app = new App(host.ctx);
-      const server = await serveApi({ api: app, staticDir, port: opts.port ?? 4747 });
+      let app!: App;
+      let server!: Awaited<ReturnType<typeof serveApi>>;
+      const port = opts.port ?? 4747;
+      // The port first: taken, and nothing is started (no engine left running without a server).
+      const host = await startEngineProcess(
+        resolveDataDir(dirOpt),
+        { lanes: opts.engine ? undefined : { gpu: 0, cpu: 0, io: 0 } },
+        async (ctx) => {
+          app = new App(ctx);
+          try {
+            server = await serveApi({ api: app, staticDir, port });
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+              throw new ApiInputError(
+                `Port ${port} on 127.0.0.1 is taken by another program (another \`earshot serve\`?). Choose another with --port N, or --port 0 for any free one.`,
+              );
+            throw err;
+          }
+        },
+      );
       for (const event of ['onModelProgress', 'onFeedProgress'])
         app.events.on(event, (payload: unknown) => server.broadcast(event, payload));
       for (const event of ['started', 'progress', 'finished'] as const) {
@@ -340,9 +355,17 @@ function untilSignal(): Promise<void> {
 async function startEngineProcess(
   dataDir: string,
   opts: { lanes?: Partial<Record<Lane, number>>; grace?: number },
+  /** What must work before any worker starts (serve: the port); when it throws, nothing is left running. */
+  first?: (ctx: AppContext) => Promise<void>,
 ) {
   const leaseMs = process.env.EARSHOT_LEASE_MS ? Number(process.env.EARSHOT_LEASE_MS) : undefined;
   const ctx = await openApp(dataDir, { lanes: opts.lanes, leaseMs, detectGpus: true });
+  try {
+    await first?.(ctx);
+  } catch (err) {
+    ctx.db.close();
+    throw err;
+  }
   const host = startEngineHost(ctx, {
     leaseMs,
     onError: (err) => process.stderr.write(`earshot: ${err.message}\n`),

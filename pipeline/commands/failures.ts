@@ -84,12 +84,15 @@ export function registerFailureCommands(program: Command): void {
 
   program
     .command('skip')
-    .argument('<episode-ids...>', 'episodes to stop trying (see `earshot failures`)')
+    .argument(
+      '<episode-ids...>',
+      'episodes to stop trying (see `earshot failures`)',
+      (v, all: number[] = []) => [...all, positiveInt(v, 'an episode id (see `earshot episodes`)')],
+    )
     .description(
       'stop trying episodes that failed or wait (they stay in your library); `earshot process ID` brings one back',
     )
-    .action(async (ids: string[], _opts, cmd: Command) => {
-      const numbers = ids.map((v) => positiveInt(v, 'an episode id (see `earshot episodes`)'));
+    .action(async (numbers: number[], _opts, cmd: Command) => {
       await withApp(cmd, async (app) => {
         const episodes = await app.skipEpisodes(numbers);
         print(cmd, episodes, () => `Skipped ${count(episodes.length, 'episode')}.`);

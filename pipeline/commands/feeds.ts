@@ -2,11 +2,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { IngestError } from '../ingest/errors.ts';
+import { clause } from '../clause.ts';
 // Checks made inside an action: reported by main() as one line (commander prints only its own).
 import { ApiInputError } from '../api/schemas.ts';
 import type { FeedProgressEvent } from '../api/contract.ts';
 import type { App } from '../api/app.ts';
-import { count, globals, positiveInt, print, table, when, withApp } from './io.ts';
+import {
+  ago,
+  count,
+  fitTable,
+  globals,
+  outputWidth,
+  positiveInt,
+  print,
+  table,
+  when,
+  withApp,
+} from './io.ts';
 
 /**
  * While many feeds are checked: a bar on stderr when it is a terminal (and not --json), else
@@ -54,7 +66,7 @@ export function registerFeedCommands(program: Command): void {
           cmd,
           feed,
           () =>
-            `Subscribed to ${feed.title ?? feed.url} (feed ${feed.id}): ${feed.episodeCount} episodes, backlog ${feed.backlog}.`,
+            `Subscribed to ${feed.title ?? feed.url} (feed ${feed.id}): ${count(feed.episodeCount, 'episode')}, backlog ${feed.backlog}.`,
         );
       });
     });
@@ -112,17 +124,25 @@ export function registerFeedCommands(program: Command): void {
         print(cmd, feeds, () =>
           feeds.length === 0
             ? 'You follow no podcasts yet: `earshot subscribe URL`.'
-            : table([
-                ['ID', 'TITLE', 'EPISODES', 'CHECKED', 'NEXT IN', 'PROBLEM'],
-                ...feeds.map((f) => [
-                  String(f.id),
-                  f.title ?? f.url,
-                  String(f.episodeCount),
-                  when(f.lastRefreshAt),
-                  f.nextRefreshAt === null ? '-' : minutes(Math.max(0, f.nextRefreshAt - Date.now())),
-                  f.lastError ?? '',
-                ]),
-              ]),
+            : // Fits the terminal (80 columns when not one): titles and problems are cut, with "…";
+              // `--json` has them whole.
+              fitTable(
+                [
+                  ['ID', 'TITLE', 'EPISODES', 'CHECKED', 'NEXT', 'PROBLEM'],
+                  ...feeds.map((f) => [
+                    String(f.id),
+                    f.title ?? f.url,
+                    String(f.episodeCount),
+                    ago(f.lastRefreshAt),
+                    f.nextRefreshAt === null
+                      ? '-'
+                      : `in ${minutes(Math.max(0, f.nextRefreshAt - Date.now()))}`,
+                    f.lastError ?? '',
+                  ]),
+                ],
+                outputWidth(),
+                [1, 5],
+              ),
         );
       });
     });
@@ -169,7 +189,7 @@ export function registerFeedCommands(program: Command): void {
       } catch (err) {
         throw new IngestError(
           'OPML_UNREADABLE',
-          `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}.`,
+          `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : clause((err as Error).message)}.`,
         );
       }
       await withApp(cmd, async (app) => {
@@ -210,8 +230,8 @@ export function registerFeedCommands(program: Command): void {
         const tmp = `${target}.${process.pid}.tmp`;
         fs.writeFileSync(tmp, doc);
         fs.renameSync(tmp, target);
-        const count = (await app.feeds()).length;
-        print(cmd, { file: target, feeds: count }, () => `Wrote ${count} subscriptions to ${target}.`);
+        const feeds = (await app.feeds()).length;
+        print(cmd, { file: target, feeds }, () => `Wrote ${count(feeds, 'subscription')} to ${target}.`);
       });
     });
 
@@ -238,7 +258,7 @@ export function registerFeedCommands(program: Command): void {
         print(cmd, { workflows }, () =>
           workflows.length === 0
             ? 'Nothing to process.'
-            : `Queued ${workflows.length} episode${workflows.length === 1 ? '' : 's'}; \`earshot run\` processes them.`,
+            : `Queued ${count(workflows.length, 'episode')}; \`earshot run\` processes ${workflows.length === 1 ? 'it' : 'them'}.`,
         );
       });
     });
@@ -257,7 +277,7 @@ export function registerFeedCommands(program: Command): void {
           const more = r.rejected.length > 1 ? ` (and ${r.rejected.length - 1} more)` : '';
           throw new IngestError(
             'IMPORT_NOTHING',
-            `Nothing was imported: ${first?.path} — ${first?.reason}${more}.`,
+            `Nothing was imported: ${first?.path} — ${clause(first?.reason ?? '')}${more}.`,
           );
         }
         print(cmd, r, () =>

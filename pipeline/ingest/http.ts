@@ -1,5 +1,6 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { IngestError } from './errors.ts';
+import { clause } from '../clause.ts';
 
 export const USER_AGENT = 'Earshot/0.1 (+https://earshot.app; podcast app)';
 
@@ -69,7 +70,7 @@ export function describeNetworkError(err: unknown, url: URL): IngestError {
   }
   return new IngestError(
     'HTTP_FAILED',
-    `Could not reach ${host}: ${cause?.message ?? (err as Error).message}.`,
+    `Could not reach ${host}: ${clause(cause?.message ?? (err as Error).message)}.`,
     { cause: err },
   );
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Json, StepContext } from '../engine/workflow.ts';
 import { PermanentStepError } from '../engine/workflow.ts';
+import { clause } from '../clause.ts';
 import { decodeToPcm } from '../ingest/ffmpeg.ts';
 import type { Transcript } from '../ingest/transcripts.ts';
 import { writeJsonAtomic } from './publisher-transcript.ts';
@@ -152,7 +153,7 @@ export async function transcribe(ctx: StepContext): Promise<Json> {
     model = await modelFor(file);
   } catch (err) {
     throw new PermanentStepError(
-      `Whisper could not load the model ${input.whisperModel} (${file}): ${(err as Error).message}. Install it again with \`earshot models install ${input.whisperModel}\` or choose another with \`earshot models use\`.`,
+      `Whisper could not load the model ${input.whisperModel} (${file}): ${clause((err as Error).message)}. Install it again with \`earshot models install ${input.whisperModel}\` or choose another with \`earshot models use\`.`,
     );
   }
   ctx.progress(0, { stage: 'transcribe', model: input.whisperModel, binding: model.binding, gpu: model.gpu });

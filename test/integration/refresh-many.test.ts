@@ -87,6 +87,15 @@ describe('refreshing many feeds', () => {
       stdout: 'Checked 3 feeds: 0 new episodes; 2 could not be read (`earshot feeds` says why).\n',
     });
 
+    // The feeds table fits 80 columns, long addresses and reasons cut with "…".
+    const table = await runCli(['feeds'], env);
+    expect(table.code).toBe(0);
+    const rows = table.stdout.trimEnd().split('\n');
+    expect(rows).toHaveLength(4);
+    for (const row of rows) expect(row.length).toBeLessThanOrEqual(80);
+    expect(rows[0]).toMatch(/^ID +TITLE +EPISODES +CHECKED +NEXT +PROBLEM$/);
+    expect(rows.filter((r) => /just now +in \d+ (h|min).*The publisher has rem/.test(r))).toHaveLength(2);
+
     const bad = path.join(dir, 'bad.opml');
     fs.writeFileSync(bad, list(['/cli-gone-3.xml']));
     const other = { EARSHOT_DATA_DIR: tempDir() };
