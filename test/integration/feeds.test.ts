@@ -362,7 +362,7 @@ describe('feed commands', () => {
     expect(bad.stderr).toMatch(
       /^earshot: 127\.0\.0\.1:\d+ says this feed does not exist \(404\)\. Check the address\.\n$/,
     );
-    expect((await run(dir, ['episodes', '--feed', 'x'])).code).toBe(2);
+    expect((await run(dir, ['episodes', '--feed', 'x'])).code).toBe(1); // a bad value: bad input, not usage
     expect((await run(dir, ['unsubscribe', '9'])).stderr).toBe(
       'earshot: There is no feed 9; `earshot feeds` lists them.\n',
     );
