@@ -348,7 +348,7 @@ export interface SearchHitView {
   endMs: number | null;
   /** Which searches found it: by its words, by its meaning (embeddings), or both. */
   matchedBy: ('keyword' | 'meaning')[];
-  /** Reciprocal-rank-fusion score (higher is better). */
+  /** Reciprocal-rank-fusion score (higher is better); a title that is exactly the query gets 1 more, so it comes first. */
   score: number;
 }
 

@@ -1,6 +1,8 @@
 import type { Subscriptions } from './subscriptions.ts';
 import type { Queue } from '../engine/queue.ts';
 import { startEpisodes } from './episodes.ts';
+import { indexUnindexedListings } from '../search/store.ts';
+import { writeTx } from '../store/db.ts';
 
 export interface BackgroundIngestOptions {
   /** How often to look for feeds that are due, in ms. Default 60000. */
@@ -34,6 +36,8 @@ export class BackgroundIngest {
         startEpisodes(this.subs.db, this.queue);
         // Work waiting for a model chosen elsewhere (another process, an older Earshot) goes on.
         this.queue.wake();
+        // Episodes listed before listings were searchable (an older library) become searchable.
+        writeTx(this.subs.db, 'indexing listed episodes', () => indexUnindexedListings(this.subs.db));
       } catch (err) {
         this.options.onError?.(err as Error);
       } finally {

@@ -9,6 +9,7 @@ import { aliasesOf, episodeKey, type Alias, type KeySource } from './identity.ts
 import { DEFAULT_BACKLOG, formatBacklog, insidePolicy, parseBacklog } from './backlog.ts';
 import { buildOpml, parseOpml, type OpmlSkip } from './opml.ts';
 import pLimit from 'p-limit';
+import { indexListing } from '../search/store.ts';
 
 export interface OpmlImportResult {
   /** Feeds now followed, read at once. */
@@ -513,7 +514,8 @@ export class Subscriptions {
     position: number,
     now: number,
   ): number {
-    return Number(
+    const fields = this.episodeFields(item);
+    const id = Number(
       this.db
         .prepare(
           `INSERT INTO episodes (feed_id, key, key_source, guid, title, description, link, published_at, duration_ms,
@@ -522,7 +524,7 @@ export class Subscriptions {
              @enclosureUrl, @enclosureType, @enclosureLength, @extra, 'listed', @position, @now, @now)`,
         )
         .run({
-          ...this.episodeFields(item),
+          ...fields,
           feedId,
           key: episodeKey(feedId, keyAlias),
           keySource: keyAlias.kind,
@@ -530,9 +532,19 @@ export class Subscriptions {
           now,
         }).lastInsertRowid,
     );
+    // Searchable by its title and show notes from now on, processed or not.
+    indexListing(this.db, id, fields.title, fields.description);
+    return id;
   }
 
   private updateEpisode(id: number, item: ParsedItem, position: number, now: number): void {
+    const fields = this.episodeFields(item);
+    const before = this.db.prepare('SELECT title, description FROM episodes WHERE id = ?').get(id) as {
+      title: string | null;
+      description: string | null;
+    };
+    if (before.title !== fields.title || before.description !== fields.description)
+      indexListing(this.db, id, fields.title, fields.description);
     // On the right of SET, title and description are still the old values: an indexed episode
     // whose title or show notes changed is marked for its index step to run again.
     this.db
@@ -547,7 +559,7 @@ export class Subscriptions {
            position = @position, updated_at = @now
          WHERE id = @id`,
       )
-      .run({ ...this.episodeFields(item), position, now, id });
+      .run({ ...fields, position, now, id });
   }
 
   feed(feedId: number): FeedView {
