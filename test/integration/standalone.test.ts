@@ -129,6 +129,8 @@ describe.skipIf(!haveGit)('the repository stands alone', () => {
           'test/unit/llm-runtime.test.ts',
           'test/unit/feed-parse.test.ts',
           'test/unit/transcripts.test.ts',
+          '--reporter',
+          'verbose',
           '-t',
           '^(?!llmUnderstand|warm reuse|generation|grammar|map-reduce|cancellation)',
         ],
@@ -136,10 +138,14 @@ describe.skipIf(!haveGit)('the repository stands alone', () => {
           cwd: clone,
           encoding: 'utf8',
           timeout: 240_000,
-          env: { ...process.env, CI: '1', FORCE_COLOR: '0' },
+          env: { ...process.env, CI: '1', NO_COLOR: '1' },
         },
         (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, out: stdout + stderr }),
+          resolve({
+            code: err ? ((err as { code?: number }).code ?? null) : 0,
+            // eslint-disable-next-line no-control-regex
+            out: (stdout + stderr).replace(/\x1b\[[0-9;]*m/g, ''),
+          }),
       );
     });
     expect(r.code, r.out.slice(-3000)).toBe(0);
