@@ -330,6 +330,8 @@ export class Queue {
    */
   wake(resource?: string): string[] {
     const now = this.clock.now();
+    // A read first (the partial index of waiting workflows): nothing waits, no write lock.
+    if (!this.sql(`SELECT 1 FROM workflows WHERE status = 'waiting' LIMIT 1`).get()) return [];
     return writeTx(this.db, 'waking waiting work', () => {
       const rows = this.sql(
         `SELECT * FROM workflows WHERE status = 'waiting'${resource === undefined ? '' : ' AND waiting_for = ?'}
