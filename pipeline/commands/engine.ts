@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { LANES, isLane, type Lane } from '../engine/workflow.ts';
 import { resolveDataDir } from '../store/paths.ts';
-import { App, openApp, type AppContext } from '../api/app.ts';
+import { App, openApp } from '../api/app.ts';
 import { serveApi } from '../api/http-server.ts';
 import { fileURLToPath } from 'node:url';
-import { ApiInputError, parseArgs } from '../api/schemas.ts';
+import { ApiInputError } from '../api/schemas.ts';
 import { startEngineHost } from '../api/engine-host.ts';
 import { RunReport } from './run-report.ts';
 import type { ModelKind } from '../api/contract.ts';
@@ -127,11 +127,17 @@ export function registerEngineCommands(program: Command): void {
   const workflow = program.command('workflow').description('inspect workflows');
   workflow
     .command('show')
-    .argument('<id>', 'workflow id')
-    .description('steps with state, attempts, timings and errors')
-    .action(async (id: string, _opts, cmd: Command) => {
+    .argument('[id]', 'workflow id')
+    .option('--episode <id>', "an episode's latest workflow instead (see `earshot episodes`)", (v) =>
+      positiveInt(v, 'an episode id (see `earshot episodes`)'),
+    )
+    .description('steps with their lane, state, attempts, timings and errors')
+    .action(async (id: string | undefined, opts: { episode?: number }, cmd: Command) => {
+      if ((id === undefined) === (opts.episode === undefined))
+        throw new ApiInputError('Name a workflow id, or an episode with --episode ID (not both).');
       await withApp(cmd, async (app) => {
-        const w = await app.workflow(id);
+        const w =
+          opts.episode !== undefined ? await app.episodeWorkflow(opts.episode) : await app.workflow(id!);
         print(cmd, w, () => {
           const head = [
             ...(w.episode ? [episodeLabel(w.episode)] : []),
@@ -195,8 +201,7 @@ export function registerEngineCommands(program: Command): void {
       )
       .action(async (lane: string, _opts, cmd: Command) => {
         await withApp(cmd, async (app) => {
-          const [l] = parseArgs('pauseLane', [lane]);
-          const v = paused ? await app.pauseLane(l) : await app.resumeLane(l);
+          const v = paused ? await app.pauseLane(lane as Lane) : await app.resumeLane(lane as Lane);
           print(cmd, v, () => `The ${v.lane} lane is ${v.paused ? 'paused' : 'running'}.`);
         });
       });
@@ -292,17 +297,15 @@ export function registerEngineCommands(program: Command): void {
     .action(async (opts: { port?: number; engine: boolean }, cmd: Command) => {
       const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
       const staticDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
-      let app!: App;
       let server!: Awaited<ReturnType<typeof serveApi>>;
       const port = opts.port ?? 4747;
       // The port first: taken, and nothing is started (no engine left running without a server).
       const host = await startEngineProcess(
         resolveDataDir(dirOpt),
         { lanes: opts.engine ? undefined : { gpu: 0, cpu: 0, io: 0 } },
-        async (ctx) => {
-          app = new App(ctx);
+        async (app) => {
           try {
-            server = await serveApi({ api: app, staticDir, port });
+            server = await serveApi({ api: app, events: app.events, staticDir, port });
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
               throw new ApiInputError(
@@ -312,13 +315,6 @@ export function registerEngineCommands(program: Command): void {
           }
         },
       );
-      for (const event of ['onModelProgress', 'onFeedProgress'])
-        app.events.on(event, (payload: unknown) => server.broadcast(event, payload));
-      for (const event of ['started', 'progress', 'finished'] as const) {
-        host.engine.on(event, (payload: unknown) =>
-          server.broadcast(`onJob${event[0]!.toUpperCase()}${event.slice(1)}`, payload),
-        );
-      }
       if (opts.engine) host.ingest?.start();
       process.stdout.write(`Earshot is at ${server.url}/ (Ctrl-C to stop)\n`);
       await untilSignal();
@@ -356,23 +352,25 @@ async function startEngineProcess(
   dataDir: string,
   opts: { lanes?: Partial<Record<Lane, number>>; grace?: number },
   /** What must work before any worker starts (serve: the port); when it throws, nothing is left running. */
-  first?: (ctx: AppContext) => Promise<void>,
+  first?: (app: App) => Promise<void>,
 ) {
   const leaseMs = process.env.EARSHOT_LEASE_MS ? Number(process.env.EARSHOT_LEASE_MS) : undefined;
   const ctx = await openApp(dataDir, { lanes: opts.lanes, leaseMs, detectGpus: true });
+  const app = new App(ctx);
   try {
-    await first?.(ctx);
+    await first?.(app);
   } catch (err) {
     ctx.db.close();
     throw err;
   }
   const host = startEngineHost(ctx, {
     leaseMs,
+    events: app.events,
     onError: (err) => process.stderr.write(`earshot: ${err.message}\n`),
   });
   const shutdown = () => host.shutdown(opts.grace ?? 10_000);
   // A second signal while stopping is not an abort: the grace period still applies.
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
-  return { ctx, engine: host.engine, ingest: host.ingest, shutdown };
+  return { ctx, app, engine: host.engine, ingest: host.ingest, shutdown };
 }
