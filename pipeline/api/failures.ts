@@ -129,6 +129,10 @@ export function episodeRefs(db: Db, keys: readonly string[]): Map<string, Episod
   return out;
 }
 
+/** "The file…" after a colon reads "the file…"; "HTTP…" stays as it is. */
+const lowerFirst = (text: string) =>
+  /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
+
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function whose(n: number, show: string | null): string {
@@ -254,7 +258,7 @@ export function failureGroups(db: Db): FailureGroupView[] {
       return {
         ...g,
         id: n === 1 ? g.id : `${g.id}.${n}`,
-        message: `${whose(g.episodes.length, g.show)}: ${text}.`,
+        message: `${whose(g.episodes.length, g.show)}: ${lowerFirst(text)}.`,
       };
     });
 }
