@@ -10,7 +10,13 @@ export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface LaneView {
   lane: LaneName;
+  /** Paused by the user (`earshot pause`, the tray, the UI): stored, survives restarts. */
   paused: boolean;
+  /**
+   * Live reasons the lane waits besides the user's pause, e.g. "on battery" or "measuring this
+   * machine (models advise)": never stored over the user's choice, gone when the reason is.
+   */
+  holds: string[];
   /** Jobs this lane runs at once (for gpu: the number of GPU devices). */
   concurrency: number;
   queued: number;

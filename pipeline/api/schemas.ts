@@ -180,6 +180,7 @@ export const eventSchemas: EventSchemas = {
   onLaneChanged: z.object({
     lane: laneSchema,
     paused: z.boolean(),
+    holds: z.array(z.string()),
     concurrency: count,
     queued: count,
     delayed: count,

@@ -518,6 +518,8 @@ export class Engine extends EventEmitter<EngineEvents> {
         return;
       }
       const here = os.hostname();
+      // A hold whose holder stopped or died (an app killed on battery) means nothing now.
+      this.queue.dropDeadHolds(here, isProcessAlive);
       const engines = new Map(
         (
           this.db
