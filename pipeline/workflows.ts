@@ -140,7 +140,9 @@ export const episodeWorkflow: WorkflowDef = {
       // Summary, grounded insights and knowledge graph from the transcript (Whisper's or the
       // publisher's): classic NLP, or the LLM tier when a language model is active.
       name: 'understand',
-      lane: 'cpu',
+      // With a language model: the gpu lane (one job per device, the model loaded once per
+      // device; on the CPU where there is no GPU). The classic tier is CPU work.
+      lane: (input) => ((input as unknown as EpisodeInput).llmModel ? 'gpu' : 'cpu'),
       version: '1',
       after: ['transcribe', 'publisher-transcript'],
       fingerprint: (input) =>

@@ -1,4 +1,5 @@
 import type { WorkerBoot } from '../../pipeline/engine/protocol.ts';
+import { deviceEnv } from '../../pipeline/engine/devices.ts';
 import { describeExit } from '../../pipeline/engine/worker-host.ts';
 import { rpcClient, type RpcClient } from '../../pipeline/api/rpc.ts';
 import type { LaneName } from '../../pipeline/api/contract.ts';
@@ -121,7 +122,7 @@ export function startServiceHost(deps: ServiceHostDeps): ServiceHost {
     try {
       child = deps.utilityProcess.fork(deps.workerEntry, [], {
         serviceName: `Earshot worker ${boot.workerId}`,
-        env: { ...process.env, ...deps.env, EARSHOT_WORKER_BOOT: JSON.stringify(boot) },
+        env: { ...process.env, ...deps.env, ...deviceEnv(boot.device), EARSHOT_WORKER_BOOT: JSON.stringify(boot) },
         stdio: 'inherit',
       });
     } catch (err) {

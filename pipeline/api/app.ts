@@ -10,6 +10,7 @@ import { LANES, loadRegistry, type Lane, type Registry } from '../engine/workflo
 import type { JobRow, StepRow, WorkflowRow } from '../engine/queue.ts';
 import { isProcessAlive } from '../engine/process-alive.ts';
 import { LaneHolds } from '../engine/holds.ts';
+import type { GpuBinding } from '../engine/devices.ts';
 import { detectHardware, planLanes } from '../../models/hardware.ts';
 import { advise } from '../../models/advisor.ts';
 import { chooseBinding } from '../../models/whisper/choose.ts';
@@ -81,6 +82,8 @@ export interface AppContext {
   queue: Queue;
   clock: Clock;
   lanes: Record<Lane, number>;
+  /** The GPUs found (with `detectGpus`): gpu-lane worker i is bound to the i-th. */
+  gpus: GpuBinding[];
 }
 
 export async function openApp(
@@ -102,7 +105,8 @@ export async function openApp(
   const registry = await loadRegistry(registryModule);
   const db = openDatabase(databasePath(dataDir));
   const clock = options.clock ?? systemClock;
-  const detected = options.detectGpus ? planLanes(await detectHardware()) : null;
+  const hardware = options.detectGpus ? await detectHardware() : null;
+  const detected = hardware ? planLanes(hardware) : null;
   const lanes = {
     ...defaultLaneConcurrency(),
     ...(detected ? { gpu: detected.gpu.concurrency } : {}),
@@ -115,6 +119,7 @@ export async function openApp(
     registryModule,
     clock,
     lanes,
+    gpus: (hardware?.gpus ?? []).map((g) => ({ backend: g.backend, index: g.index, name: g.name })),
     queue: new Queue(db, registry, clock, { leaseMs: options.leaseMs }),
   };
 }

@@ -465,6 +465,8 @@ export interface JobStartedEvent {
   step: string;
   lane: LaneName;
   workerId: string;
+  /** The GPU its worker is bound to, e.g. "cuda:1"; null off the gpu lane or without a GPU. */
+  device: string | null;
 }
 
 /** A running step reported how far it is (0..1), with anything the step adds. */

@@ -42,6 +42,7 @@ export function startEngineHost(ctx: AppContext, options: EngineHostOptions = {}
     lanes: ctx.lanes,
     leaseMs: options.leaseMs,
     host: options.host,
+    devices: ctx.gpus,
   });
   engine.on('error', onError);
   if (options.events) forwardEngineEvents(engine, options.events, ctx.db);

@@ -156,6 +156,7 @@ export const eventSchemas: EventSchemas = {
     step: z.string(),
     lane: laneSchema,
     workerId: z.string(),
+    device: z.string().nullable(),
   }),
   onJobProgress: z.object({
     jobId: id,

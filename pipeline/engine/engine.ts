@@ -9,6 +9,7 @@ import { Queue, type ClaimedJob, type JobRow, type Outcome, type QueueOptions } 
 import { LANES, type Json, type Lane, type Registry } from './workflow.ts';
 import { NodeWorkerHost, type WorkerHandle, type WorkerHost } from './worker-host.ts';
 import type { WorkerMessage } from './protocol.ts';
+import type { GpuBinding } from './devices.ts';
 import { isProcessAlive } from './process-alive.ts';
 import { startCheckpointer, type Checkpointer } from '../store/checkpointer.ts';
 
@@ -31,6 +32,11 @@ export interface EngineOptions extends QueueOptions {
   abortGraceMs?: number;
   host?: WorkerHost;
   /**
+   * The GPUs the gpu lane runs on: gpu-lane worker i is bound to device i (one job per device).
+   * Default none: gpu-lane work runs on the CPU, one job at a time per worker.
+   */
+  devices?: GpuBinding[];
+  /**
    * Copy the WAL into the database file from a background thread while the engine runs, rather
    * than in the commit that crosses the autocheckpoint. Default true.
    */
@@ -38,7 +44,17 @@ export interface EngineOptions extends QueueOptions {
 }
 
 export interface EngineEvents {
-  started: [{ jobId: number; workflowId: string; step: string; lane: Lane; workerId: string }];
+  started: [
+    {
+      jobId: number;
+      workflowId: string;
+      step: string;
+      lane: Lane;
+      workerId: string;
+      /** The GPU the worker is bound to ("cuda:1"), or null. */
+      device: string | null;
+    },
+  ];
   progress: [{ jobId: number; workflowId: string; step: string; fraction: number; detail?: Json }];
   finished: [{ jobId: number; workflowId: string; step: string; outcome: Outcome }];
   crashed: [{ workerId: string; lane: Lane; reason: string; jobId?: number }];
@@ -65,6 +81,8 @@ interface Slot {
   lastExit: string | null;
   /** Why the engine itself killed this worker, if it did; reported instead of the signal. */
   killedBecause: string | null;
+  /** The GPU this worker is bound to (gpu lane on a machine with GPUs), for its whole life. */
+  device: GpuBinding | null;
 }
 
 const DEFAULT_STEP_TIMEOUT_MS = 6 * 3_600_000;
@@ -160,6 +178,7 @@ export class Engine extends EventEmitter<EngineEvents> {
           failedStarts: 0,
           lastExit: null,
           killedBecause: null,
+          device: lane === 'gpu' ? (this.options.devices?.[i] ?? null) : null,
         };
         this.slots.push(slot);
         this.spawn(slot);
@@ -182,6 +201,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       heartbeatMs: this.heartbeatMs,
       lane: slot.lane,
       workerId: slot.workerId,
+      device: slot.device,
     });
     slot.handle = handle;
     handle.onMessage((m) => this.onWorkerMessage(slot, handle, m));
@@ -490,6 +510,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       step: job.step,
       lane: job.lane,
       workerId: slot.workerId,
+      device: slot.device ? `${slot.device.backend}:${slot.device.index}` : null,
     });
   }
 

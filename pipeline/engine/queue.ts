@@ -7,6 +7,7 @@ import {
   LANES,
   pipelineFingerprint,
   stepFingerprints,
+  stepLane,
   workflowId,
   type Json,
   type Lane,
@@ -227,7 +228,8 @@ export class Queue {
     );
     // The first step not reused is the one to queue: known here, no need to read it back.
     let first: { name: string; lane: Lane } | undefined;
-    def.steps.forEach((step, position) => {
+    def.steps.forEach((stepDef, position) => {
+      const step = { name: stepDef.name, lane: stepLane(stepDef, input) };
       const fp = prints.get(step.name)!;
       const prior = reusing
         ? (findReusable.get(kind, subject, id, step.name, fp) as

@@ -40,6 +40,7 @@ export function runWorker(port: WorkerPort, registry: Registry, boot: WorkerBoot
           run: msg.run,
           signal: controller.signal,
           dataDir: boot.dataDir,
+          device: boot.device ?? null,
           progress: (fraction, detail) => port.send({ type: 'progress', jobId: msg.jobId, fraction, detail }),
         }),
       )

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { Db } from '../store/db.ts';
+import type { GpuBinding } from './devices.ts';
 
 export const LANES = ['gpu', 'cpu', 'io'] as const;
 export type Lane = (typeof LANES)[number];
@@ -25,6 +26,11 @@ export interface StepContext {
   /** Aborted when the step is cancelled, its lease is lost, or the engine shuts down. */
   signal: AbortSignal;
   dataDir: string;
+  /**
+   * The GPU this worker is bound to (gpu lane, on a machine with one): the process sees only it,
+   * so a binding uses it as its device 0. Null: run on the CPU.
+   */
+  device: GpuBinding | null;
   /** Report progress (0..1 and anything JSON); forwarded to the UI as an event. */
   progress(fraction: number, detail?: Json): void;
 }
@@ -46,7 +52,12 @@ export interface CommitContext {
 
 export interface StepDef {
   name: string;
-  lane: Lane;
+  /**
+   * Where it runs; a function of the workflow's input when that decides it (understanding runs
+   * on the gpu lane with a language model, on the cpu lane without). Resolved when the workflow
+   * starts and stored with the step.
+   */
+  lane: Lane | ((input: Json) => Lane);
   /** Bump when the step's code changes what it produces: the step and those after it re-run. */
   version: string;
   /** Extra fingerprint material taken from the input, e.g. the model id. Default: none. */
@@ -71,6 +82,11 @@ export interface StepDef {
 export interface WorkflowDef {
   kind: string;
   steps: StepDef[];
+}
+
+/** The lane a step runs on for this input. */
+export function stepLane(step: Pick<StepDef, 'lane'>, input: Json): Lane {
+  return typeof step.lane === 'function' ? step.lane(input) : step.lane;
 }
 
 /** The step failed for now and was told when to try again (an HTTP Retry-After, say). */

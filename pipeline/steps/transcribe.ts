@@ -26,6 +26,8 @@ export interface TranscribeOutput {
   modelId: string | null;
   binding: string | null;
   gpu: boolean;
+  /** The GPU this ran on ("cuda:1"), when it did. */
+  device?: string | null;
   audioMs: number;
   elapsedMs: number;
   /** The model was already loaded in this worker (kept warm from an earlier job). */
@@ -67,7 +69,9 @@ async function modelFor(file: string): Promise<LoadedWhisper> {
   }
   await unload();
   const choice = chooseBinding(await detectHardware());
-  const model = await loadWhisper(file, choice, Number(process.env.EARSHOT_GPU_DEVICE ?? 0));
+  // This worker's process sees only the GPU it is bound to (CUDA_VISIBLE_DEVICES, set by the
+  // engine from its boot data): to the binding it is device 0.
+  const model = await loadWhisper(file, choice, 0);
   whisperLoads++;
   warm = { file, choice, model, idle: null };
   return model;
@@ -191,6 +195,7 @@ export async function transcribe(ctx: StepContext): Promise<Json> {
       modelId: input.whisperModel,
       binding: model.binding + (model.variant === 'default' ? '' : `-${model.variant}`),
       gpu: model.gpu,
+      device: model.gpu && ctx.device ? `${ctx.device.backend}:${ctx.device.index}` : null,
       audioMs: Math.round((samples.length / 16_000) * 1000),
       elapsedMs: Date.now() - started,
       warm: wasWarm,

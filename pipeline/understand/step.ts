@@ -122,6 +122,7 @@ export async function understand(ctx: StepContext): Promise<Json> {
         segments: transcript.segments,
         meta: { showTitle: meta.showTitle, host: meta.host, episodeTitle: meta.episodeTitle },
         signal: ctx.signal,
+        device: ctx.device,
         progress: (f) => ctx.progress(f, { stage: 'understand', tier: 'llm' }),
       });
       llm = { modelId: input.llmModel, drafts };

@@ -114,6 +114,7 @@ export async function indexEpisode(lib: Library, episodeId: number, spec: Episod
     run: 1,
     signal: new AbortController().signal,
     dataDir: lib.dataDir,
+    device: null,
     progress: () => {},
   });
   writeTx(lib.db, 'test commit', () =>
