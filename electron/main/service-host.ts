@@ -122,7 +122,12 @@ export function startServiceHost(deps: ServiceHostDeps): ServiceHost {
     try {
       child = deps.utilityProcess.fork(deps.workerEntry, [], {
         serviceName: `Earshot worker ${boot.workerId}`,
-        env: { ...process.env, ...deps.env, ...deviceEnv(boot.device), EARSHOT_WORKER_BOOT: JSON.stringify(boot) },
+        env: {
+          ...process.env,
+          ...deps.env,
+          ...deviceEnv(boot.device),
+          EARSHOT_WORKER_BOOT: JSON.stringify(boot),
+        },
         stdio: 'inherit',
       });
     } catch (err) {
