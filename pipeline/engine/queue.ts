@@ -802,7 +802,7 @@ export class Queue {
   /**
    * Forget holds that no longer mean anything: expired ones, and those of processes on this
    * machine that are gone (`alive(pid)` false), so a hold of a crashed app is not read back
-   * after a restart. Returns the lanes whose holds changed.
+   * after a restart. Returns the lanes that were held by such a process.
    */
   dropDeadHolds(hostname: string, alive: (pid: number) => boolean): Lane[] {
     const now = this.clock.now();
@@ -814,9 +814,12 @@ export class Queue {
         pid: number;
         expires_at: number;
       }[];
-      const dead = rows.filter((r) => r.expires_at <= now || (r.hostname === hostname && !alive(r.pid)));
-      for (const r of dead) this.sql('DELETE FROM lane_holds WHERE rowid = ?').run(r.rowid);
-      return [...new Set(dead.map((r) => r.lane))];
+      const expired = rows.filter((r) => r.expires_at <= now);
+      const orphaned = rows.filter((r) => r.expires_at > now && r.hostname === hostname && !alive(r.pid));
+      for (const r of [...expired, ...orphaned])
+        this.sql('DELETE FROM lane_holds WHERE rowid = ?').run(r.rowid);
+      // Expired holds were already void: only the orphaned ones change what a lane shows.
+      return [...new Set(orphaned.map((r) => r.lane))];
     });
   }
 
