@@ -15,6 +15,7 @@ import {
   type LoadedWhisper,
 } from '../../models/whisper/index.ts';
 import { resolveInstalledModel } from '../../models/manager.ts';
+import { englishOnlyProblem, isEnglishOnly, primaryLanguage } from '../../models/whisper/languages.ts';
 import type { EpisodeInput } from '../workflows.ts';
 
 export interface TranscribeOutput {
@@ -106,9 +107,8 @@ export function pcmToFloat(buf: Buffer): Float32Array {
 
 /** English-only models (".en") are told the language; others get the feed's, or detect it. */
 export function languageFor(modelId: string, feedLanguage: string | null | undefined): string {
-  if (/\.en(\b|-|$)/.test(modelId)) return 'en';
-  const primary = feedLanguage?.trim().toLowerCase().split(/[-_]/)[0];
-  return primary && /^[a-z]{2,3}$/.test(primary) ? primary : 'auto';
+  if (isEnglishOnly(modelId)) return 'en';
+  return primaryLanguage(feedLanguage) ?? 'auto';
 }
 
 /** Whether the publisher's transcript makes Whisper unnecessary for this episode. */
@@ -145,6 +145,9 @@ export async function transcribe(ctx: StepContext): Promise<Json> {
     throw new PermanentStepError(
       'No Whisper model is installed, so this episode cannot be transcribed. Install one (`earshot models install whisper-base.en`, or Settings → Models) and process the episode again.',
     );
+  // An English-only model on a show in another language writes nonsense: never given one.
+  const wrongLanguage = englishOnlyProblem(input.whisperModel, input.language, input.episodeId);
+  if (wrongLanguage) throw new PermanentStepError(wrongLanguage);
   let file: string;
   try {
     file = resolveInstalledModel(ctx.dataDir, input.whisperModel);
