@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import type { HardwareReport } from '../hardware.ts';
 import type {
   ChatHistoryItem,
   Llama,
