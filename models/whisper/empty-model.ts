@@ -19,14 +19,7 @@
 import fs from 'node:fs';
 
 export type WhisperModelSize =
-  | 'tiny.en'
-  | 'tiny'
-  | 'base.en'
-  | 'base'
-  | 'small.en'
-  | 'small'
-  | 'medium'
-  | 'large-v3-turbo';
+  'tiny.en' | 'tiny' | 'base.en' | 'base' | 'small.en' | 'small' | 'medium' | 'large-v3-turbo';
 
 export interface WhisperDims {
   n_vocab: number;

@@ -12,6 +12,7 @@ import type { WorkerMessage } from './protocol.ts';
 import type { GpuBinding } from './devices.ts';
 import { isProcessAlive } from './process-alive.ts';
 import { startCheckpointer, type Checkpointer } from '../store/checkpointer.ts';
+import { createLog, type Logger } from '../base/log.ts';
 
 export interface EngineOptions extends QueueOptions {
   db: Db;
@@ -36,6 +37,8 @@ export interface EngineOptions extends QueueOptions {
    * Default none: gpu-lane work runs on the CPU, one job at a time per worker.
    */
   devices?: GpuBinding[];
+  /** Where job lines go (base/log.ts). Default: the library's log file. */
+  log?: Logger;
   /**
    * Copy the WAL into the database file from a background thread while the engine runs, rather
    * than in the commit that crosses the autocheckpoint. Default true.
@@ -130,6 +133,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly pendingDone: { job: ClaimedJob; output: Json }[] = [];
 
   private readonly options: EngineOptions;
+  /** The engine's log; each line about a job carries its job and workflow ids. */
+  readonly log: Logger;
 
   constructor(options: EngineOptions) {
     super();
@@ -142,6 +147,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.pollMs = options.pollMs ?? 100;
     this.sweepMs = options.sweepMs ?? Math.max(50, Math.floor(this.queue.leaseMs / 2));
     this.abortGraceMs = options.abortGraceMs ?? 5000;
+    this.log = (options.log ?? createLog(options.dataDir, 'engine')).child({ engine: this.bootId });
+    // Errors reach the shells through the 'error' event; the log keeps them too.
+    this.on('error', (err) => this.log.error({ err }, 'engine error'));
   }
 
   get db(): Db {
@@ -184,6 +192,13 @@ export class Engine extends EventEmitter<EngineEvents> {
         this.spawn(slot);
       }
     }
+    this.log.info(
+      {
+        lanes: this.concurrency,
+        devices: (this.options.devices ?? []).map((d) => `${d.backend}:${d.index} ${d.name}`),
+      },
+      'engine started',
+    );
     this.sweep();
     this.pollTimer = setInterval(() => this.tick(), this.pollMs);
     this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs);
@@ -391,6 +406,10 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.recordWorker(slot);
       return;
     }
+    this.log.warn(
+      { workerId: slot.workerId, lane: slot.lane, reason, jobId: job?.jobId, workflowId: job?.workflowId },
+      'worker exited',
+    );
     this.emit('crashed', { workerId: slot.workerId, lane: slot.lane, reason, jobId: job?.jobId });
     slot.restarts += 1;
     slot.failedStarts += 1;
@@ -470,6 +489,10 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   private finish(job: ClaimedJob, outcome: Outcome): void {
+    const line = { jobId: job.jobId, workflowId: job.workflowId, step: job.step, lane: job.lane, outcome };
+    if (outcome.kind === 'dead') this.log.error(line, 'step dead-lettered');
+    else if (outcome.kind === 'retry') this.log.warn(line, 'step will run again');
+    else this.log.info(line, 'step finished');
     this.emit('finished', { jobId: job.jobId, workflowId: job.workflowId, step: job.step, outcome });
   }
 
@@ -504,6 +527,18 @@ export class Engine extends EventEmitter<EngineEvents> {
       outputs: job.outputs,
       run: job.run,
     });
+    this.log.info(
+      {
+        jobId: job.jobId,
+        workflowId: job.workflowId,
+        step: job.step,
+        lane: job.lane,
+        workerId: slot.workerId,
+        run: job.run,
+        device: slot.device ? `${slot.device.backend}:${slot.device.index}` : null,
+      },
+      'step started',
+    );
     this.emit('started', {
       jobId: job.jobId,
       workflowId: job.workflowId,
@@ -684,6 +719,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     await this.checkpointer?.stop();
     this.checkpointer = null;
+    this.log.info('engine stopped');
+    this.log.flush();
   }
 
   workers(): {

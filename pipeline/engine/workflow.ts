@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { Db } from '../store/db.ts';
 import type { GpuBinding } from './devices.ts';
+import type { Logger } from '../base/log.ts';
 
 export const LANES = ['gpu', 'cpu', 'io'] as const;
 export type Lane = (typeof LANES)[number];
@@ -33,6 +34,8 @@ export interface StepContext {
   device: GpuBinding | null;
   /** Report progress (0..1 and anything JSON); forwarded to the UI as an event. */
   progress(fraction: number, detail?: Json): void;
+  /** The library's log (base/log.ts), every line bound to this job and its workflow. */
+  log: Logger;
 }
 
 /** Runs inside the engine's write transaction when a step commits, after the fence check. */
@@ -77,6 +80,46 @@ export interface StepDef {
   run(ctx: StepContext): Promise<Json>;
   /** Project the output into the store, atomically with the step's commit. Must be idempotent. */
   commit?(ctx: CommitContext): void;
+}
+
+/** What a step's code sees while it runs, with its workflow's input typed. */
+export interface TypedStepContext<I> extends Omit<StepContext, 'input'> {
+  input: I;
+}
+
+/** What a step's projection sees when it commits, with its input and output typed. */
+export interface TypedCommitContext<I, O> extends Omit<CommitContext, 'input' | 'output'> {
+  input: I;
+  output: O;
+}
+
+/** A step as it is written: everything about it in one place, with typed input and output. */
+export interface StepSpec<I, O> extends Omit<StepDef, 'lane' | 'fingerprint' | 'run' | 'commit'> {
+  lane: Lane | ((input: I) => Lane);
+  fingerprint?: (input: I) => string;
+  run(ctx: TypedStepContext<I>): Promise<O>;
+  commit?(ctx: TypedCommitContext<I, O>): void;
+}
+
+/**
+ * Define a step with typed input `I` (its workflow's input) and output `O` (what it returns and
+ * its commit reads). The engine stores both as JSON; this is the one place they are cast, so a
+ * step's code and its projection never cast on their own. `O` must be JSON-serializable.
+ */
+export function defineStep<I, O>(spec: StepSpec<I, O>): StepDef {
+  const { lane, fingerprint, run, commit, ...rest } = spec;
+  return {
+    ...rest,
+    lane: typeof lane === 'function' ? (input: Json) => lane(input as unknown as I) : lane,
+    ...(fingerprint ? { fingerprint: (input: Json) => fingerprint(input as unknown as I) } : {}),
+    run: async (ctx) => (await run({ ...ctx, input: ctx.input as unknown as I })) as unknown as Json,
+    ...(commit
+      ? {
+          commit: (ctx: CommitContext) =>
+            commit({ ...ctx, input: ctx.input as unknown as I, output: ctx.output as unknown as O }),
+        }
+      : {}),
+  };
 }
 
 export interface WorkflowDef {

@@ -3,7 +3,7 @@ import { writeTx } from '../store/db.ts';
 import type { Queue } from '../engine/queue.ts';
 import type { Json } from '../engine/workflow.ts';
 import { IngestError } from './errors.ts';
-import type { EpisodeInput } from '../workflows.ts';
+import type { EpisodeInput } from '../episode-input.ts';
 import type { Chapter, Enclosure, TranscriptRef } from './feed-parse.ts';
 import { buildVocabulary } from './vocabulary.ts';
 import { activeEmbeddingModel } from '../search/store.ts';
