@@ -1,11 +1,15 @@
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Registry } from '../../pipeline/engine/workflow.ts';
+import { databasePath, openDatabase } from '../../pipeline/store/index.ts';
 import { ManualClock } from '../../pipeline/engine/clock.ts';
 import { Queue } from '../../pipeline/engine/queue.ts';
 import { LaneHolds } from '../../pipeline/engine/holds.ts';
 import { isProcessAlive } from '../../pipeline/engine/process-alive.ts';
 import { ADVISE_HOLD, App, openApp, type AppContext } from '../../pipeline/api/app.ts';
 import { validated } from '../../pipeline/api/dispatch.ts';
-import { freshStore, fixtureWorkflowsModule, tempDir } from '../helpers/env.ts';
+import { childEnv, cliPath, freshStore, fixtureWorkflowsModule, tempDir } from '../helpers/env.ts';
 
 describe('lane holds: live state, apart from the user pause', () => {
   it('a hold stops claims in any process while it lasts, leaves the user pause alone, and ends with its lease or its process', () => {
@@ -53,6 +57,37 @@ describe('lane holds: live state, apart from the user pause', () => {
     holds.close();
     expect(q.holds('gpu')).toEqual([]);
     db.close();
+  });
+});
+
+describe('earshot status shows holds apart from the user pause', () => {
+  it('"paused: on battery" while a live process holds the lane; "paused" for the user; both', () => {
+    const dataDir = tempDir();
+    const earshot = (...args: string[]) =>
+      spawnSync(process.execPath, [cliPath, '--data-dir', dataDir, ...args], {
+        env: childEnv(),
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    expect(earshot('status').status).toBe(0);
+    const db = openDatabase(databasePath(dataDir));
+    try {
+      const q = new Queue(db, new Registry([]), { now: () => Date.now() });
+      // This test process stands for the desktop app on battery.
+      q.hold('gpu', 'on battery', { id: 'desktop', hostname: os.hostname(), pid: process.pid }, 60_000);
+      const lane = (out: string, name: string) => out.split('\n').find((l) => l.startsWith(`${name} `))!;
+      expect(lane(earshot('status').stdout, 'gpu')).toMatch(/^gpu\s+paused: on battery\s/);
+      expect(lane(earshot('status').stdout, 'cpu')).toMatch(/^cpu\s+active\s/);
+      expect(earshot('pause', 'gpu').stdout).toBe('The gpu lane is paused.\n');
+      expect(lane(earshot('status').stdout, 'gpu')).toMatch(/^gpu\s+paused \(by you\); on battery\s/);
+      expect(earshot('resume', 'gpu').stdout).toBe('The gpu lane is resumed, but waits while: on battery.\n');
+      const json = JSON.parse(earshot('--json', 'status').stdout) as {
+        lanes: { lane: string; paused: boolean; holds: string[] }[];
+      };
+      expect(json.lanes[0]).toMatchObject({ lane: 'gpu', paused: false, holds: ['on battery'] });
+    } finally {
+      db.close();
+    }
   });
 });
 
