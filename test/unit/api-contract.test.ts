@@ -172,6 +172,7 @@ describe("the engine's events under the contract's names", () => {
       step: 'download',
       lane: 'io',
       workerId: 'io-0',
+      device: 'cuda:1',
     });
     engine.emit('progress', { jobId: 1, workflowId: 'episode-abc', step: 'download', fraction: 0.5 });
     engine.emit('finished', {
@@ -190,7 +191,14 @@ describe("the engine's events under the contract's names", () => {
     expect(seen).toEqual([
       [
         'onJobStarted',
-        { jobId: 1, workflowId: 'episode-abc', step: 'download', lane: 'io', workerId: 'io-0' },
+        {
+          jobId: 1,
+          workflowId: 'episode-abc',
+          step: 'download',
+          lane: 'io',
+          workerId: 'io-0',
+          device: 'cuda:1',
+        },
       ],
       ['onJobProgress', { jobId: 1, workflowId: 'episode-abc', step: 'download', fraction: 0.5 }],
       [
