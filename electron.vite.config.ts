@@ -16,6 +16,8 @@ export default defineConfig({
       rolldownOptions: {
         input: {
           index: at('electron/main/index.ts'),
+          // The library service's utility process (out/main/service.js): the API and the engine.
+          service: at('electron/service/index.ts'),
           // The utility-process worker entry (out/main/worker.js).
           worker: at('electron/main/worker.ts'),
           // The workflow registry the engine and its workers import by path (out/main/workflows.js).

@@ -9,6 +9,8 @@ import { defaultLaneConcurrency } from '../engine/engine.ts';
 import { LANES, loadRegistry, type Lane, type Registry } from '../engine/workflow.ts';
 import type { JobRow, StepRow, WorkflowRow } from '../engine/queue.ts';
 import { isProcessAlive } from '../engine/process-alive.ts';
+import { LaneHolds } from '../engine/holds.ts';
+import type { GpuBinding } from '../engine/devices.ts';
 import { detectHardware, planLanes } from '../../models/hardware.ts';
 import { advise } from '../../models/advisor.ts';
 import { chooseBinding } from '../../models/whisper/choose.ts';
@@ -63,6 +65,9 @@ import { EditError, editSegment } from '../understand/edit.ts';
 import type { SearchQuery, SearchView } from './contract.ts';
 import { Searcher, searchDate } from '../search/search.ts';
 
+/** The hold `adviseModels` puts on the gpu lane while it measures. */
+export const ADVISE_HOLD = 'measuring this machine (models advise)';
+
 export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
 
 export function workflowsModule(env: NodeJS.ProcessEnv = process.env): string {
@@ -77,6 +82,8 @@ export interface AppContext {
   queue: Queue;
   clock: Clock;
   lanes: Record<Lane, number>;
+  /** The GPUs found (with `detectGpus`): gpu-lane worker i is bound to the i-th. */
+  gpus: GpuBinding[];
 }
 
 export async function openApp(
@@ -98,7 +105,8 @@ export async function openApp(
   const registry = await loadRegistry(registryModule);
   const db = openDatabase(databasePath(dataDir));
   const clock = options.clock ?? systemClock;
-  const detected = options.detectGpus ? planLanes(await detectHardware()) : null;
+  const hardware = options.detectGpus ? await detectHardware() : null;
+  const detected = hardware ? planLanes(hardware) : null;
   const lanes = {
     ...defaultLaneConcurrency(),
     ...(detected ? { gpu: detected.gpu.concurrency } : {}),
@@ -111,6 +119,7 @@ export async function openApp(
     registryModule,
     clock,
     lanes,
+    gpus: (hardware?.gpus ?? []).map((g) => ({ backend: g.backend, index: g.index, name: g.name })),
     queue: new Queue(db, registry, clock, { leaseMs: options.leaseMs }),
   };
 }
@@ -179,6 +188,7 @@ export class App implements Api {
     return {
       lane,
       paused: this.ctx.queue.isPaused(lane),
+      holds: this.ctx.queue.holds(lane),
       concurrency: this.ctx.lanes[lane],
       queued: counts.queued ?? 0,
       delayed: counts.delayed ?? 0,
@@ -513,7 +523,47 @@ export class App implements Api {
     return this.modelStore.use(id);
   }
 
+  /** This process's live holds on lanes (the power source in the app, `models advise` anywhere). */
+  get holds(): LaneHolds {
+    this.laneHolds ??= new LaneHolds(this.ctx.queue);
+    return this.laneHolds;
+  }
+  private laneHolds: LaneHolds | undefined;
+
+  /** Hold or release a lane for a live reason, and tell every shell (`onLaneChanged`). */
+  setHold(lane: Lane, reason: string, on: boolean): LaneView {
+    if (this.holds.set(lane, reason, on)) return this.laneChanged(lane);
+    return this.lane(lane);
+  }
+
+  /**
+   * Measure through the gpu lane: hold it (no new job starts, in any process), wait for the
+   * jobs running on it to end, measure, release. Whisper is never measured beside a job that
+   * already has the GPU, and the figures are not skewed by one.
+   */
   async adviseModels(opts?: { seconds?: number }): Promise<AdviceView> {
+    this.setHold('gpu', ADVISE_HOLD, true);
+    try {
+      await this.untilLaneIdle('gpu');
+      return await this.measureAndAdvise(opts);
+    } finally {
+      this.setHold('gpu', ADVISE_HOLD, false);
+    }
+  }
+
+  /** Resolves once no job of `lane` runs (nor is winding down after a cancel) in any process. */
+  private async untilLaneIdle(lane: Lane, pollMs = 250): Promise<void> {
+    const busy = this.db.prepare(
+      `SELECT EXISTS (SELECT 1 FROM jobs WHERE lane = ? AND state = 'running' AND state IN ('queued', 'running'))
+           OR EXISTS (SELECT 1 FROM jobs WHERE lane = ? AND state = 'cancelled'
+                        AND lease_expires_at IS NOT NULL AND lease_expires_at > ?) AS busy`,
+    );
+    while ((busy.get(lane, lane, this.ctx.clock.now()) as { busy: number }).busy) {
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  private async measureAndAdvise(opts?: { seconds?: number }): Promise<AdviceView> {
     const hardware = await detectHardware();
     const backlog = this.ctx.db
       .prepare(

@@ -5,6 +5,7 @@ import { IngestError } from '../ingest/errors.ts';
 // Checks made inside an action: reported by main() as one line (commander prints only its own).
 import { ApiInputError } from '../api/schemas.ts';
 import { positiveInt, print, table, when, withApp } from './io.ts';
+import { writeArtifact } from '../base/artifacts.ts';
 
 const feedId = (value: string) => positiveInt(value, 'a feed id (see `earshot feeds`)');
 
@@ -158,9 +159,7 @@ export function registerFeedCommands(program: Command): void {
       await withApp(cmd, async (app) => {
         const doc = await app.exportOpml();
         const target = path.resolve(file);
-        const tmp = `${target}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, doc);
-        fs.renameSync(tmp, target);
+        writeArtifact(target, doc);
         const count = (await app.feeds()).length;
         print(cmd, { file: target, feeds: count }, () => `Wrote ${count} subscriptions to ${target}.`);
       });

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import { IngestError } from './errors.ts';
+import { commitFile } from '../base/artifacts.ts';
 
 /**
  * Which ffmpeg decodes audio. EARSHOT_FFMPEG if set; else the ffmpeg shipped inside the npm
@@ -100,7 +101,7 @@ export function decodeToPcm(
         reject(new IngestError('DECODE_EMPTY', 'This file has no audio track that Earshot can read.'));
         return;
       }
-      fs.renameSync(part, target);
+      commitFile(part, target);
       resolve({
         path: target,
         bytes,

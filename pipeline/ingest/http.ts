@@ -1,7 +1,8 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { IngestError } from './errors.ts';
+import { networkProblem, USER_AGENT } from '../base/net.ts';
 
-export const USER_AGENT = 'Earshot/0.1 (+https://earshot.app; podcast app)';
+export { USER_AGENT };
 
 export interface FetchOptions {
   etag?: string | null;
@@ -40,38 +41,8 @@ function limiter(host: string, n: number): LimitFunction {
 }
 
 export function describeNetworkError(err: unknown, url: URL): IngestError {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const code = cause?.code ?? (err as { code?: string }).code ?? '';
-  const host = url.host;
-  if ((err as Error).name === 'TimeoutError') {
-    return new IngestError('HTTP_TIMEOUT', `${host} took too long to answer; Earshot will try again later.`, {
-      cause: err,
-    });
-  }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new IngestError(
-      'HTTP_DNS',
-      `Earshot could not find the server ${host}. Check the address, or whether you are offline.`,
-      { cause: err },
-    );
-  }
-  if (code === 'ECONNREFUSED') {
-    return new IngestError('HTTP_REFUSED', `${host} refused the connection; Earshot will try again later.`, {
-      cause: err,
-    });
-  }
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
-    return new IngestError(
-      'HTTP_RESET',
-      `The connection to ${host} broke off; Earshot will try again later.`,
-      { cause: err },
-    );
-  }
-  return new IngestError(
-    'HTTP_FAILED',
-    `Could not reach ${host}: ${cause?.message ?? (err as Error).message}.`,
-    { cause: err },
-  );
+  const p = networkProblem(err, url);
+  return new IngestError(p.code, p.message, { cause: err });
 }
 
 /** What was being fetched, in the words an error message uses. */

@@ -7,7 +7,7 @@ import type { HierarchicalNSW as Hnsw } from 'hnswlib-node';
 type HnswModule = { HierarchicalNSW: typeof Hnsw };
 import type { Db } from '../store/db.ts';
 import { blobToVector } from './embed.ts';
-import { fsyncDir, fsyncFile } from '../store/fsync.ts';
+import { commitFile } from '../base/artifacts.ts';
 
 /**
  * The approximate-nearest-neighbour index over one embedding model's chunk vectors: hnswlib
@@ -255,13 +255,12 @@ export class VectorIndex {
     const tmpMeta = `${this.files.meta}.${tag}`;
     try {
       hnsw.writeIndexSync(tmpIndex);
-      fsyncFile(tmpIndex);
       const saved: Meta = { ...meta, bytes: fs.statSync(tmpIndex).size, sha256: sha256File(tmpIndex) };
       fs.writeFileSync(tmpMeta, JSON.stringify(saved));
-      fsyncFile(tmpMeta);
-      fs.renameSync(tmpIndex, this.files.index);
-      fs.renameSync(tmpMeta, this.files.meta);
-      fsyncDir(dir);
+      // The index first, then the checksum that vouches for it (a crash between the two leaves a
+      // checksum that does not match: the index is rebuilt).
+      commitFile(tmpIndex, this.files.index);
+      commitFile(tmpMeta, this.files.meta);
       this.meta = saved;
     } finally {
       fs.rmSync(tmpIndex, { force: true });

@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
-import { streamToFile } from '../ingest/stream-to-file.ts';
+import { streamToFile } from '../base/stream-to-file.ts';
 import { USER_AGENT, describeNetworkError, describeStatus } from '../ingest/http.ts';
 import { IngestError } from '../ingest/errors.ts';
-import { PermanentStepError, RetryLaterError, type Json, type StepContext } from '../engine/workflow.ts';
+import { PermanentStepError, RetryLaterError, type Json, type TypedStepContext } from '../engine/workflow.ts';
+import { commitFile } from '../base/artifacts.ts';
 
 export interface DownloadSource {
   url: string;
@@ -86,7 +87,7 @@ const MB = 1024 * 1024;
  * rename into place. Throws IngestError (or RetryLaterError) with a user-readable message.
  */
 async function fetchSource(
-  ctx: StepContext,
+  ctx: TypedStepContext<DownloadInput>,
   input: DownloadInput,
   src: DownloadSource,
 ): Promise<DownloadOutput> {
@@ -142,7 +143,7 @@ async function fetchSource(
     const whole = Number(/bytes \*\/(\d+)/.exec(res.headers.get('content-range') ?? '')?.[1]);
     if (whole === have) {
       const target = mediaPath(ctx.dataDir, input.key, res.headers.get('content-type'), src.url);
-      fs.renameSync(part, target);
+      commitFile(part, target);
       fs.rmSync(meta, { force: true });
       return { path: target, bytes: have, contentType: null, url: src.url };
     }
@@ -228,7 +229,7 @@ async function fetchSource(
     );
   }
   const target = mediaPath(ctx.dataDir, input.key, contentType, src.url);
-  fs.renameSync(part, target);
+  commitFile(part, target);
   fs.rmSync(meta, { force: true });
   ctx.progress(1, { bytes, total: bytes, rate: 0 });
   return { path: target, bytes, contentType, url: src.url };
@@ -245,7 +246,10 @@ function tryNext(err: unknown): boolean {
 }
 
 /** An imported file is copied into the library (so moving the original later loses nothing). */
-async function copyLocal(ctx: StepContext, input: DownloadInput): Promise<DownloadOutput> {
+async function copyLocal(
+  ctx: TypedStepContext<DownloadInput>,
+  input: DownloadInput,
+): Promise<DownloadOutput> {
   const source = input.localPath!;
   if (!fs.existsSync(source)) {
     throw new PermanentStepError(
@@ -265,7 +269,7 @@ async function copyLocal(ctx: StepContext, input: DownloadInput): Promise<Downlo
     fs.rmSync(part, { force: true });
     throw new PermanentStepError(`The file ${source} changed after you imported it; import it again.`);
   }
-  fs.renameSync(part, target);
+  commitFile(part, target);
   return {
     path: target,
     bytes: fs.statSync(target).size,
@@ -275,9 +279,9 @@ async function copyLocal(ctx: StepContext, input: DownloadInput): Promise<Downlo
 }
 
 /** The download step: the enclosure first, then each alternate enclosure. Idempotent. */
-export async function download(ctx: StepContext): Promise<Json> {
-  const input = ctx.input as unknown as DownloadInput;
-  if (input?.localPath) return (await copyLocal(ctx, input)) as unknown as Json;
+export async function download(ctx: TypedStepContext<DownloadInput>): Promise<DownloadOutput> {
+  const input = ctx.input;
+  if (input?.localPath) return copyLocal(ctx, input);
   if (!input?.sources?.length) {
     throw new PermanentStepError(
       'This episode has no audio address in its feed, so there is nothing to download.',
@@ -296,12 +300,12 @@ export async function download(ctx: StepContext): Promise<Json> {
       bytes: fs.statSync(p).size,
       contentType: null,
       url: input.sources[0]!.url,
-    } satisfies DownloadOutput as unknown as Json;
+    } satisfies DownloadOutput;
   }
   let first: unknown;
   for (const src of input.sources) {
     try {
-      return (await fetchSource(ctx, input, src)) as unknown as Json;
+      return await fetchSource(ctx, input, src);
     } catch (err) {
       first ??= err;
       if (!tryNext(err)) throw err;

@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import type { Json, StepContext } from '../engine/workflow.ts';
+import type { TypedStepContext } from '../engine/workflow.ts';
+import { writeJsonArtifact } from '../base/artifacts.ts';
 import { fetchDocument } from '../ingest/http.ts';
 import { decodeFeedBytes } from '../ingest/decode-text.ts';
 import { IngestError } from '../ingest/errors.ts';
@@ -28,13 +28,6 @@ export interface PublisherOutput {
   problems: string[];
 }
 
-export function writeJsonAtomic(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value));
-  fs.renameSync(tmp, file);
-}
-
 const MAX = 32 * 1024 * 1024;
 
 async function fetchText(
@@ -55,8 +48,8 @@ function unusable(err: unknown): boolean {
  * Fetch the publisher's transcript (the best format offered) and chapters, and store them in
  * Earshot's formats. Idempotent: files are written whole under the episode key.
  */
-export async function publisherTranscript(ctx: StepContext): Promise<Json> {
-  const input = ctx.input as unknown as PublisherInput;
+export async function publisherTranscript(ctx: TypedStepContext<PublisherInput>): Promise<PublisherOutput> {
+  const input = ctx.input;
   const out: PublisherOutput = { transcript: null, chapters: null, problems: [] };
   const offered = [...(input.transcripts ?? [])].sort((a, b) => rank(a.type) - rank(b.type));
   for (const ref of offered) {
@@ -66,7 +59,7 @@ export async function publisherTranscript(ctx: StepContext): Promise<Json> {
       if (!format) throw new IngestError('TRANSCRIPT_TYPE', `Earshot does not read ${ref.type} transcripts.`);
       const transcript: Transcript = parseTranscript(text, format, { url: ref.url, language: ref.language });
       const file = path.join(ctx.dataDir, 'transcripts', `${input.key}.publisher.json`);
-      writeJsonAtomic(file, transcript);
+      writeJsonArtifact(file, transcript);
       out.transcript = { path: file, format, segments: transcript.segments.length };
       break;
     } catch (err) {
@@ -92,10 +85,10 @@ export async function publisherTranscript(ctx: StepContext): Promise<Json> {
   }
   if (chapters.length > 0) {
     const file = path.join(ctx.dataDir, 'chapters', `${input.key}.json`);
-    writeJsonAtomic(file, { schemaVersion: 1, chapters });
+    writeJsonArtifact(file, { schemaVersion: 1, chapters });
     out.chapters = { path: file, count: chapters.length };
   }
-  return out as unknown as Json;
+  return out;
 }
 
 function rank(type: string): number {

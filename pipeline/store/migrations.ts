@@ -507,6 +507,24 @@ export const migrations: readonly Migration[] = [
     // alias row); the same expression as the query, so it is an index lookup, not a scan.
     sql: `CREATE INDEX entity_mentions_name ON entity_mentions (lower(name));`,
   },
+  {
+    version: 14,
+    name: 'lane holds: live reasons a lane waits (on battery, a measurement), apart from the user pause',
+    // lanes.paused is the user's own pause and only theirs. A hold is live state with a lease: its
+    // holder renews it while it lasts; one whose holder stopped or died is void (expired, or its
+    // process gone on this machine) and is never read back as a pause after a restart.
+    sql: `
+      CREATE TABLE lane_holds (
+        lane TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (lane, reason, holder)
+      );
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]?.version ?? 0;

@@ -1,9 +1,11 @@
+import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { API_EVENTS, API_METHODS, type Api } from '../../pipeline/api/contract.ts';
 import { argSchemas, eventSchemas } from '../../pipeline/api/schemas.ts';
 import { ApiEventBus, dispatch, validated } from '../../pipeline/api/dispatch.ts';
 import { serveApi } from '../../pipeline/api/http-server.ts';
+import { forwardEngineEvents } from '../../pipeline/api/engine-host.ts';
 
 /** An Api whose methods record the arguments they were called with. */
 function recordingApi() {
@@ -85,6 +87,7 @@ describe('events over HTTP', () => {
       bus.emit('onLaneChanged', {
         lane: 'gpu',
         paused: true,
+        holds: ['on battery'],
         concurrency: 1,
         queued: 0,
         delayed: 0,
@@ -95,7 +98,15 @@ describe('events over HTTP', () => {
       expect(got).toEqual([
         {
           event: 'onLaneChanged',
-          payload: { lane: 'gpu', paused: true, concurrency: 1, queued: 0, delayed: 0, running: 0 },
+          payload: {
+            lane: 'gpu',
+            paused: true,
+            holds: ['on battery'],
+            concurrency: 1,
+            queued: 0,
+            delayed: 0,
+            running: 0,
+          },
         },
         { event: 'onEpisodeChanged', payload: { episodeId: 7, status: 'transcribed' } },
       ]);
@@ -143,5 +154,66 @@ describe('event bus', () => {
     bus.emit('onEpisodeChanged', { episodeId: 1, status: 'listed' });
     expect(second).toHaveBeenCalledWith({ episodeId: 1, status: 'listed' });
     expect(errors).toEqual(['boom']);
+  });
+});
+
+describe("the engine's events under the contract's names", () => {
+  it('started, progress and finished become onJob*; a committed episode step also onEpisodeChanged', () => {
+    const engine = new EventEmitter();
+    const bus = new ApiEventBus(() => {});
+    const episodes = new Map([['episode-abc', { id: 7, status: 'transcribed' }]]);
+    const db = { prepare: () => ({ get: (workflowId: string) => episodes.get(workflowId) }) };
+    const stop = forwardEngineEvents(engine as never, bus, db as never);
+    const seen: [string, unknown][] = [];
+    bus.onAny((event, payload) => seen.push([event, payload]));
+    engine.emit('started', {
+      jobId: 1,
+      workflowId: 'episode-abc',
+      step: 'download',
+      lane: 'io',
+      workerId: 'io-0',
+      device: 'cuda:1',
+    });
+    engine.emit('progress', { jobId: 1, workflowId: 'episode-abc', step: 'download', fraction: 0.5 });
+    engine.emit('finished', {
+      jobId: 1,
+      workflowId: 'episode-abc',
+      step: 'download',
+      outcome: { kind: 'committed', workflowDone: false },
+    });
+    engine.emit('finished', {
+      jobId: 2,
+      workflowId: 'episode-abc',
+      step: 'decode',
+      outcome: { kind: 'stale' },
+    });
+    engine.emit('crashed', { workerId: 'io-0', lane: 'io', reason: 'x' });
+    expect(seen).toEqual([
+      [
+        'onJobStarted',
+        {
+          jobId: 1,
+          workflowId: 'episode-abc',
+          step: 'download',
+          lane: 'io',
+          workerId: 'io-0',
+          device: 'cuda:1',
+        },
+      ],
+      ['onJobProgress', { jobId: 1, workflowId: 'episode-abc', step: 'download', fraction: 0.5 }],
+      [
+        'onJobFinished',
+        {
+          jobId: 1,
+          workflowId: 'episode-abc',
+          step: 'download',
+          outcome: { kind: 'committed', workflowDone: false },
+        },
+      ],
+      ['onEpisodeChanged', { episodeId: 7, status: 'transcribed' }],
+      ['onJobFinished', { jobId: 2, workflowId: 'episode-abc', step: 'decode', outcome: { kind: 'stale' } }],
+    ]);
+    stop();
+    expect(engine.eventNames()).toEqual([]);
   });
 });
