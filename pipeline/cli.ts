@@ -10,6 +10,7 @@ import { registerModelCommands } from './commands/models.ts';
 import { registerTranscriptCommands } from './commands/transcripts.ts';
 import { registerSearchCommands } from './commands/search.ts';
 import { registerUnderstandCommands } from './commands/understand.ts';
+import { privateUmask } from './store/paths.ts';
 
 export function buildProgram(): Command {
   const program = new Command('earshot')
@@ -28,6 +29,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // The library (and every file the engine and its workers write) is for this user alone.
+  privateUmask();
   const program = buildProgram();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {

@@ -3,6 +3,8 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { openDatabase, databasePath, type Db } from '../store/index.ts';
+import { StoreError } from '../store/errors.ts';
+import { insideDataDir, insideDataDirMessage, secureDataDir } from '../store/paths.ts';
 import { Queue } from '../engine/queue.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
 import { defaultLaneConcurrency } from '../engine/engine.ts';
@@ -96,7 +98,9 @@ export async function openApp(
 ): Promise<AppContext> {
   const registryModule = options.registryModule ?? workflowsModule();
   const registry = await loadRegistry(registryModule);
+  refuseOrphanedMedia(dataDir);
   const db = openDatabase(databasePath(dataDir));
+  secureDataDir(dataDir);
   const clock = options.clock ?? systemClock;
   const detected = options.detectGpus ? planLanes(await detectHardware()) : null;
   const lanes = {
@@ -113,6 +117,28 @@ export async function openApp(
     lanes,
     queue: new Queue(db, registry, clock, { leaseMs: options.leaseMs }),
   };
+}
+
+/**
+ * A library whose database is missing or empty while its media folder holds episodes has lost
+ * its database (a failed copy, a truncated file): say so rather than start a new library over it.
+ */
+function refuseOrphanedMedia(dataDir: string): void {
+  const file = databasePath(dataDir);
+  const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
+  if (size !== undefined && size > 0) return;
+  let media: string[] = [];
+  try {
+    media = fs.readdirSync(path.join(dataDir, 'media')).filter((f) => !f.startsWith('.'));
+  } catch {
+    return;
+  }
+  if (media.length === 0) return;
+  throw new StoreError(
+    'EARSHOT_DB_EMPTY',
+    `The library database ${file} is ${size === 0 ? 'empty' : 'missing'}, but ${path.join(dataDir, 'media')} holds ${media.length} file${media.length === 1 ? '' : 's'} of an earlier library. ` +
+      'Earshot did not start a new library over them. Restore earshot.db from a backup, or move the folder aside to start afresh.',
+  );
 }
 
 function jobView(r: JobRow): JobView {
@@ -406,7 +432,10 @@ export class App implements Api {
 
   async importFiles(paths: string[]): Promise<ImportView> {
     const [list] = parseArgs('importFiles', [paths]);
-    const result = await importFiles(this.ctx.db, this.ctx.clock, list);
+    // Earshot's own files (its database, media, models) are never imported from a named path.
+    const result = await importFiles(this.ctx.db, this.ctx.clock, list, {
+      exclude: (p) => insideDataDir(this.ctx.dataDir, p),
+    });
     if (result.imported.length > 0 && this.ctx.registry.has('episode')) {
       startEpisodes(this.ctx.db, this.ctx.queue, {
         ids: result.imported.map((i) => i.episodeId),
@@ -499,6 +528,7 @@ export class App implements Api {
 
   async importModel(file: string): Promise<ModelActionView> {
     const [from] = parseArgs('importModel', [file]);
+    if (insideDataDir(this.ctx.dataDir, from)) throw new ApiInputError(insideDataDirMessage(this.ctx.dataDir, from));
     return this.modelStore.import(from);
   }
 

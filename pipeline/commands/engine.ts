@@ -234,7 +234,7 @@ export function registerEngineCommands(program: Command): void {
   program
     .command('serve')
     .description(
-      'the UI in your browser at http://127.0.0.1:PORT, with the engine running (build the UI first: npm run build)',
+      'the UI in your browser at the address it prints (http://127.0.0.1:PORT/?token=…), with the engine running (build the UI first: npm run build)',
     )
     .option('--port <n>', 'port on 127.0.0.1 (default 4747; 0 picks a free one)', (v) => {
       const n = Number(v);
@@ -258,7 +258,8 @@ export function registerEngineCommands(program: Command): void {
         );
       }
       if (opts.engine) host.ingest?.start();
-      process.stdout.write(`Earshot is at ${server.url}/ (Ctrl-C to stop)\n`);
+      // The token is new at each start and lives only in this process; the address carries it.
+      process.stdout.write(`Earshot is at ${server.openUrl} (Ctrl-C to stop)\n`);
       await untilSignal();
       await server.close();
       await host.shutdown();
