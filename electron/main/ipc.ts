@@ -20,8 +20,10 @@ export function registerApi<T extends object>(
     const method = api[name] as Method;
     if (typeof method !== 'function') throw new TypeError(`The API has no method "${name}"`);
     ipcMain.handle(invokeChannel(name), async (event: IpcMainInvokeEvent, ...args: unknown[]) => {
-      const url = event.senderFrame?.url ?? '';
-      if (!isTrustedSender(url)) {
+      const frame = event.senderFrame;
+      const url = frame?.url ?? '';
+      // Only Earshot's own page, in its top frame (never an embedded frame), may call the API.
+      if (!frame || frame.parent !== null || !isTrustedSender(url)) {
         return failure(
           new Error(`A page that is not Earshot's (${url || 'unknown'}) tried to call "${name}".`),
         );

@@ -528,7 +528,8 @@ export class App implements Api {
 
   async importModel(file: string): Promise<ModelActionView> {
     const [from] = parseArgs('importModel', [file]);
-    if (insideDataDir(this.ctx.dataDir, from)) throw new ApiInputError(insideDataDirMessage(this.ctx.dataDir, from));
+    if (insideDataDir(this.ctx.dataDir, from))
+      throw new ApiInputError(insideDataDirMessage(this.ctx.dataDir, from));
     return this.modelStore.import(from);
   }
 

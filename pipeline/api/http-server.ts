@@ -108,7 +108,12 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
       ? sirv(options.staticDir, { single: true, dev: false })
       : null;
 
-  const send = (res: http.ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}) => {
+  const send = (
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    extra: Record<string, string> = {},
+  ) => {
     if (res.headersSent) return void res.end();
     const text = JSON.stringify(body === undefined ? null : body);
     res
@@ -121,11 +126,15 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
   };
 
   /** The credential a request carries, if any: query, bearer header, or cookie. */
-  const credential = (req: http.IncomingMessage, url: URL): { value: string; via: 'query' | 'header' | 'cookie' } | null => {
+  const credential = (
+    req: http.IncomingMessage,
+    url: URL,
+  ): { value: string; via: 'query' | 'header' | 'cookie' } | null => {
     const q = url.searchParams.get('token');
     if (q !== null) return { value: q, via: 'query' };
     const auth = req.headers.authorization;
-    if (typeof auth === 'string' && /^Bearer /i.test(auth)) return { value: auth.slice(7).trim(), via: 'header' };
+    if (typeof auth === 'string' && /^Bearer /i.test(auth))
+      return { value: auth.slice(7).trim(), via: 'header' };
     const c = cookieValue(req.headers.cookie, cookieName);
     if (c !== null) return { value: c, via: 'cookie' };
     return null;

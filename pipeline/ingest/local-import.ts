@@ -63,7 +63,10 @@ function expand(
   const seen = new Set<string>();
   const visit = (p: string, root: string | null) => {
     if (exclude(p)) {
-      rejected.push({ path: p, reason: "it is inside Earshot's library folder; Earshot does not import its own files" });
+      rejected.push({
+        path: p,
+        reason: "it is inside Earshot's library folder; Earshot does not import its own files",
+      });
       return;
     }
     let real: string;
@@ -93,7 +96,10 @@ function expand(
       return;
     }
     if (exclude(real)) {
-      rejected.push({ path: p, reason: "it is inside Earshot's library folder; Earshot does not import its own files" });
+      rejected.push({
+        path: p,
+        reason: "it is inside Earshot's library folder; Earshot does not import its own files",
+      });
       return;
     }
     if (st.isDirectory()) {
@@ -181,7 +187,7 @@ export async function importFiles(
       result.rejected.push({ path: file, reason: unreadable(err) });
       continue;
     }
-    if (!sniffed || !/^(audio|video)\//.test(sniffed) && sniffed !== 'application/ogg') {
+    if (!sniffed || (!/^(audio|video)\//.test(sniffed) && sniffed !== 'application/ogg')) {
       result.rejected.push({
         path: file,
         reason: `its content is not audio or video${sniffed ? ` (it is ${sniffed})` : ''}`,

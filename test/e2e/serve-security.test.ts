@@ -94,7 +94,10 @@ describe('earshot serve: the token', () => {
     expect((await fetch(`${serve.origin}/index.html`)).status).toBe(401);
     expect((await api('status')).status).toBe(401);
     expect((await api('status', { headers: { authorization: `Bearer ${wrong}` } })).status).toBe(401);
-    expect((await api('status', { headers: { cookie: `earshot_token_${new URL(serve.origin).port}=${wrong}` } })).status).toBe(401);
+    expect(
+      (await api('status', { headers: { cookie: `earshot_token_${new URL(serve.origin).port}=${wrong}` } }))
+        .status,
+    ).toBe(401);
     // The calls that name paths are no exception.
     expect((await api('importFiles', { body: JSON.stringify([['/etc/passwd']]) })).status).toBe(401);
     expect((await api('importModel', { body: JSON.stringify(['/etc/passwd']) })).status).toBe(401);
@@ -124,7 +127,9 @@ describe('earshot serve: the token', () => {
     expect(kept.headers.get('location')).toBe('/x?a=1');
     const host = new URL(serve.origin).host;
     for (const target of ['/\\evil.example/', '/%5Cevil.example/']) {
-      const sneaky = await raw(`GET ${target}?token=${serve.token} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      const sneaky = await raw(
+        `GET ${target}?token=${serve.token} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      );
       const location = /\r\nlocation: ([^\r]*)/i.exec(sneaky)?.[1] ?? '';
       expect(location.startsWith('//') || location.startsWith('/\\'), `${target} → ${location}`).toBe(false);
     }
@@ -173,7 +178,9 @@ describe('earshot serve: input refused early', () => {
       if (target === '/api/%ZZ' || target === '/%ZZ') expect(withToken.status).toBe(400);
     }
     // Exactly what the issue sent: no token, no method, the curl request.
-    const head = await raw(`GET /api/%ZZ HTTP/1.1\r\nHost: ${new URL(serve.origin).host}\r\nConnection: close\r\n\r\n`);
+    const head = await raw(
+      `GET /api/%ZZ HTTP/1.1\r\nHost: ${new URL(serve.origin).host}\r\nConnection: close\r\n\r\n`,
+    );
     expect(head).toMatch(/^HTTP\/1\.1 400 /);
     await stillServing();
   });
@@ -213,23 +220,82 @@ describe('earshot serve: input refused early', () => {
     };
     const pick = <T>(xs: T[]) => xs[rand(xs.length)]!;
     const host = new URL(serve.origin).host;
-    const pieces = ['%', '%ZZ', '%00', '%c0%af', '..', '/', '\\', '?', '#', ';', '\u00ff', 'api', 'events', 'token=', '%2e%2e', '*', '~', '\t'];
-    const methods = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'HEAD', 'PATCH', 'TRACE', 'CONNECT', 'BREW', ''];
-    const bodies = ['', '[]', '{}', 'null', '[1,2', '"x"', '[{"__proto__":{"a":1}}]', '[' + '['.repeat(5000), '\u0000\u0001', 'x'.repeat(10_000)];
+    const pieces = [
+      '%',
+      '%ZZ',
+      '%00',
+      '%c0%af',
+      '..',
+      '/',
+      '\\',
+      '?',
+      '#',
+      ';',
+      '\u00ff',
+      'api',
+      'events',
+      'token=',
+      '%2e%2e',
+      '*',
+      '~',
+      '\t',
+    ];
+    const methods = [
+      'GET',
+      'POST',
+      'PUT',
+      'DELETE',
+      'OPTIONS',
+      'HEAD',
+      'PATCH',
+      'TRACE',
+      'CONNECT',
+      'BREW',
+      '',
+    ];
+    const bodies = [
+      '',
+      '[]',
+      '{}',
+      'null',
+      '[1,2',
+      '"x"',
+      '[{"__proto__":{"a":1}}]',
+      '[' + '['.repeat(5000),
+      '\u0000\u0001',
+      'x'.repeat(10_000),
+    ];
     const statuses = new Set<string>();
     for (let i = 0; i < 300; i++) {
       let target = '/';
       for (let k = rand(6); k > 0; k--) target += pick(pieces);
-      if (rand(3) === 0) target = `/api/${pick(['status', 'jobs', 'importFiles', 'subscribe', 'toString', 'constructor', '__proto__'])}${rand(2) ? pick(pieces) : ''}`;
+      if (rand(3) === 0)
+        target = `/api/${pick(['status', 'jobs', 'importFiles', 'subscribe', 'toString', 'constructor', '__proto__'])}${rand(2) ? pick(pieces) : ''}`;
       if (rand(10) === 0) target = pick(['*', 'http://evil.example/', '//x', '', 'api/status', '/\r\nX: y']);
       const body = pick(bodies);
       const lines = [
         `${pick(methods)} ${target} HTTP/1.${rand(2)}`,
         rand(8) === 0 ? `Host: ${pick(['evil', '', 'localhost', host + '.evil'])}` : `Host: ${host}`,
         ...(rand(2) ? [`Authorization: Bearer ${serve.token}`] : []),
-        ...(rand(3) === 0 ? [`Cookie: ${pick(['', '=', ';;', 'earshot_token_1=x', 'a=b; earshot_token'])}`] : []),
+        ...(rand(3) === 0
+          ? [`Cookie: ${pick(['', '=', ';;', 'earshot_token_1=x', 'a=b; earshot_token'])}`]
+          : []),
         `Content-Type: ${pick(['application/json', 'text/plain', '', 'application/json; charset=utf-7', '\u00ff'])}`,
-        ...(rand(4) === 0 ? [pick(['Transfer-Encoding: chunked', 'Content-Length: -1', 'Content-Length: 99999999999', 'Content-Length: 1, 2', 'Upgrade: websocket', 'Expect: 100-continue', 'X: \u0000', ': empty', 'Origin: null'])] : [`Content-Length: ${Buffer.byteLength(body)}`]),
+        ...(rand(4) === 0
+          ? [
+              pick([
+                'Transfer-Encoding: chunked',
+                'Content-Length: -1',
+                'Content-Length: 99999999999',
+                'Content-Length: 1, 2',
+                'Upgrade: websocket',
+                'Expect: 100-continue',
+                'X: \u0000',
+                ': empty',
+                'Origin: null',
+              ]),
+            ]
+          : [`Content-Length: ${Buffer.byteLength(body)}`]),
         'Connection: close',
       ];
       const reply = await raw(`${lines.join('\r\n')}\r\n\r\n${body}`, 3000);

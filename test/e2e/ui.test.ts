@@ -160,12 +160,13 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
     page.on('pageerror', (e) => errors.push(e.message));
     // A Content-Security-Policy violation (the header's or the page's) is logged as an error.
     page.on('console', (m) => {
-      if (/Content Security Policy|Refused to (load|connect|execute|apply)/i.test(m.text())) errors.push(m.text());
+      if (/Content Security Policy|Refused to (load|connect|execute|apply)/i.test(m.text()))
+        errors.push(m.text());
     });
     await page.goto(`${url}#/status`);
     // The token was traded for a cookie the page's scripts cannot read, and left the address bar.
     expect(page.url()).toBe(`${serve!.origin}/#/status`);
-    expect(await page.evaluate(() => document.cookie)).toBe('');
+    expect(await page.evaluate('document.cookie')).toBe('');
     const cookies = await page.context().cookies();
     expect(cookies.map((c) => [c.httpOnly, c.sameSite])).toEqual([[true, 'Strict']]);
     const rows = page.locator('table tbody tr');
@@ -658,7 +659,9 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
       // The page opened the real address once (so the browser holds the cookie), then another site.
       await page.goto(url);
       await page.locator('nav').waitFor();
-      const blocked = page.waitForEvent('console', (m) => /frame-ancestors|refused to display/i.test(m.text()));
+      const blocked = page.waitForEvent('console', (m) =>
+        /frame-ancestors|refused to display/i.test(m.text()),
+      );
       await page.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
       await blocked;
       const frame = page.frames().find((f) => f !== page.mainFrame());
