@@ -4,6 +4,7 @@ import type { PublisherOutput } from './steps/publisher-transcript.ts';
 import type { TranscribeOutput } from './steps/transcribe.ts';
 import { searchIndexStep } from './search/step-def.ts';
 import { commitUnderstanding } from './understand/commit.ts';
+import { removePartial } from './ingest/partial.ts';
 import { understandFingerprint } from './understand/versions.ts';
 
 /**
@@ -21,6 +22,13 @@ export interface EpisodeInput {
   podloveChapters: { startMs: number; title: string; href?: string; image?: string }[];
   localPath: string | null;
   sha256: string | null;
+  /**
+   * The host of the feed the user subscribed to by hand: the one loopback/private host this
+   * episode's downloads may reach (pipeline/ingest/net-policy.ts). Null: public hosts only.
+   */
+  trustedHost?: string | null;
+  /** The episode's length from its feed, for the download's size cap. */
+  durationMs?: number | null;
   /** The Whisper model chosen when the episode was queued (part of the transcribe fingerprint); null: none installed. */
   whisperModel?: string | null;
   /**
@@ -102,6 +110,8 @@ export const episodeWorkflow: WorkflowDef = {
       maxAttempts: 6,
       run: async (ctx) => (await import('./steps/download.ts')).download(ctx),
       commit: commitAudio,
+      // Given up on: its partial file would only take disk space.
+      onDead: (ctx) => removePartial(ctx.dataDir, (ctx.input as unknown as EpisodeInput).key),
     },
     {
       name: 'publisher-transcript',

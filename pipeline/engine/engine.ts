@@ -450,7 +450,19 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   private finish(job: ClaimedJob, outcome: Outcome): void {
+    if (outcome.kind === 'dead') this.abandoned(job);
     this.emit('finished', { jobId: job.jobId, workflowId: job.workflowId, step: job.step, outcome });
+  }
+
+  /** The workflow was dead-lettered at this step: let the step drop what it kept for a retry. */
+  private abandoned(job: ClaimedJob): void {
+    try {
+      const { registry, dataDir } = this.options;
+      const def = registry.has(job.kind) ? registry.step(job.kind, job.step) : undefined;
+      def?.onDead?.({ dataDir, input: job.input, subject: job.subject });
+    } catch (err) {
+      this.emit('error', err as Error);
+    }
   }
 
   private dispatch(slot: Slot, job: ClaimedJob): void {

@@ -51,6 +51,12 @@ export interface StepDef {
   version: string;
   /** Extra fingerprint material taken from the input, e.g. the model id. Default: none. */
   fingerprint?: (input: Json) => string;
+  /**
+   * Called in the engine's process when the workflow is dead-lettered at this step, to remove
+   * what the step kept for a retry (a partial download). Files only, never the database; it must
+   * be cheap and must not throw. Default none.
+   */
+  onDead?: (ctx: { dataDir: string; input: Json; subject: string }) => void;
   /** Ordinary failures (the step threw) before the workflow is dead-lettered. Default 3. */
   maxAttempts?: number;
   /** Crashes or lost leases before the workflow is dead-lettered. Default 3. */
