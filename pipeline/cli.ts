@@ -11,6 +11,7 @@ import { registerTranscriptCommands } from './commands/transcripts.ts';
 import { registerSearchCommands } from './commands/search.ts';
 import { registerUnderstandCommands } from './commands/understand.ts';
 import { privateUmask } from './store/paths.ts';
+import { terminalSafe } from './ingest/clean-text.ts';
 
 export function buildProgram(): Command {
   const program = new Command('earshot')
@@ -39,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`earshot: ${message.split('\n')[0]}\n`);
+    process.stderr.write(`earshot: ${terminalSafe(message.split('\n')[0] ?? '')}\n`);
     return 1;
   }
 }

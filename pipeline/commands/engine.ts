@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from '../api/schemas.ts';
 import { startEngineHost } from '../api/engine-host.ts';
 import { positiveInt, print, table, when, withApp } from './io.ts';
+import { terminalSafe } from '../ingest/clean-text.ts';
 
 function parseLanes(value: string): Partial<Record<Lane, number>> {
   const out: Partial<Record<Lane, number>> = {};
@@ -282,7 +283,7 @@ async function startEngineProcess(
   const ctx = await openApp(dataDir, { lanes: opts.lanes, leaseMs, detectGpus: true });
   const host = startEngineHost(ctx, {
     leaseMs,
-    onError: (err) => process.stderr.write(`earshot: ${err.message}\n`),
+    onError: (err) => process.stderr.write(`earshot: ${terminalSafe(err.message)}\n`),
   });
   const shutdown = () => host.shutdown(opts.grace ?? 10_000);
   // A second signal while stopping is not an abort: the grace period still applies.

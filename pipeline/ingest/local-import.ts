@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseFile } from 'music-metadata';
 import { fileTypeFromFile } from 'file-type';
+import { cleanTitle } from './clean-text.ts';
 import type { Db } from '../store/db.ts';
 import { writeTx } from '../store/db.ts';
 import type { Clock } from '../engine/clock.ts';
@@ -216,7 +217,7 @@ export async function importFiles(
       result.duplicates.push({ path: file, episodeId: existing.id });
       continue;
     }
-    const title = meta.common.title?.trim() || path.basename(file, ext);
+    const title = cleanTitle(meta.common.title ?? '') || cleanTitle(path.basename(file, ext));
     const durationMs = meta.format.duration ? Math.round(meta.format.duration * 1000) : null;
     const chapters = (meta.format.chapters ?? []).map((c) => ({
       startMs: Math.round((c.start / (c.timeScale || 1000)) * 1000),
