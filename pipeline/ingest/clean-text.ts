@@ -1,6 +1,7 @@
 import { stripVTControlCharacters } from 'node:util';
 
 /** C0 and C1 control characters but tab, line feed and carriage return. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
 /** Bidirectional embeddings, overrides and isolates: they reorder what a reader sees ("gnp.exe"). */
 const BIDI = /[\u202A-\u202E\u2066-\u2069]/g;

@@ -34,6 +34,7 @@ function cli(dataDir: string, args: string[]) {
 // bell, move the cursor, reverse the line, a C1 CSI, and a carriage return that hides what came before.
 const HOSTILE =
   'Clean\u001b[2J\u001b]0;pwned\u0007 \u001b[31mRed\u001b[0m\u0007 \u202Egnp.exe\u202C \u009b31m \u001b[1A\rX';
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const hostileLeft = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 describe('text from feeds', () => {
