@@ -45,6 +45,9 @@ const openExternal = (url: string) => shell.openExternal(url);
 // Any web contents, whichever window it belongs to, is held to Earshot's page.
 guardAllContents(app, entryUrl(entry), openExternal);
 
+// The decoder runs as a process of its own from the bundle (workers inherit the environment).
+process.env.EARSHOT_DECODER_ENTRY ??= path.join(mainDir, 'decoder.js');
+
 const processing = createProcessingSwitch();
 let window: BrowserWindow | null = null;
 // Held here so the icon is not garbage-collected off the menu bar.

@@ -156,7 +156,7 @@ export function denyPermissions(
 export function createMainWindow(deps: WindowDeps, options: MainWindowOptions): BrowserWindow {
   const win = new deps.BrowserWindow(mainWindowOptions(options));
   win.once('ready-to-show', () => win.show());
-  guardNavigation(win.webContents, entryUrl(options.entry), (url) => deps.openExternal(url));
+  guardNavigation(win.webContents, entryUrl(options.entry), deps.openExternal);
   const loading = 'url' in options.entry ? win.loadURL(options.entry.url) : win.loadFile(options.entry.file);
   loading.catch((err: unknown) => console.error('Earshot could not load its window:', err));
   return win;

@@ -14,8 +14,7 @@ import { isProcessAlive } from '../engine/process-alive.ts';
 import { detectHardware, planLanes } from '../../models/hardware.ts';
 import { advise } from '../../models/advisor.ts';
 import { chooseBinding } from '../../models/whisper/choose.ts';
-import { ffmpegPath } from '../ingest/ffmpeg.ts';
-import { execFileSync } from 'node:child_process';
+import { decoderInfo } from '../ingest/ffmpeg.ts';
 import { EventEmitter } from 'node:events';
 import { activeModel, ModelManager, modelsDir } from '../../models/manager.ts';
 import type {
@@ -480,14 +479,11 @@ export class App implements Api {
     parseArgs('doctor', []);
     const hardware = await detectHardware();
     const plan = planLanes(hardware);
-    let ffmpeg: DoctorView['ffmpeg'];
+    let decoder: DoctorView['decoder'];
     try {
-      const file = ffmpegPath();
-      const version =
-        execFileSync(file, ['-version'], { encoding: 'utf8', timeout: 5000 }).split('\n')[0] ?? '';
-      ffmpeg = { ok: true, path: file, version };
+      decoder = { ok: true, ...(await decoderInfo()) };
     } catch (err) {
-      ffmpeg = { ok: false, error: (err as Error).message };
+      decoder = { ok: false, error: (err as Error).message };
     }
     let whisper: DoctorView['whisper'];
     try {
@@ -510,7 +506,7 @@ export class App implements Api {
         cpu: { ...plan.cpu, configured: this.ctx.lanes.cpu },
         io: { ...plan.io, configured: this.ctx.lanes.io },
       },
-      ffmpeg,
+      decoder,
     };
   }
 

@@ -175,7 +175,7 @@ export function registerEngineCommands(program: Command): void {
   program
     .command('doctor')
     .description(
-      'this machine as Earshot sees it: CPU, memory, GPUs (Metal, CUDA), what each lane uses, ffmpeg',
+      'this machine as Earshot sees it: CPU, memory, GPUs (Metal, CUDA), what each lane uses, the audio decoder',
     )
     .action(async (_opts, cmd: Command) => {
       await withApp(cmd, async (app) => {
@@ -195,7 +195,9 @@ export function registerEngineCommands(program: Command): void {
             ...(['gpu', 'cpu', 'io'] as const).map(
               (l) => `${l} lane: ${d.lanes[l].uses} (runs ${d.lanes[l].configured} at once)`,
             ),
-            d.ffmpeg.ok ? `decoder: ${d.ffmpeg.version}` : `decoder: missing — ${d.ffmpeg.error}`,
+            d.decoder.ok
+              ? `decoder: ${d.decoder.name} ${d.decoder.version} (${d.decoder.source})`
+              : `decoder: missing — ${d.decoder.error}`,
             `library: ${d.dataDir}`,
             `models: ${d.modelsDir}`,
             ...d.hardware.notes,

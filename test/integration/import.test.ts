@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
-import { ffmpegPath } from '../../pipeline/ingest/ffmpeg.ts';
+import { encoderPath } from '../helpers/encoder.ts';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../pipeline/engine/engine.ts';
 import { App, openApp, defaultWorkflowsModule } from '../../pipeline/api/app.ts';
@@ -96,7 +96,7 @@ describe('local import', () => {
         '[CHAPTER]\nTIMEBASE=1/1000\nSTART=1000\nEND=2000\ntitle=Main part\n',
     );
     const file = path.join(dir, 'chaptered.m4a');
-    execFileSync(ffmpegPath(), [
+    execFileSync(encoderPath(), [
       '-hide_banner',
       '-loglevel',
       'error',
