@@ -5,7 +5,8 @@ import type { Duplex } from 'node:stream';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { API_METHODS, type Api, type ApiMethod } from './contract.ts';
+import type { Api, ApiEvent, ApiEvents } from './contract.ts';
+import { dispatch, isApiMethod, toWireError, USER_ERRORS, type ApiEventBus } from './dispatch.ts';
 
 export interface ServeOptions {
   api: Api;
@@ -15,6 +16,8 @@ export interface ServeOptions {
   port?: number;
   /** The credential every request must carry. Default: 256 random bits, new at each start. */
   token?: string;
+  /** The API's events, forwarded to every page on /events. Default none (use `broadcast`). */
+  events?: ApiEventBus;
 }
 
 export interface RunningServer {
@@ -24,7 +27,7 @@ export interface RunningServer {
   openUrl: string;
   token: string;
   /** Send an event to every connected page: `{ event, payload }` on /events. */
-  broadcast(event: string, payload: unknown): void;
+  broadcast<E extends ApiEvent>(event: E, payload: ApiEvents[E]): void;
   close(): Promise<void>;
 }
 
@@ -85,8 +88,6 @@ function parseTarget(raw: string | undefined): URL | null {
   }
 }
 
-const USER_ERRORS = new Set(['ApiInputError', 'IngestError', 'StoreError', 'ModelError']);
-
 /**
  * The web transport of the typed API, for a browser on this machine: `POST /api/<name>` with the
  * arguments as a JSON array, events on the WebSocket `/events`, the UI as static files. Bound to
@@ -96,7 +97,6 @@ const USER_ERRORS = new Set(['ApiInputError', 'IngestError', 'StoreError', 'Mode
  * the WebSocket also checks Origin. Security headers go on every response, errors included.
  */
 export async function serveApi(options: ServeOptions): Promise<RunningServer> {
-  const methods = new Set<string>(API_METHODS);
   const token = options.token ?? randomBytes(32).toString('base64url');
   let port = 0;
   let allowedHosts = new Set<string>();
@@ -179,7 +179,7 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
     if (isApi) {
       const name = decodeURIComponent(url.pathname.slice('/api/'.length));
       if (req.method !== 'POST') return send(res, 405, { error: 'Call the API with POST.' });
-      if (!methods.has(name)) return send(res, 404, { error: `There is no API method "${name}".` });
+      if (!isApiMethod(name)) return send(res, 404, { error: `There is no API method "${name}".` });
       if (!String(req.headers['content-type']).startsWith('application/json')) {
         return send(res, 415, {
           error: 'Send the arguments as a JSON array (content-type application/json).',
@@ -223,14 +223,14 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
         }
         if (!Array.isArray(args))
           return send(res, 400, { error: 'The request body must be a JSON array of arguments.' });
-        const method = options.api[name as ApiMethod] as (...a: unknown[]) => Promise<unknown>;
+        // Validated at the boundary (dispatch.ts); a throw there is the same as a rejection.
         Promise.resolve()
-          .then(() => method.apply(options.api, args))
+          .then(() => dispatch(options.api, name, args))
           .then(
             (value) => send(res, 200, value),
             (err: unknown) => {
-              const e = err instanceof Error ? err : new Error(String(err));
-              send(res, USER_ERRORS.has(e.name) ? 400 : 500, { error: e.message, name: e.name });
+              const e = toWireError(err);
+              send(res, USER_ERRORS.includes(e.name) ? 400 : 500, { error: e.message, name: e.name });
             },
           );
       });
@@ -296,16 +296,19 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
   // Cookies are shared by every port of a host: one name per port keeps two servers apart.
   cookieName = `earshot_token_${port}`;
   const origin = `http://127.0.0.1:${port}`;
+  const broadcast = <E extends ApiEvent>(event: E, payload: ApiEvents[E]) => {
+    const text = JSON.stringify({ event, payload });
+    for (const ws of sockets.clients as Set<WebSocket>) if (ws.readyState === ws.OPEN) ws.send(text);
+  };
+  const stopEvents = options.events?.onAny(broadcast);
   return {
     url: origin,
     openUrl: `${origin}/?token=${token}`,
     token,
-    broadcast(event, payload) {
-      const text = JSON.stringify({ event, payload });
-      for (const ws of sockets.clients as Set<WebSocket>) if (ws.readyState === ws.OPEN) ws.send(text);
-    },
+    broadcast,
     close: () =>
       new Promise<void>((resolve) => {
+        stopEvents?.();
         for (const ws of sockets.clients) ws.terminate();
         sockets.close();
         server.closeAllConnections();
