@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../../pipeline/engine/engine.ts';
 import { openDatabase, databasePath, type Db } from '../../pipeline/store/index.ts';
 import { Subscriptions } from '../../pipeline/ingest/subscriptions.ts';
@@ -240,6 +240,31 @@ describe('outbound requests the user did not ask for', () => {
     // Each attempt wrote a few bytes into media/<key>.part; the dead letter removed it.
     expect(stalls.media).toEqual([]);
   }, 90_000);
+
+  it('a cancelled download leaves no .part behind', async () => {
+    other.route('/slow.mp3', {
+      body: Buffer.alloc(4 * 1024 * 1024, 7),
+      headers: { 'content-type': 'audio/mpeg' },
+      dripMs: 5,
+    });
+    other.route('/slow.xml', { body: feed('slow', other.url('/slow.mp3')) });
+    const dataDir = tempDir();
+    const db: Db = openDatabase(databasePath(dataDir));
+    await new Subscriptions(db, systemClock).subscribe(other.url('/slow.xml'), 'all');
+    const engine = pipelineEngine(db, dataDir);
+    engines.push(engine);
+    const [id] = startEpisodes(db, engine.queue);
+    engine.start();
+    const media = path.join(dataDir, 'media');
+    await vi.waitFor(() => expect(fs.readdirSync(media).some((f) => f.endsWith('.part'))).toBe(true), {
+      timeout: 20_000,
+      interval: 50,
+    });
+    engine.cancel(id!);
+    await engine.untilIdle();
+    await vi.waitFor(() => expect(fs.readdirSync(media)).toEqual([]), { timeout: 10_000, interval: 50 });
+    expect(db.prepare('SELECT status FROM workflows WHERE id = ?').get(id)).toEqual({ status: 'cancelled' });
+  }, 60_000);
 
   it('a gzip bomb of a feed meets the same cap as its compressed size would', async () => {
     const bomb = Buffer.alloc(70 * 1024 * 1024, 0x20);
