@@ -1,11 +1,12 @@
 /**
- * The decoder process: `node decoder-main.ts INPUT OUTPUT` decodes the first audio stream of
- * INPUT to 16 kHz mono signed 16-bit PCM in OUTPUT, with FFmpeg's libraries through node-av.
- * It runs alone, so a file that crashes the decoder takes down only this process (the episode
- * fails; the worker and the engine go on). Bundled to out/main/decoder.js for the desktop app.
- *
- * stdout: one JSON line per second of audio or so (`{"ms":…}`), then `{"done":true,"bytes":…}`.
- * stderr: one line saying what went wrong. Exit 0 done, 1 could not decode, 3 no audio stream.
+ * The decoder process: decodes the first audio stream of a file to 16 kHz mono signed 16-bit PCM
+ * with FFmpeg's libraries through node-av. It runs apart from the worker, so a file that crashes
+ * the decoder takes down only this process (the episode fails; the worker and the engine go on).
+ * Loading FFmpeg takes a second or more, so the process stays up between files: requests come as
+ * JSON lines on stdin (`{"input":…,"output":…}`), and for each it writes progress lines
+ * (`{"ms":…}`) and then `{"done":true,"bytes":…}` or `{"error":…,"code":1|3}` on stdout
+ * (1: could not decode, 3: no audio stream). It exits when stdin closes. Bundled to
+ * out/main/decoder.js for the desktop app. `decoder-main INPUT OUTPUT` decodes one file and exits.
  */
 import fs from 'node:fs';
 import { Decoder, Demuxer, FilterAPI } from 'node-av/api';
@@ -13,14 +14,15 @@ import { Decoder, Demuxer, FilterAPI } from 'node-av/api';
 /** FFmpeg's filter chain from any audio to what Whisper reads. */
 const TO_WHISPER = 'aresample=16000,aformat=sample_fmts=s16:channel_layouts=mono';
 
+const say = (message: object) => process.stdout.write(`${JSON.stringify(message)}\n`);
+
+class NoAudio extends Error {}
+
 function decode(input: string, output: string): number {
   const demuxer = Demuxer.openSync(input);
   try {
     const stream = demuxer.audio();
-    if (!stream) {
-      process.stderr.write('this file has no audio track\n');
-      return 3;
-    }
+    if (!stream) throw new NoAudio('this file has no audio track');
     const decoder = Decoder.createSync(stream);
     const filter = FilterAPI.create(TO_WHISPER);
     const fd = fs.openSync(output, 'w');
@@ -37,7 +39,7 @@ function decode(input: string, output: string): number {
       const ms = Math.round((bytes / 2 / 16000) * 1000);
       if (ms - reported >= 1000) {
         reported = ms;
-        process.stdout.write(`${JSON.stringify({ ms })}\n`);
+        say({ ms });
       }
     };
     try {
@@ -58,21 +60,35 @@ function decode(input: string, output: string): number {
       filter.close();
       decoder.close();
     }
-    process.stdout.write(`${JSON.stringify({ done: true, bytes })}\n`);
-    return 0;
+    return bytes;
   } finally {
     demuxer.closeSync();
   }
 }
 
-const [input, output] = process.argv.slice(2);
-if (!input || !output) {
-  process.stderr.write('usage: decoder-main INPUT OUTPUT\n');
-  process.exit(2);
+function answer(input: string, output: string): void {
+  try {
+    say({ done: true, bytes: decode(input, output) });
+  } catch (err) {
+    say({ error: (err as Error).message.split('\n')[0], code: err instanceof NoAudio ? 3 : 1 });
+  }
 }
-try {
-  process.exitCode = decode(input, output);
-} catch (err) {
-  process.stderr.write(`${(err as Error).message.split('\n')[0]}\n`);
-  process.exitCode = 1;
+
+const [input, output] = process.argv.slice(2);
+if (input && output) {
+  answer(input, output);
+} else {
+  let buffered = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (!line.trim()) continue;
+      const request = JSON.parse(line) as { input: string; output: string };
+      answer(request.input, request.output);
+    }
+  });
+  process.stdin.on('end', () => process.exit(0));
 }

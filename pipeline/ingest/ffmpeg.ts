@@ -124,57 +124,64 @@ export function decoderEntry(env: NodeJS.ProcessEnv = process.env): string {
 
 /**
  * Decode any audio (or the audio of a video) to 16 kHz mono signed 16-bit PCM, what Whisper
- * reads, written to `${target}.part` and renamed when complete. Runs in a child process with a
- * time limit; cancelled through `signal`. A decoder that fails, crashes or runs out of time is an
- * IngestError for this file only.
+ * reads, written to `${target}.part` and renamed when complete. Runs in a decoder process apart
+ * from this one, with a time limit; cancelled through `signal`. A decoder that fails, crashes or
+ * runs out of time is an IngestError for this file only.
  */
-export function decodeToPcm(
+export async function decodeToPcm(
   input: string,
   target: string,
   options: DecodeOptions = {},
 ): Promise<DecodeResult> {
   const part = `${target}.part`;
   const ffmpeg = options.ffmpeg ?? (chooseDecoder().kind === 'ffmpeg' ? ffmpegPath() : null);
-  const [command, args, env]: [string, string[], NodeJS.ProcessEnv] = ffmpeg
-    ? [
-        ffmpeg,
-        [
-          '-nostdin',
-          '-hide_banner',
-          '-loglevel',
-          'error',
-          '-progress',
-          'pipe:1',
-          '-y',
-          '-i',
-          input,
-          '-vn',
-          '-ac',
-          '1',
-          '-ar',
-          '16000',
-          '-f',
-          's16le',
-          '-acodec',
-          'pcm_s16le',
-          part,
-        ],
-        process.env,
-      ]
-    : [
-        process.execPath,
-        ['--disable-warning=ExperimentalWarning', decoderEntry(), input, part],
-        // Inside Electron (a utility process), execPath is Electron itself: run it as Node.
-        { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-      ];
-  const name = ffmpeg ? 'ffmpeg' : 'the decoder';
   const timeoutMs = options.timeoutMs ?? decodeTimeoutMs();
+  try {
+    if (ffmpeg) await runFfmpeg(ffmpeg, input, part, timeoutMs, options);
+    else await runNodeAv(input, part, timeoutMs, options);
+  } catch (err) {
+    fs.rmSync(part, { force: true });
+    throw err;
+  }
+  const bytes = fs.statSync(part, { throwIfNoEntry: false })?.size ?? 0;
+  if (bytes === 0) {
+    fs.rmSync(part, { force: true });
+    throw new IngestError('DECODE_EMPTY', 'This file has no audio track that Earshot can read.');
+  }
+  fs.renameSync(part, target);
+  return { path: target, bytes, samples: bytes / 2, durationMs: Math.round((bytes / 2 / 16000) * 1000) };
+}
+
+function timedOut(timeoutMs: number): IngestError {
+  return new IngestError(
+    'DECODE_TIMEOUT',
+    `Decoding this file took longer than ${Math.round(timeoutMs / 60_000) || '<1'} min, so Earshot stopped it. The file may be damaged; \`earshot retry\` tries again.`,
+  );
+}
+
+function crashed(why: string): IngestError {
+  return new IngestError(
+    'DECODE_CRASHED',
+    `The decoder crashed on this file (${why}); only this episode is affected. The file is probably damaged.`,
+  );
+}
+
+/** A system ffmpeg, one process per file (the explicit fallback, and benchmarks). */
+function runFfmpeg(
+  ffmpeg: string,
+  input: string,
+  part: string,
+  timeoutMs: number,
+  options: DecodeOptions,
+): Promise<void> {
+  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-progress', 'pipe:1', '-y', '-i', input];
+  args.push('-vn', '-ac', '1', '-ar', '16000', '-f', 's16le', '-acodec', 'pcm_s16le', part);
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env, windowsHide: true });
+    const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
     options.onSpawn?.(child);
-    let timedOut = false;
+    let late = false;
     const timer = setTimeout(() => {
-      timedOut = true;
+      late = true;
       child.kill('SIGKILL');
     }, timeoutMs);
     const abort = () => child.kill('SIGKILL');
@@ -184,60 +191,147 @@ export function decodeToPcm(
       stderr = (stderr + d.toString()).slice(-4000);
     });
     child.stdout!.on('data', (d: Buffer) => {
-      const text = d.toString();
-      const m = ffmpeg ? /out_time_us=(\d+)/.exec(text) : /"ms":(\d+)/.exec(text);
-      if (m && options.onProgress) options.onProgress(ffmpeg ? Number(m[1]) / 1000 : Number(m[1]));
+      const m = /out_time_us=(\d+)/.exec(d.toString());
+      if (m) options.onProgress?.(Number(m[1]) / 1000);
     });
-    const fail = (err: Error) => {
-      fs.rmSync(part, { force: true });
-      reject(err);
-    };
-    child.on('error', (err) => {
+    const done = () => {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', abort);
-      fail(
+    };
+    child.on('error', (err) => {
+      done();
+      reject(
         options.signal?.aborted
           ? (options.signal.reason as Error)
-          : new IngestError('DECODE_FAILED', `Could not run ${name}: ${err.message}`),
+          : new IngestError('DECODE_FAILED', `Could not run ffmpeg: ${err.message}`),
       );
     });
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', abort);
-      if (options.signal?.aborted) return fail(options.signal.reason as Error);
-      if (timedOut) {
-        return fail(
-          new IngestError(
-            'DECODE_TIMEOUT',
-            `Decoding this file took longer than ${Math.round(timeoutMs / 60_000) || '<1'} min, so Earshot stopped it. The file may be damaged; \`earshot retry\` tries again.`,
-          ),
-        );
-      }
-      if (signal || (code !== null && code > 128)) {
-        return fail(
-          new IngestError(
-            'DECODE_CRASHED',
-            `The decoder crashed on this file (${signal ?? `exit code ${code}`}); only this episode is affected. The file is probably damaged.`,
-          ),
-        );
-      }
-      if (code === 3)
-        return fail(new IngestError('DECODE_EMPTY', 'This file has no audio track that Earshot can read.'));
+      done();
+      if (options.signal?.aborted) return reject(options.signal.reason as Error);
+      if (late) return reject(timedOut(timeoutMs));
+      if (signal || (code !== null && code > 128)) return reject(crashed(signal ?? `exit code ${code}`));
       if (code !== 0) {
         const why = stderr.trim().split('\n').pop() || `exit code ${code}`;
-        return fail(new IngestError('DECODE_FAILED', `This file could not be decoded as audio (${why}).`));
+        return reject(new IngestError('DECODE_FAILED', `This file could not be decoded as audio (${why}).`));
       }
-      const bytes = fs.statSync(part, { throwIfNoEntry: false })?.size ?? 0;
-      if (bytes === 0) {
-        return fail(new IngestError('DECODE_EMPTY', 'This file has no audio track that Earshot can read.'));
-      }
-      fs.renameSync(part, target);
-      resolve({
-        path: target,
-        bytes,
-        samples: bytes / 2,
-        durationMs: Math.round((bytes / 2 / 16000) * 1000),
-      });
+      resolve();
     });
+  });
+}
+
+/**
+ * Decoder processes kept warm between files (loading FFmpeg costs a second or more): one per
+ * decode in flight, reused when it is done, closed after a while idle. An idle one does not keep
+ * this process alive (its pipes are unreferenced), and it exits when this process goes.
+ */
+interface Warm {
+  child: ChildProcess;
+  idleTimer: ReturnType<typeof setTimeout> | null;
+}
+const idle: Warm[] = [];
+const IDLE_MS = 60_000;
+
+function refs(child: ChildProcess, on: boolean): void {
+  for (const s of [child.stdin, child.stdout, child.stderr] as ({
+    ref?: () => void;
+    unref?: () => void;
+  } | null)[]) {
+    if (on) s?.ref?.();
+    else s?.unref?.();
+  }
+  if (on) child.ref();
+  else child.unref();
+}
+
+function acquire(): Warm {
+  const warm = idle.pop();
+  if (warm && warm.child.exitCode === null && warm.child.signalCode === null) {
+    if (warm.idleTimer) clearTimeout(warm.idleTimer);
+    warm.idleTimer = null;
+    refs(warm.child, true);
+    return warm;
+  }
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', decoderEntry()], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    // Inside Electron (a utility process), execPath is Electron itself: run it as Node.
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    windowsHide: true,
+  });
+  child.stdin!.on('error', () => undefined);
+  return { child, idleTimer: null };
+}
+
+function release(warm: Warm): void {
+  if (warm.child.exitCode !== null || warm.child.signalCode !== null) return;
+  refs(warm.child, false);
+  warm.idleTimer = setTimeout(() => {
+    const i = idle.indexOf(warm);
+    if (i >= 0) idle.splice(i, 1);
+    warm.child.stdin?.end();
+  }, IDLE_MS);
+  warm.idleTimer.unref();
+  idle.push(warm);
+}
+
+function runNodeAv(input: string, part: string, timeoutMs: number, options: DecodeOptions): Promise<void> {
+  const warm = acquire();
+  const { child } = warm;
+  options.onSpawn?.(child);
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    let stderr = '';
+    let settled = false;
+    const finish = (err: Error | null, reuse: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', abort);
+      child.stdout!.off('data', onData);
+      child.stderr!.off('data', onErr);
+      child.off('exit', onExit);
+      if (reuse) release(warm);
+      else child.kill('SIGKILL');
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = setTimeout(() => finish(timedOut(timeoutMs), false), timeoutMs);
+    const abort = () => finish(options.signal!.reason as Error, false);
+    if (options.signal?.aborted) return abort();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    const onErr = (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    };
+    const onData = (d: Buffer) => {
+      buffered += d.toString();
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        let msg: { ms?: number; done?: boolean; error?: string; code?: number };
+        try {
+          msg = JSON.parse(line) as typeof msg;
+        } catch {
+          continue;
+        }
+        if (msg.ms !== undefined) options.onProgress?.(msg.ms);
+        else if (msg.done) finish(null, true);
+        else if (msg.error !== undefined) {
+          finish(
+            msg.code === 3
+              ? new IngestError('DECODE_EMPTY', 'This file has no audio track that Earshot can read.')
+              : new IngestError('DECODE_FAILED', `This file could not be decoded as audio (${msg.error}).`),
+            true,
+          );
+        }
+      }
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      const last = stderr.trim().split('\n').pop();
+      finish(crashed(signal ?? `exit code ${code}${last ? `: ${last}` : ''}`), false);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onErr);
+    child.once('exit', onExit);
+    child.stdin!.write(`${JSON.stringify({ input, output: part })}\n`);
   });
 }

@@ -75,7 +75,7 @@ describe('the decoder', () => {
     const target = path.join(dir, 'crashed.pcm');
     const err = (await decodeToPcm(mp3, target, {
       // What a decoder bug looks like from outside: the process dies of a signal.
-      onSpawn: (child) => child.once('spawn', () => child.kill('SIGSEGV')),
+      onSpawn: (child) => setImmediate(() => child.kill('SIGSEGV')),
     }).catch((e: unknown) => e)) as IngestError;
     expect(err.code).toBe('DECODE_CRASHED');
     expect(err.message).toMatch(
