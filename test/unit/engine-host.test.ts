@@ -7,7 +7,7 @@ import { invokeChannel } from '../../electron/shared/bridge.ts';
 import { NodeWorkerHost } from '../../pipeline/engine/worker-host.ts';
 import { fixtureWorkflowsModule, tempDir } from '../helpers/env.ts';
 
-type Handler = (event: { senderFrame: { url: string } }, ...args: unknown[]) => Promise<unknown>;
+type Handler = (event: { senderFrame: { url: string; parent: null } }, ...args: unknown[]) => Promise<unknown>;
 
 describe('desktop engine wiring (electron mocked by plain objects)', () => {
   it('answers the typed API over IPC, maps tray pause and battery onto lanes, and runs work', async () => {
@@ -37,7 +37,7 @@ describe('desktop engine wiring (electron mocked by plain objects)', () => {
       eventTargets: () => [window],
     });
     const call = (name: string, url = 'app://earshot/index.html', ...args: unknown[]) =>
-      handlers.get(invokeChannel(name))!({ senderFrame: { url } }, ...args) as Promise<{
+      handlers.get(invokeChannel(name))!({ senderFrame: { url, parent: null } }, ...args) as Promise<{
         ok: boolean;
         value?: { lanes: { lane: string; paused: boolean }[] };
         error?: { message: string };
