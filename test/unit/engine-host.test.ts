@@ -7,7 +7,10 @@ import { invokeChannel } from '../../electron/shared/bridge.ts';
 import { NodeWorkerHost } from '../../pipeline/engine/worker-host.ts';
 import { fixtureWorkflowsModule, tempDir } from '../helpers/env.ts';
 
-type Handler = (event: { senderFrame: { url: string; parent: null } }, ...args: unknown[]) => Promise<unknown>;
+type Handler = (
+  event: { senderFrame: { url: string; parent: null } },
+  ...args: unknown[]
+) => Promise<unknown>;
 
 describe('desktop engine wiring (electron mocked by plain objects)', () => {
   it('answers the typed API over IPC, maps tray pause and battery onto lanes, and runs work', async () => {
