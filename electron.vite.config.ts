@@ -22,6 +22,8 @@ export default defineConfig({
           worker: at('electron/main/worker.ts'),
           // The workflow registry the engine and its workers import by path (out/main/workflows.js).
           workflows: at('pipeline/workflows.ts'),
+          // The audio decoder's own process (out/main/decoder.js), run with ELECTRON_RUN_AS_NODE.
+          decoder: at('pipeline/ingest/decoder-main.ts'),
         },
         external: ['better-sqlite3'],
       },

@@ -12,6 +12,13 @@ export interface EpisodeInput {
   podloveChapters: { startMs: number; title: string; href?: string; image?: string }[];
   localPath: string | null;
   sha256: string | null;
+  /**
+   * The host of the feed the user subscribed to by hand: the one loopback/private host this
+   * episode's downloads may reach (pipeline/ingest/net-policy.ts). Null: public hosts only.
+   */
+  trustedHost?: string | null;
+  /** The episode's length from its feed, for the download's size cap. */
+  durationMs?: number | null;
   /** The Whisper model chosen when the episode was queued (part of the transcribe fingerprint); null: none installed. */
   whisperModel?: string | null;
   /**

@@ -5,8 +5,8 @@ import type { PortTarget, ServiceHost } from './service-host.ts';
 /**
  * A window asks for its port to the library service (`earshot:connect` from the preload); main
  * brokers one, and again after every restart of the service. Only Earshot's own page gets one:
- * a frame whose URL is not the app's (`isTrustedSender` false) is refused, so no other page can
- * reach the API. Returns a function that stops answering.
+ * a frame whose URL is not the app's (`isTrustedSender` false), or that is embedded in another
+ * frame, is refused, so no other page can reach the API. Returns a function that stops answering.
  */
 export function acceptWindows(
   ipcMain: Pick<IpcMain, 'on' | 'removeListener'>,
@@ -14,8 +14,10 @@ export function acceptWindows(
   isTrustedSender: (url: string) => boolean,
 ): () => void {
   const onConnect = (event: IpcMainEvent) => {
-    const url = event.senderFrame?.url ?? '';
-    if (!isTrustedSender(url)) {
+    const frame = event.senderFrame;
+    const url = frame?.url ?? '';
+    // Only Earshot's own page, in its top frame (never an embedded frame), gets a port.
+    if (!frame || frame.parent !== null || !isTrustedSender(url)) {
       console.error(`Earshot refused its API to a page that is not its own (${url || 'unknown'}).`);
       return;
     }

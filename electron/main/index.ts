@@ -19,7 +19,7 @@ import {
   shell,
   utilityProcess,
 } from 'electron';
-import { resolveDataDir } from '../../pipeline/store/paths.ts';
+import { privateUmask, resolveDataDir } from '../../pipeline/store/paths.ts';
 import { BATTERY_HOLD } from '../shared/service-protocol.ts';
 import { appMenuTemplate } from './app-menu.ts';
 import { acceptWindows } from './connect.ts';
@@ -32,12 +32,15 @@ import {
   createMainWindow,
   denyPermissions,
   entryUrl,
+  guardAllContents,
   hideOnClose,
   isAppUrl,
   reveal,
   type RendererEntry,
 } from './window.ts';
 
+// The library (and every file the engine and its workers write) is for this user alone.
+privateUmask();
 // One name in development and in the packaged app, so both use the same data folder.
 app.setName('Earshot');
 if (process.platform === 'win32') app.setAppUserModelId('app.earshot.desktop');
@@ -49,6 +52,17 @@ const devServer = process.env.ELECTRON_RENDERER_URL;
 const entry: RendererEntry =
   !app.isPackaged && devServer ? { url: devServer } : { file: path.join(mainDir, '../renderer/index.html') };
 
+/**
+ * The one place a link leaves Earshot for the user's browser. Every caller goes through
+ * window.ts's openWebLink, which passes only http(s) addresses with a host and no credentials.
+ */
+const openExternal = (url: string) => shell.openExternal(url);
+// Any web contents, whichever window it belongs to, is held to Earshot's page.
+guardAllContents(app, entryUrl(entry), openExternal);
+
+// The decoder runs as a process of its own from the bundle (workers inherit the environment).
+process.env.EARSHOT_DECODER_ENTRY ??= path.join(mainDir, 'decoder.js');
+
 const processing = createProcessingSwitch();
 let window: BrowserWindow | null = null;
 // Held here so the icon is not garbage-collected off the menu bar.
@@ -58,7 +72,7 @@ let service: ServiceHost | null = null;
 
 function openWindow(): BrowserWindow {
   const win = createMainWindow(
-    { BrowserWindow, openExternal: (url) => shell.openExternal(url) },
+    { BrowserWindow, openExternal },
     {
       preload,
       entry,

@@ -3,6 +3,8 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { openDatabase, databasePath, type Db } from '../store/index.ts';
+import { StoreError } from '../store/errors.ts';
+import { insideDataDir, insideDataDirMessage, secureDataDir } from '../store/paths.ts';
 import { Queue } from '../engine/queue.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
 import { defaultLaneConcurrency } from '../engine/engine.ts';
@@ -14,8 +16,7 @@ import type { GpuBinding } from '../engine/devices.ts';
 import { detectHardware, planLanes } from '../../models/hardware.ts';
 import { advise } from '../../models/advisor.ts';
 import { chooseBinding } from '../../models/whisper/choose.ts';
-import { ffmpegPath } from '../ingest/ffmpeg.ts';
-import { execFileSync } from 'node:child_process';
+import { decoderInfo } from '../ingest/ffmpeg.ts';
 import { activeModel, ModelManager, modelsDir } from '../../models/manager.ts';
 import type {
   Api,
@@ -103,7 +104,9 @@ export async function openApp(
 ): Promise<AppContext> {
   const registryModule = options.registryModule ?? workflowsModule();
   const registry = await loadRegistry(registryModule);
+  refuseOrphanedMedia(dataDir);
   const db = openDatabase(databasePath(dataDir));
+  secureDataDir(dataDir);
   const clock = options.clock ?? systemClock;
   const hardware = options.detectGpus ? await detectHardware() : null;
   const detected = hardware ? planLanes(hardware) : null;
@@ -122,6 +125,28 @@ export async function openApp(
     gpus: (hardware?.gpus ?? []).map((g) => ({ backend: g.backend, index: g.index, name: g.name })),
     queue: new Queue(db, registry, clock, { leaseMs: options.leaseMs }),
   };
+}
+
+/**
+ * A library whose database is missing or empty while its media folder holds episodes has lost
+ * its database (a failed copy, a truncated file): say so rather than start a new library over it.
+ */
+function refuseOrphanedMedia(dataDir: string): void {
+  const file = databasePath(dataDir);
+  const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
+  if (size !== undefined && size > 0) return;
+  let media: string[] = [];
+  try {
+    media = fs.readdirSync(path.join(dataDir, 'media')).filter((f) => !f.startsWith('.'));
+  } catch {
+    return;
+  }
+  if (media.length === 0) return;
+  throw new StoreError(
+    'EARSHOT_DB_EMPTY',
+    `The library database ${file} is ${size === 0 ? 'empty' : 'missing'}, but ${path.join(dataDir, 'media')} holds ${media.length} file${media.length === 1 ? '' : 's'} of an earlier library. ` +
+      'Earshot did not start a new library over them. Restore earshot.db from a backup, or move the folder aside to start afresh.',
+  );
 }
 
 function jobView(r: JobRow): JobView {
@@ -424,7 +449,10 @@ export class App implements Api {
   }
 
   async importFiles(list: string[]): Promise<ImportView> {
-    const result = await importFiles(this.ctx.db, this.ctx.clock, list);
+    // Earshot's own files (its database, media, models) are never imported from a named path.
+    const result = await importFiles(this.ctx.db, this.ctx.clock, list, {
+      exclude: (p) => insideDataDir(this.ctx.dataDir, p),
+    });
     if (result.imported.length > 0 && this.ctx.registry.has('episode')) {
       startEpisodes(this.ctx.db, this.ctx.queue, {
         ids: result.imported.map((i) => i.episodeId),
@@ -467,14 +495,11 @@ export class App implements Api {
   async doctor(): Promise<DoctorView> {
     const hardware = await detectHardware();
     const plan = planLanes(hardware);
-    let ffmpeg: DoctorView['ffmpeg'];
+    let decoder: DoctorView['decoder'];
     try {
-      const file = ffmpegPath();
-      const version =
-        execFileSync(file, ['-version'], { encoding: 'utf8', timeout: 5000 }).split('\n')[0] ?? '';
-      ffmpeg = { ok: true, path: file, version };
+      decoder = { ok: true, ...(await decoderInfo()) };
     } catch (err) {
-      ffmpeg = { ok: false, error: (err as Error).message };
+      decoder = { ok: false, error: (err as Error).message };
     }
     let whisper: DoctorView['whisper'];
     try {
@@ -497,7 +522,7 @@ export class App implements Api {
         cpu: { ...plan.cpu, configured: this.ctx.lanes.cpu },
         io: { ...plan.io, configured: this.ctx.lanes.io },
       },
-      ffmpeg,
+      decoder,
     };
   }
 
@@ -512,6 +537,8 @@ export class App implements Api {
   }
 
   async importModel(file: string): Promise<ModelActionView> {
+    if (insideDataDir(this.ctx.dataDir, file))
+      throw new ApiInputError(insideDataDirMessage(this.ctx.dataDir, file));
     return this.modelStore.import(file);
   }
 

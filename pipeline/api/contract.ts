@@ -176,7 +176,13 @@ export interface DoctorView {
   };
   /** What each lane runs on here, and the concurrency this library's engine is configured with. */
   lanes: Record<LaneName, { concurrency: number; uses: string; configured: number }>;
-  ffmpeg: { ok: true; path: string; version: string } | { ok: false; error: string };
+  /**
+   * What decodes audio: FFmpeg's libraries through node-av (shipped per platform on npm), or a
+   * system ffmpeg named by EARSHOT_FFMPEG; its FFmpeg version and where it came from.
+   */
+  decoder:
+    | { ok: true; name: string; version: string; major: number; source: string; path: string }
+    | { ok: false; error: string };
   /** The whisper.cpp binding chosen for this machine (models/whisper/choose.ts) and the active model. */
   whisper:
     | {

@@ -11,14 +11,29 @@ function problem(code: string, message: string): NetworkProblem {
   return { code, message };
 }
 
+/** The first error code along an error's causes (undici wraps the socket's error in a TypeError). */
+function codeOf(err: unknown): string {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code) return code;
+  }
+  return '';
+}
+
 /**
- * What went wrong reaching `url` (a timeout, an unknown host, a refused or broken connection),
- * for ingest's and the model manager's own errors to carry.
+ * What went wrong reaching `url` (a timeout, nothing sent for `idleMs`, an unknown host, a refused
+ * or broken connection), for ingest's and the model manager's own errors to carry.
  */
-export function networkProblem(err: unknown, url: URL): NetworkProblem {
+export function networkProblem(err: unknown, url: URL, idleMs = 30_000): NetworkProblem {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const code = cause?.code ?? (err as { code?: string }).code ?? '';
+  const code = codeOf(err);
   const host = url.host;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return problem(
+      'HTTP_IDLE',
+      `${host} sent nothing for ${Math.round(idleMs / 1000)} s; Earshot stopped waiting and will try again later.`,
+    );
+  }
   if ((err as Error).name === 'TimeoutError') {
     return problem('HTTP_TIMEOUT', `${host} took too long to answer; Earshot will try again later.`);
   }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startService } from '../api/service.ts';
 import { ApiInputError } from '../api/schemas.ts';
 import { positiveInt, print, table, when, withApp } from './io.ts';
+import { terminalSafe } from '../ingest/clean-text.ts';
 
 /** A lane's state in words: "active", "paused" (by the user), "paused: on battery" (held), or both. */
 export function laneState(l: LaneView): string {
@@ -193,7 +194,7 @@ export function registerEngineCommands(program: Command): void {
   program
     .command('doctor')
     .description(
-      'this machine as Earshot sees it: CPU, memory, GPUs (Metal, CUDA), what each lane uses, ffmpeg',
+      'this machine as Earshot sees it: CPU, memory, GPUs (Metal, CUDA), what each lane uses, the audio decoder',
     )
     .action(async (_opts, cmd: Command) => {
       await withApp(cmd, async (app) => {
@@ -213,7 +214,9 @@ export function registerEngineCommands(program: Command): void {
             ...(['gpu', 'cpu', 'io'] as const).map(
               (l) => `${l} lane: ${d.lanes[l].uses} (runs ${d.lanes[l].configured} at once)`,
             ),
-            d.ffmpeg.ok ? `decoder: ${d.ffmpeg.version}` : `decoder: missing — ${d.ffmpeg.error}`,
+            d.decoder.ok
+              ? `decoder: ${d.decoder.name} ${d.decoder.version} (${d.decoder.source})`
+              : `decoder: missing — ${d.decoder.error}`,
             `library: ${d.dataDir}`,
             `models: ${d.modelsDir}`,
             ...d.hardware.notes,
@@ -253,7 +256,7 @@ export function registerEngineCommands(program: Command): void {
   program
     .command('serve')
     .description(
-      'the UI in your browser at http://127.0.0.1:PORT, with the engine running (build the UI first: npm run build)',
+      'the UI in your browser at the address it prints (http://127.0.0.1:PORT/?token=…), with the engine running (build the UI first: npm run build)',
     )
     .option('--port <n>', 'port on 127.0.0.1 (default 4747; 0 picks a free one)', (v) => {
       const n = Number(v);
@@ -269,7 +272,8 @@ export function registerEngineCommands(program: Command): void {
       const { app } = host.service;
       const server = await serveApi({ api: app, events: app.events, staticDir, port: opts.port ?? 4747 });
       if (opts.engine) host.ingest?.start();
-      process.stdout.write(`Earshot is at ${server.url}/ (Ctrl-C to stop)\n`);
+      // The token is new at each start and lives only in this process; the address carries it.
+      process.stdout.write(`Earshot is at ${server.openUrl} (Ctrl-C to stop)\n`);
       await untilSignal();
       await server.close();
       await host.shutdown();
@@ -299,7 +303,7 @@ async function startServiceProcess(
     engine: opts.engine ?? true,
     // The schedule starts when the command says so (`run --until-idle` does one round instead).
     ingest: false,
-    onError: (err) => process.stderr.write(`earshot: ${err.message}\n`),
+    onError: (err) => process.stderr.write(`earshot: ${terminalSafe(err.message)}\n`),
   });
   const shutdown = () => service.shutdown(opts.grace ?? 10_000);
   // A second signal while stopping is not an abort: the grace period still applies.

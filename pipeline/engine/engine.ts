@@ -493,7 +493,19 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (outcome.kind === 'dead') this.log.error(line, 'step dead-lettered');
     else if (outcome.kind === 'retry') this.log.warn(line, 'step will run again');
     else this.log.info(line, 'step finished');
+    if (outcome.kind === 'dead') this.abandoned(job);
     this.emit('finished', { jobId: job.jobId, workflowId: job.workflowId, step: job.step, outcome });
+  }
+
+  /** The workflow was dead-lettered at this step: let the step drop what it kept for a retry. */
+  private abandoned(job: ClaimedJob): void {
+    try {
+      const { registry, dataDir } = this.options;
+      const def = registry.has(job.kind) ? registry.step(job.kind, job.step) : undefined;
+      def?.onDead?.({ dataDir, input: job.input, subject: job.subject });
+    } catch (err) {
+      this.emit('error', err as Error);
+    }
   }
 
   private dispatch(slot: Slot, job: ClaimedJob): void {

@@ -65,6 +65,12 @@ export interface StepDef {
   version: string;
   /** Extra fingerprint material taken from the input, e.g. the model id. Default: none. */
   fingerprint?: (input: Json) => string;
+  /**
+   * Called in the engine's process when the workflow is dead-lettered at this step, to remove
+   * what the step kept for a retry (a partial download). Files only, never the database; it must
+   * be cheap and must not throw. Default none.
+   */
+  onDead?: (ctx: { dataDir: string; input: Json; subject: string }) => void;
   /** Ordinary failures (the step threw) before the workflow is dead-lettered. Default 3. */
   maxAttempts?: number;
   /** Crashes or lost leases before the workflow is dead-lettered. Default 3. */
@@ -94,9 +100,10 @@ export interface TypedCommitContext<I, O> extends Omit<CommitContext, 'input' | 
 }
 
 /** A step as it is written: everything about it in one place, with typed input and output. */
-export interface StepSpec<I, O> extends Omit<StepDef, 'lane' | 'fingerprint' | 'run' | 'commit'> {
+export interface StepSpec<I, O> extends Omit<StepDef, 'lane' | 'fingerprint' | 'onDead' | 'run' | 'commit'> {
   lane: Lane | ((input: I) => Lane);
   fingerprint?: (input: I) => string;
+  onDead?: (ctx: { dataDir: string; input: I; subject: string }) => void;
   run(ctx: TypedStepContext<I>): Promise<O>;
   commit?(ctx: TypedCommitContext<I, O>): void;
 }
@@ -107,11 +114,12 @@ export interface StepSpec<I, O> extends Omit<StepDef, 'lane' | 'fingerprint' | '
  * step's code and its projection never cast on their own. `O` must be JSON-serializable.
  */
 export function defineStep<I, O>(spec: StepSpec<I, O>): StepDef {
-  const { lane, fingerprint, run, commit, ...rest } = spec;
+  const { lane, fingerprint, onDead, run, commit, ...rest } = spec;
   return {
     ...rest,
     lane: typeof lane === 'function' ? (input: Json) => lane(input as unknown as I) : lane,
     ...(fingerprint ? { fingerprint: (input: Json) => fingerprint(input as unknown as I) } : {}),
+    ...(onDead ? { onDead: (ctx) => onDead({ ...ctx, input: ctx.input as unknown as I }) } : {}),
     run: async (ctx) => (await run({ ...ctx, input: ctx.input as unknown as I })) as unknown as Json,
     ...(commit
       ? {

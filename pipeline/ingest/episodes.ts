@@ -2,6 +2,7 @@ import type { Db } from '../store/db.ts';
 import { writeTx } from '../store/db.ts';
 import type { Queue } from '../engine/queue.ts';
 import type { Json } from '../engine/workflow.ts';
+import { hostOf } from './net-policy.ts';
 import { IngestError } from './errors.ts';
 import type { EpisodeInput } from '../episode-input.ts';
 import type { Chapter, Enclosure, TranscriptRef } from './feed-parse.ts';
@@ -18,11 +19,13 @@ interface EpisodeRow {
   enclosure_url: string | null;
   enclosure_type: string | null;
   enclosure_length: number | null;
+  duration_ms: number | null;
   extra: string;
   status: string;
 }
 
 interface FeedFacts {
+  url: string;
   title: string | null;
   author: string | null;
   language: string | null;
@@ -85,6 +88,8 @@ function inputOf(
     podloveChapters: plain(extra.podloveChapters ?? []),
     localPath: extra.localPath ?? null,
     sha256: extra.sha256 ?? null,
+    trustedHost: hostOf(feed?.url),
+    durationMs: e.duration_ms ?? null,
     whisperModel,
     whisper,
     vocabulary: buildVocabulary({
@@ -109,7 +114,7 @@ export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}):
   const whisperModel = activeWhisperModel(db);
   const embeddingModel = activeEmbeddingModel(db);
   const llmModel = activeLlmModel(db);
-  const feedOf = db.prepare('SELECT title, author, language FROM feeds WHERE id = ?');
+  const feedOf = db.prepare('SELECT url, title, author, language FROM feeds WHERE id = ?');
   const installedWhisper = (
     db.prepare(`SELECT id FROM models WHERE kind = 'whisper' ORDER BY id`).all() as { id: string }[]
   ).map((r) => r.id);

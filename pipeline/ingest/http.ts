@@ -1,6 +1,13 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { IngestError } from './errors.ts';
 import { networkProblem, USER_AGENT } from '../base/net.ts';
+import {
+  checkScheme,
+  DEFAULT_IDLE_MS,
+  guardedFetch,
+  privateAddressError,
+  privateCause,
+} from './net-policy.ts';
 
 export { USER_AGENT };
 
@@ -16,6 +23,13 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** Requests in flight per host. Default 2. */
   perHost?: number;
+  /**
+   * The host the user subscribed to by hand: the only loopback/private host this request may
+   * reach (see net-policy.ts). Default none.
+   */
+  trustedHost?: string | null;
+  /** No byte for this long fails the request, in ms. Default 30 s. */
+  idleMs?: number;
 }
 
 export interface FetchResult {
@@ -40,8 +54,11 @@ function limiter(host: string, n: number): LimitFunction {
   return l;
 }
 
-export function describeNetworkError(err: unknown, url: URL): IngestError {
-  const p = networkProblem(err, url);
+export function describeNetworkError(err: unknown, url: URL, idleMs = DEFAULT_IDLE_MS): IngestError {
+  if (err instanceof IngestError) return err;
+  const blocked = privateCause(err);
+  if (blocked) return privateAddressError(url, blocked.address, err);
+  const p = networkProblem(err, url, idleMs);
   return new IngestError(p.code, p.message, { cause: err });
 }
 
@@ -80,12 +97,13 @@ export function describeStatus(status: number, url: URL, what: FetchSubject = 'f
 }
 
 /** Read a body up to `max` bytes, refusing more. */
-async function readCapped(res: Response, max: number, url: URL): Promise<Buffer> {
+async function readCapped(res: Response, max: number, url: URL, what: FetchSubject): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length'));
+  // The body is counted as it comes out of the decompressor: a small gzip bomb meets the same cap.
   const tooBig = () =>
     new IngestError(
       'HTTP_TOO_LARGE',
-      `The feed at ${url.host} is larger than ${Math.round(max / 1048576)} MiB, which is more than any podcast feed needs; Earshot did not read it.`,
+      `The ${what} at ${url.host} is larger than ${Math.round(max / 1048576)} MiB (uncompressed), which is more than any podcast ${what} needs; Earshot did not read it.`,
     );
   if (Number.isFinite(declared) && declared > max) {
     await res.body?.cancel();
@@ -118,12 +136,7 @@ export async function fetchDocument(
   let allPermanent = true;
   const maxRedirects = options.maxRedirects ?? 10;
   for (let hop = 0; ; hop++) {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new IngestError(
-        'HTTP_SCHEME',
-        `Earshot only follows http and https addresses, not ${url.protocol}`,
-      );
-    }
+    checkScheme(url, options.what ?? 'feed');
     const headers: Record<string, string> = {
       'user-agent': USER_AGENT,
       accept: 'application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5',
@@ -141,9 +154,13 @@ export async function fetchDocument(
       const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
       let res: Response;
       try {
-        res = await fetch(current, { headers, redirect: 'manual', signal });
+        res = await guardedFetch(
+          current,
+          { headers, redirect: 'manual', signal },
+          { trustedHost: options.trustedHost, idleMs: options.idleMs },
+        );
       } catch (err) {
-        throw describeNetworkError(err, current);
+        throw describeNetworkError(err, current, options.idleMs);
       }
       if (res.status >= 300 && res.status < 400 && res.status !== 304) {
         await res.body?.cancel();
@@ -158,10 +175,13 @@ export async function fetchDocument(
         throw describeStatus(res.status, current, options.what);
       }
       try {
-        return { res, body: await readCapped(res, options.maxBytes ?? 64 * 1048576, current) };
+        return {
+          res,
+          body: await readCapped(res, options.maxBytes ?? 64 * 1048576, current, options.what ?? 'feed'),
+        };
       } catch (err) {
         if (err instanceof IngestError) throw err;
-        throw describeNetworkError(err, current);
+        throw describeNetworkError(err, current, options.idleMs);
       }
     });
     if ('redirect' in result) {

@@ -26,7 +26,7 @@ import { commitFile } from '../base/artifacts.ts';
  *   and are dropped from results; when they pass a quarter of the index it is rebuilt.
  */
 
-const require = createRequire(import.meta.url);
+const requireCjs = createRequire(import.meta.url);
 
 export interface VectorIndexOptions {
   /** Graph degree. Default 16. */
@@ -155,7 +155,7 @@ export class VectorIndex {
 
   /** Build the whole index from the stored embeddings and swap it in. */
   rebuild(reason = 'asked'): SyncResult {
-    const { HierarchicalNSW } = require('hnswlib-node') as HnswModule;
+    const { HierarchicalNSW } = requireCjs('hnswlib-node') as HnswModule;
     const stats = this.db
       .prepare(
         'SELECT count(*) AS n, max(id) AS maxId, max(length(vector)) AS bytes FROM chunk_embeddings WHERE model_id = ?',
@@ -231,7 +231,7 @@ export class VectorIndex {
     // Checked before hnswlib reads it: a damaged file must never reach native code.
     if (st.size !== meta.bytes || sha256File(this.files.index) !== meta.sha256)
       return 'the saved index file is damaged';
-    const { HierarchicalNSW } = require('hnswlib-node') as HnswModule;
+    const { HierarchicalNSW } = requireCjs('hnswlib-node') as HnswModule;
     const hnsw = new HierarchicalNSW('ip', meta.dims);
     try {
       hnsw.readIndexSync(this.files.index);

@@ -1,5 +1,6 @@
 import { defineStep } from '../engine/workflow.ts';
 import type { EpisodeInput } from '../episode-input.ts';
+import { removePartial } from '../ingest/partial.ts';
 import { recordArtifact } from './artifact-rows.ts';
 import type { DownloadOutput } from './download.ts';
 
@@ -10,6 +11,8 @@ export const downloadStep = defineStep<EpisodeInput, DownloadOutput>({
   version: '1',
   maxAttempts: 6,
   run: async (ctx) => (await import('./download.ts')).download(ctx),
+  // Given up on: its partial file would only take disk space.
+  onDead: (ctx) => removePartial(ctx.dataDir, ctx.input.key),
   commit: (ctx) => {
     recordArtifact(ctx.db, {
       episodeId: ctx.input.episodeId,

@@ -19,6 +19,8 @@ export interface PublisherInput {
   transcripts?: TranscriptRef[];
   chaptersUrl?: { url: string; type?: string } | null;
   podloveChapters?: Chapter[];
+  /** The hand-subscribed feed's host: the one private host these files may come from. */
+  trustedHost?: string | null;
 }
 
 export interface PublisherOutput {
@@ -34,14 +36,17 @@ async function fetchText(
   url: string,
   signal: AbortSignal,
   what: 'transcript' | 'chapters file',
+  trustedHost: string | null,
 ): Promise<{ text: string; contentType: string | null }> {
-  const r = await fetchDocument(url, { signal, maxBytes: MAX, timeoutMs: 120_000, what });
+  const r = await fetchDocument(url, { signal, maxBytes: MAX, timeoutMs: 120_000, what, trustedHost });
   return { text: decodeFeedBytes(r.body, r.contentType).text, contentType: r.contentType };
 }
 
 /** Unusable content is a problem to report, not a reason to fail the episode; network trouble is retried. */
 function unusable(err: unknown): boolean {
-  return err instanceof IngestError && !/^HTTP_(TIMEOUT|RESET|REFUSED|5XX|429|FAILED|DNS)$/.test(err.code);
+  return (
+    err instanceof IngestError && !/^HTTP_(TIMEOUT|IDLE|RESET|REFUSED|5XX|429|FAILED|DNS)$/.test(err.code)
+  );
 }
 
 /**
@@ -54,7 +59,12 @@ export async function publisherTranscript(ctx: TypedStepContext<PublisherInput>)
   const offered = [...(input.transcripts ?? [])].sort((a, b) => rank(a.type) - rank(b.type));
   for (const ref of offered) {
     try {
-      const { text, contentType } = await fetchText(ref.url, ctx.signal, 'transcript');
+      const { text, contentType } = await fetchText(
+        ref.url,
+        ctx.signal,
+        'transcript',
+        input.trustedHost ?? null,
+      );
       const format = transcriptFormat(ref.type, text) ?? transcriptFormat(contentType ?? '', text);
       if (!format) throw new IngestError('TRANSCRIPT_TYPE', `Earshot does not read ${ref.type} transcripts.`);
       const transcript: Transcript = parseTranscript(text, format, { url: ref.url, language: ref.language });
@@ -76,7 +86,7 @@ export async function publisherTranscript(ctx: TypedStepContext<PublisherInput>)
   if (input.chaptersUrl) {
     try {
       chapters = parseChaptersJson(
-        (await fetchText(input.chaptersUrl.url, ctx.signal, 'chapters file')).text,
+        (await fetchText(input.chaptersUrl.url, ctx.signal, 'chapters file', input.trustedHost ?? null)).text,
       );
     } catch (err) {
       if (!unusable(err)) throw err;

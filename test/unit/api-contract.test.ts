@@ -73,7 +73,10 @@ describe('events over HTTP', () => {
   it("earshot serve forwards the bus's events to every page on /events, validated", async () => {
     const bus = new ApiEventBus(() => {});
     const server = await serveApi({ api: recordingApi().api, events: bus });
-    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/events`);
+    // serve's token, as a page that opened the printed address holds it (see serve-security.test.ts).
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/events`, {
+      headers: { authorization: `Bearer ${server.token}` },
+    });
     try {
       await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
       const got: unknown[] = [];
@@ -125,7 +128,7 @@ describe('events over HTTP', () => {
       const call = (name: string, args: unknown[]) =>
         fetch(`${server.url}/api/${name}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
           body: JSON.stringify(args),
         });
       const bad = await call('show', ['seven']);

@@ -16,7 +16,7 @@ vi.mock('electron', () => electron);
 
 const { createTray, trayMenuTemplate } = await import('../../electron/main/tray.ts');
 const { createProcessingSwitch, followLanes } = await import('../../electron/main/processing.ts');
-const { createMainWindow, denyPermissions, hideOnClose, isAppUrl } =
+const { createMainWindow, denyPermissions, guardAllContents, hideOnClose, isAppUrl, safeExternalUrl } =
   await import('../../electron/main/window.ts');
 const { watchPowerSource } = await import('../../electron/main/power.ts');
 const { claimSingleInstance } = await import('../../electron/main/single-instance.ts');
@@ -290,6 +290,15 @@ describe('main window', () => {
     expect(prefs.contextIsolation).toBe(true);
     expect(prefs.sandbox).toBe(true);
     expect(prefs.nodeIntegration).toBe(false);
+    expect(prefs.nodeIntegrationInWorker).toBe(false);
+    expect(prefs.nodeIntegrationInSubFrames).toBe(false);
+    expect(prefs.webSecurity).toBe(true);
+    expect(prefs.allowRunningInsecureContent).toBe(false);
+    expect(prefs.experimentalFeatures).toBe(false);
+    expect(prefs.webviewTag).toBe(false);
+    expect(prefs.navigateOnDragDrop).toBe(false);
+    expect(prefs.disableBlinkFeatures).toBe('Auxclick');
+    expect(prefs).not.toHaveProperty('enableBlinkFeatures');
     expect(prefs.preload).toBe('/app/out/preload/index.cjs');
     expect(win.loadFile).toHaveBeenCalledWith(indexHtml);
     expect(win.loadURL).not.toHaveBeenCalled();
@@ -328,6 +337,67 @@ describe('main window', () => {
     expect(openExternal).toHaveBeenCalledTimes(2);
   });
 
+  it('opens only validated web links: http(s), a host, no credentials', () => {
+    expect(safeExternalUrl('https://example.com/a b')).toBe('https://example.com/a%20b');
+    expect(safeExternalUrl('HTTP://Example.com')).toBe('http://example.com/');
+    for (const bad of [
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'smb://server/share',
+      'ms-msdt:/id',
+      'data:text/html,x',
+      'https://user:pass@example.com/',
+      'https://trusted.example@evil.example/',
+      'http://',
+      'not a url',
+      `https://example.com/${'a'.repeat(3000)}`,
+    ]) {
+      expect(safeExternalUrl(bad), bad).toBeNull();
+    }
+    const openExternal = vi.fn();
+    createMainWindow(
+      { BrowserWindow: FakeBrowserWindow as never, openExternal },
+      { preload: 'p.cjs', entry: { file: indexHtml } },
+    );
+    const contents = FakeBrowserWindow.last.webContents;
+    expect(contents.openHandler!({ url: 'https://a:b@evil.example/' })).toEqual({ action: 'deny' });
+    expect(navigate(contents, 'javascript:alert(1)')).toBe(true);
+    expect(navigate(contents, 'smb://server/share')).toBe(true);
+    expect(openExternal).not.toHaveBeenCalled();
+  });
+
+  it('follows no redirect off its page and attaches no <webview>', () => {
+    createMainWindow(
+      { BrowserWindow: FakeBrowserWindow as never, openExternal: vi.fn() },
+      { preload: 'p.cjs', entry: { file: indexHtml } },
+    );
+    const contents = FakeBrowserWindow.last.webContents;
+    const fire = (name: string, url?: string) => {
+      let prevented = false;
+      contents.emit(name, { url, preventDefault: () => (prevented = true) });
+      return prevented;
+    };
+    expect(fire('will-redirect', 'https://evil.example/')).toBe(true);
+    expect(fire('will-redirect', `${pathToFileURL(indexHtml).href}#/x`)).toBe(false);
+    expect(fire('will-attach-webview')).toBe(true);
+  });
+
+  it('holds every web contents the app creates to its page, once each', () => {
+    const app = new EventEmitter();
+    const openExternal = vi.fn();
+    const appUrl = pathToFileURL(indexHtml).href;
+    guardAllContents(app as never, appUrl, openExternal);
+    const other = new FakeWebContents();
+    app.emit('web-contents-created', {}, other);
+    app.emit('web-contents-created', {}, other);
+    expect(other.openHandler!({ url: 'https://example.com/' })).toEqual({ action: 'deny' });
+    expect(openExternal).toHaveBeenCalledTimes(1);
+    expect(navigate(other, 'https://example.com/')).toBe(true);
+    // Guarded once: one navigation opens one browser tab, not two.
+    expect(openExternal).toHaveBeenCalledTimes(2);
+    expect(other.listenerCount('will-navigate')).toBe(1);
+  });
+
   it('tells app pages from others by origin for a dev server', () => {
     expect(isAppUrl('http://localhost:5173/#/x', 'http://localhost:5173/')).toBe(true);
     expect(isAppUrl('http://localhost:5174/', 'http://localhost:5173/')).toBe(false);
@@ -353,10 +423,14 @@ describe('main window', () => {
   it('grants no permissions but sanitized clipboard writes', () => {
     let request: ((wc: unknown, permission: string, cb: (granted: boolean) => void) => void) | null = null;
     let check: ((wc: unknown, permission: string) => boolean) | null = null;
+    let device: ((details: unknown) => boolean) | null = null;
     denyPermissions({
       setPermissionRequestHandler: (h: never) => (request = h),
       setPermissionCheckHandler: (h: never) => (check = h),
+      setDevicePermissionHandler: (h: never) => (device = h),
     } as never);
+    expect(device!({ deviceType: 'usb' })).toBe(false);
+    expect(device!({ deviceType: 'hid' })).toBe(false);
     const granted = (permission: string) => {
       let answer: boolean | undefined;
       request!(null, permission, (g) => (answer = g));
@@ -366,6 +440,18 @@ describe('main window', () => {
     expect(granted('geolocation')).toBe(false);
     expect(granted('clipboard-sanitized-write')).toBe(true);
     expect(check!(null, 'notifications')).toBe(false);
+    for (const p of [
+      'notifications',
+      'midi',
+      'midiSysex',
+      'pointerLock',
+      'fullscreen',
+      'openExternal',
+      'clipboard-read',
+      'display-capture',
+    ]) {
+      expect(granted(p), p).toBe(false);
+    }
   });
 });
 
@@ -457,8 +543,20 @@ describe('windows reach the library service only through a port main brokers', (
       url.startsWith('file:///app/'),
     );
     const sender = { id: 1 };
-    ipc.listeners.get('earshot:connect')!({ senderFrame: { url: 'file:///app/index.html' }, sender });
-    ipc.listeners.get('earshot:connect')!({ senderFrame: { url: 'https://evil.example/' }, sender: {} });
+    ipc.listeners.get('earshot:connect')!({
+      senderFrame: { url: 'file:///app/index.html', parent: null },
+      sender,
+    });
+    ipc.listeners.get('earshot:connect')!({
+      senderFrame: { url: 'https://evil.example/', parent: null },
+      sender: {},
+    });
+    // Earshot's own address inside an embedded frame, or a sender with no frame: refused too.
+    ipc.listeners.get('earshot:connect')!({
+      senderFrame: { url: 'file:///app/index.html', parent: { url: 'https://evil.example/' } },
+      sender: {},
+    });
+    ipc.listeners.get('earshot:connect')!({ senderFrame: null, sender: {} });
     expect(connected).toEqual([sender]);
     expect(logged).toHaveBeenCalledWith(expect.stringMatching(/refused its API.*evil\.example/));
     stop();
