@@ -62,6 +62,15 @@ import {
 import { EditError, editSegment } from '../understand/edit.ts';
 import type { SearchQuery, SearchView } from './contract.ts';
 import { Searcher, searchDate } from '../search/search.ts';
+import type {
+  EpisodeDetailView,
+  EpisodePageQuery,
+  EpisodePageView,
+  InboxView,
+  PlaybackView,
+  ShowView,
+} from './contract.ts';
+import { Listening, NoSuchEpisode } from '../listen/library.ts';
 
 export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
 
@@ -589,6 +598,67 @@ export class App implements Api {
       if (err instanceof EditError) throw new ApiInputError(err.message);
       throw err;
     }
+  }
+
+  private listeningStore: Listening | undefined;
+  /** Shows, episode pages, play state and the inbox over this library. */
+  get listening(): Listening {
+    this.listeningStore ??= new Listening(this.ctx.db, this.ctx.clock);
+    return this.listeningStore;
+  }
+
+  /** Run a listening read or change; an episode that is not there is the caller's mistake. */
+  private listen<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof NoSuchEpisode) throw new ApiInputError(err.message);
+      throw err;
+    }
+  }
+
+  async shows(): Promise<ShowView[]> {
+    parseArgs('shows', []);
+    return this.listening.shows();
+  }
+
+  async episodePage(query?: EpisodePageQuery): Promise<EpisodePageView> {
+    const [q = {}] = parseArgs('episodePage', query === undefined ? [] : [query]);
+    if (typeof q.feedId === 'number') this.subscriptions.feed(q.feedId);
+    return this.listening.episodePage(q);
+  }
+
+  async episode(episodeId: number): Promise<EpisodeDetailView> {
+    const [id] = parseArgs('episode', [episodeId]);
+    return this.listen(() => this.listening.episode(id));
+  }
+
+  async savePosition(episodeId: number, positionMs: number, durationMs?: number): Promise<PlaybackView> {
+    const [id, at, length] = parseArgs(
+      'savePosition',
+      durationMs === undefined ? [episodeId, positionMs] : [episodeId, positionMs, durationMs],
+    );
+    return this.listen(() => this.listening.savePosition(id, at, length));
+  }
+
+  async markPlayed(episodeIds: number[], played?: boolean): Promise<PlaybackView[]> {
+    const [ids, value] = parseArgs('markPlayed', played === undefined ? [episodeIds] : [episodeIds, played]);
+    return this.listen(() => this.listening.markPlayed(ids, value ?? true));
+  }
+
+  async inbox(query?: { limit?: number }): Promise<InboxView> {
+    const [q = {}] = parseArgs('inbox', query === undefined ? [] : [query]);
+    return this.listening.inbox(q.limit);
+  }
+
+  async visitInbox(): Promise<{ lastVisitAt: number }> {
+    parseArgs('visitInbox', []);
+    return this.listening.visitInbox();
+  }
+
+  async dismissFromInbox(episodeIds: number[]): Promise<{ removed: number }> {
+    const [ids] = parseArgs('dismissFromInbox', [episodeIds]);
+    return this.listen(() => this.listening.dismissFromInbox(ids));
   }
 
   async episodes(query?: { feedId?: number; limit?: number }): Promise<EpisodeView[]> {

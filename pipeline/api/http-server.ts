@@ -1,6 +1,8 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { API_METHODS, type Api, type ApiMethod } from './contract.ts';
@@ -11,6 +13,11 @@ export interface ServeOptions {
   staticDir?: string;
   /** Default 0: any free port. Always bound to 127.0.0.1. */
   port?: number;
+  /**
+   * The player's audio (`/media/ID`) and artwork (`/artwork/...`), answered on this origin after
+   * the same checks as the API (see pipeline/listen/assets.ts). Default: none.
+   */
+  assets?: { respond(request: Request): Promise<Response> };
 }
 
 export interface RunningServer {
@@ -86,6 +93,10 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
       });
       return;
     }
+    if (options.assets && /^\/(media|artwork)\//.test(url.pathname)) {
+      void answerAsset(options.assets, req, res, url);
+      return;
+    }
     if (statics) {
       statics(req, res, () => {
         res.writeHead(404).end('Not found');
@@ -125,4 +136,40 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** A web Response from the asset handler, written to Node's response; the fetch stops when the page hangs up. */
+async function answerAsset(
+  assets: NonNullable<ServeOptions['assets']>,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+): Promise<void> {
+  const abort = new AbortController();
+  res.on('close', () => abort.abort());
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value === 'string') headers.set(name, value);
+  }
+  let response: Response;
+  try {
+    response = await assets.respond(
+      new Request(url, { method: req.method ?? 'GET', headers, signal: abort.signal }),
+    );
+  } catch (err) {
+    if (!res.headersSent)
+      res
+        .writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+        .end(`Earshot could not read this file: ${(err as Error).message}`);
+    return;
+  }
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  if (!response.body || req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const body = Readable.fromWeb(response.body as NodeReadableStream);
+  body.on('error', () => res.destroy());
+  res.on('close', () => body.destroy());
+  body.pipe(res);
 }

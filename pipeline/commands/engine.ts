@@ -4,6 +4,7 @@ import { LANES, isLane, type Lane } from '../engine/workflow.ts';
 import { resolveDataDir } from '../store/paths.ts';
 import { App, openApp } from '../api/app.ts';
 import { serveApi } from '../api/http-server.ts';
+import { Assets } from '../listen/assets.ts';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from '../api/schemas.ts';
 import { startEngineHost } from '../api/engine-host.ts';
@@ -250,7 +251,8 @@ export function registerEngineCommands(program: Command): void {
       });
       const staticDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
       const app = new App(host.ctx);
-      const server = await serveApi({ api: app, staticDir, port: opts.port ?? 4747 });
+      const assets = new Assets({ db: host.ctx.db, dataDir: host.ctx.dataDir });
+      const server = await serveApi({ api: app, staticDir, port: opts.port ?? 4747, assets });
       app.events.on('onModelProgress', (payload: unknown) => server.broadcast('onModelProgress', payload));
       for (const event of ['started', 'progress', 'finished'] as const) {
         host.engine.on(event, (payload: unknown) =>

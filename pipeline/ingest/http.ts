@@ -75,7 +75,7 @@ export function describeNetworkError(err: unknown, url: URL): IngestError {
 }
 
 /** What was being fetched, in the words an error message uses. */
-export type FetchSubject = 'feed' | 'episode audio' | 'transcript' | 'chapters file';
+export type FetchSubject = 'feed' | 'episode audio' | 'transcript' | 'chapters file' | 'artwork';
 
 export function describeStatus(status: number, url: URL, what: FetchSubject = 'feed'): IngestError {
   const host = url.host;
