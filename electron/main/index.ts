@@ -4,7 +4,18 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, ipcMain, Menu, Tray, nativeImage, powerMonitor, session, shell } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  ipcMain,
+  Menu,
+  Tray,
+  nativeImage,
+  powerMonitor,
+  protocol,
+  session,
+  shell,
+} from 'electron';
 import { resolveDataDir } from '../../pipeline/store/paths.ts';
 import { startEngine, type RunningEngine } from './engine-host.ts';
 import { UtilityWorkerHost } from './utility-host.ts';
@@ -12,6 +23,8 @@ import { appMenuTemplate } from './app-menu.ts';
 import { watchPowerSource } from './power.ts';
 import { createProcessingSwitch } from './processing.ts';
 import { claimSingleInstance } from './single-instance.ts';
+import { handleAssetScheme, registerAssetScheme } from './media-protocol.ts';
+import { Assets } from '../../pipeline/listen/assets.ts';
 import { createTray, type EarshotTray } from './tray.ts';
 import {
   createMainWindow,
@@ -22,6 +35,9 @@ import {
   reveal,
   type RendererEntry,
 } from './window.ts';
+
+// The player's audio and the artwork come through earshot:// (privileged before the app is ready).
+registerAssetScheme(protocol);
 
 // One name in development and in the packaged app, so both use the same data folder.
 app.setName('Earshot');
@@ -83,6 +99,7 @@ async function start(): Promise<void> {
         .map((win) => win.webContents)
         .filter((contents) => !contents.isDestroyed() && isAppUrl(contents.getURL(), entryUrl(entry))),
   });
+  handleAssetScheme(protocol, new Assets({ db: engine.app.ctx.db, dataDir: engine.app.ctx.dataDir }));
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(appMenuTemplate({ platform: process.platform, isDev: !app.isPackaged })),
   );

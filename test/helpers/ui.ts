@@ -1,0 +1,143 @@
+/**
+ * What the UI suites share (test/e2e/*.test.ts, bench/ui.ts): Debian's Chromium through
+ * playwright-core, `earshot serve` started the way a user starts it on a library the real
+ * engine filled, and screenshots in test/.tmp/ to look at after a run.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import { cliPath, repoRoot } from './env.ts';
+
+export const CHROMIUM = process.env.EARSHOT_CHROMIUM ?? '/usr/bin/chromium';
+export const haveChromium = fs.existsSync(CHROMIUM);
+
+/** Say loudly, once per file, that the UI tests did not run. */
+export function warnIfNoChromium(): void {
+  if (!haveChromium)
+    console.warn(
+      `SKIPPED: UI tests need Chromium at ${CHROMIUM} (apt-get install chromium, or set EARSHOT_CHROMIUM).`,
+    );
+}
+
+/** Where screenshots go (kept out of git by .gitignore). */
+export const shotsDir = path.join(repoRoot, 'test/.tmp');
+
+export function shot(page: Page, name: string, fullPage = true): Promise<Buffer> {
+  fs.mkdirSync(shotsDir, { recursive: true });
+  return page.screenshot({ path: path.join(shotsDir, name), fullPage });
+}
+
+/** The built UI that `earshot serve` hands out (out/renderer), built by electron-vite. */
+export function buildRenderer(): void {
+  execFileSync(
+    process.execPath,
+    [path.join(repoRoot, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'],
+    {
+      cwd: repoRoot,
+      stdio: 'ignore',
+    },
+  );
+}
+
+export interface Serve {
+  /** The exact address `earshot serve` printed. */
+  url: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start `earshot serve` on a free port over `dataDir` and wait for the address it prints.
+ * `engine: false` (the default) serves without processing anything (`--no-engine`).
+ */
+export async function startServe(
+  dataDir: string,
+  options: { env?: NodeJS.ProcessEnv; engine?: boolean } = {},
+): Promise<Serve> {
+  const child = spawn(
+    process.execPath,
+    [cliPath, '--data-dir', dataDir, 'serve', '--port', '0', ...(options.engine ? [] : ['--no-engine'])],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...options.env } },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /Earshot is at (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`earshot serve exited with ${code}`)));
+  });
+  return {
+    url,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** A page address on the server: `route` is the hash route ('/inbox'), kept apart from the query. */
+export function at(serveUrl: string, route: string): string {
+  const u = new URL(serveUrl);
+  u.hash = route;
+  return u.href;
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
+  });
+}
+
+/** A page that records uncaught errors (a test ends with `expect(errors).toEqual([])`). */
+export async function openPage(
+  browser: Browser,
+  options: BrowserContextOptions = { viewport: { width: 1200, height: 760 } },
+): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage(options);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { page, errors };
+}
+
+/** `earshot run --until-idle` on the library: the real engine processes what is queued, then exits. */
+export async function runUntilIdle(
+  dataDir: string,
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 120_000,
+): Promise<void> {
+  await promisify(execFile)(process.execPath, [cliPath, '--data-dir', dataDir, 'run', '--until-idle'], {
+    env: { ...process.env, ...env },
+    timeout: timeoutMs,
+  });
+}
+
+/** Run the CLI on the library and return its stdout. */
+export async function earshot(dataDir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [cliPath, '--data-dir', dataDir, ...args], {
+    env: { ...process.env, ...env },
+  });
+  return stdout;
+}
+
+/** The audio element the player drives, as the page sees it. */
+export function audioState(page: Page): Promise<{ currentTime: number; paused: boolean; src: string }> {
+  return page.evaluate(() => {
+    const a = document.querySelector('audio');
+    if (!a) throw new Error('no <audio> in the page');
+    return { currentTime: a.currentTime, paused: a.paused, src: a.currentSrc };
+  });
+}
