@@ -136,13 +136,8 @@ export class Listening {
   shows(): ShowView[] {
     const feeds = this.db
       .prepare(
-        // Played episodes are few next to a show's back catalogue: count those (from playback) and
-        // subtract, rather than test every episode.
-        `SELECT f.id, f.title, f.url, f.author, f.image_url, f.last_error,
-           (SELECT count(*) FROM episodes e WHERE e.feed_id = f.id) AS episode_count,
-           (SELECT count(*) FROM playback p JOIN episodes e ON e.id = p.episode_id
-             WHERE e.feed_id = f.id AND p.played_at IS NOT NULL) AS played
-         FROM feeds f ORDER BY f.title COLLATE NOCASE, f.id`,
+        `SELECT f.id, f.title, f.url, f.author, f.image_url, f.last_error FROM feeds f
+         ORDER BY f.title COLLATE NOCASE, f.id`,
       )
       .all() as {
       id: number;
@@ -151,33 +146,47 @@ export class Listening {
       author: string | null;
       image_url: string | null;
       last_error: string | null;
-      episode_count: number;
-      played: number;
     }[];
+    // One pass over the feed index for the sizes; played episodes are few next to a back
+    // catalogue, so those are counted from playback (driving the join from it) and subtracted.
+    const sizes = new Map(
+      (
+        this.db.prepare('SELECT feed_id, count(*) AS n FROM episodes GROUP BY feed_id').all() as {
+          feed_id: number | null;
+          n: number;
+        }[]
+      ).map((r) => [r.feed_id, r.n]),
+    );
+    const played = new Map(
+      (
+        this.db
+          .prepare(
+            `SELECT e.feed_id, count(*) AS n FROM playback p CROSS JOIN episodes e ON e.id = p.episode_id
+              WHERE p.played_at IS NOT NULL GROUP BY e.feed_id`,
+          )
+          .all() as { feed_id: number | null; n: number }[]
+      ).map((r) => [r.feed_id, r.n]),
+    );
     const shows: ShowView[] = feeds.map((f) => ({
       feedId: f.id,
       title: f.title ?? f.url,
       author: f.author,
       url: f.url,
       artwork: httpUrl(f.image_url) ? artworkPath('feed', f.id) : null,
-      episodeCount: f.episode_count,
-      unplayedCount: f.episode_count - f.played,
+      episodeCount: sizes.get(f.id) ?? 0,
+      unplayedCount: (sizes.get(f.id) ?? 0) - (played.get(f.id) ?? 0),
       lastError: f.last_error,
     }));
-    const files = this.db
-      .prepare(
-        `SELECT count(*) AS n, coalesce(sum(${PLAYED}), 0) AS played FROM episodes e WHERE e.feed_id IS NULL`,
-      )
-      .get() as { n: number; played: number };
-    if (files.n > 0) {
+    const files = sizes.get(null) ?? 0;
+    if (files > 0) {
       shows.push({
         feedId: null,
         title: YOUR_FILES,
         author: null,
         url: null,
         artwork: null,
-        episodeCount: files.n,
-        unplayedCount: files.n - files.played,
+        episodeCount: files,
+        unplayedCount: files - (played.get(null) ?? 0),
         lastError: null,
       });
     }

@@ -15,8 +15,8 @@ import { emptyWhisperFile } from './whisper-install.ts';
 import { earshot, runUntilIdle } from './ui.ts';
 
 export const TALK_SHOW = 'The Long Game';
-/** Seconds of audio in each of the talk show's episodes. */
-export const TALK_SECONDS = 60;
+/** Seconds of audio in each of the talk show's episodes: one five-second cue per line. */
+export const TALK_SECONDS = 180;
 
 /** The talk show's episodes, newest first; `fresh` arrives with a refresh after subscribing. */
 export const TALK_EPISODES = [
@@ -26,7 +26,10 @@ export const TALK_EPISODES = [
   { guid: 'lg-1', title: 'The attention budget', day: 16, fresh: false },
 ] as const;
 
-/** What is said in each talk episode: twelve five-second cues, two speakers taking turns. */
+/**
+ * What is said in each talk episode: 35 five-second cues, two speakers taking turns. Long enough
+ * that search cuts it into more than one passage, so a hit late in it has a time of its own.
+ */
 export const TALK_LINES: [speaker: string, text: string][] = [
   ['Lena Ortiz', 'Welcome back to The Long Game. I am Lena Ortiz.'],
   ['Lena Ortiz', 'Today my guest is Samir Haddad, who studies how habits form.'],
@@ -39,7 +42,30 @@ export const TALK_LINES: [speaker: string, text: string][] = [
   ['Samir Haddad', 'It is easy to begin and hard to keep, which is the whole point.'],
   ['Lena Ortiz', 'What about the days when everything goes wrong?'],
   ['Samir Haddad', 'Never miss twice. One missed day is noise, two is a new habit.'],
-  ['Lena Ortiz', 'Never miss twice. Thank you, Samir, this was useful.'],
+  ['Lena Ortiz', 'Never miss twice. That is going on a sticky note above my desk.'],
+  ['Samir Haddad', 'Put it where the cue already happens, not where you wish it happened.'],
+  ['Samir Haddad', 'If you want to read more, leave the book on your pillow, not on a shelf.'],
+  ['Lena Ortiz', 'So the environment does the remembering for you.'],
+  ['Samir Haddad', 'Exactly. Design beats discipline almost every time in the studies we ran.'],
+  ['Lena Ortiz', 'Tell me about those studies. Who took part, and for how long?'],
+  ['Samir Haddad', 'Four hundred volunteers over twelve weeks, tracking one small habit each.'],
+  ['Samir Haddad', 'Half of them got reminders on their phones, half changed their surroundings.'],
+  ['Lena Ortiz', 'And the surroundings group won?'],
+  ['Samir Haddad', 'By a wide margin. Phone reminders faded after the second week.'],
+  ['Samir Haddad', 'People learn to swipe a notification away without reading it.'],
+  ['Lena Ortiz', 'I feel seen. Let us take a question from a listener.'],
+  ['Lena Ortiz', 'Priya in Ohio asks how to keep a habit going while travelling.'],
+  ['Samir Haddad', 'Keep the smallest version alive. One push-up in a hotel room still counts.'],
+  ['Samir Haddad', 'The point is to stay the kind of person who does the thing.'],
+  ['Lena Ortiz', 'Identity, not intensity. I like that.'],
+  ['Samir Haddad', 'A pianist I worked with practised with a metronome for five minutes a day on tour.'],
+  ['Samir Haddad', 'Five minutes was enough to come home without losing a month of progress.'],
+  ['Lena Ortiz', 'What is the most common mistake you see?'],
+  ['Samir Haddad', 'Starting six habits at once on the first of January.'],
+  ['Samir Haddad', 'Pick one, make it boring, and let it run for a season before adding another.'],
+  ['Lena Ortiz', 'Boring is underrated. Samir, where can people find your work?'],
+  ['Samir Haddad', 'My lab publishes everything openly, and the book comes out in the spring.'],
+  ['Lena Ortiz', 'Thank you, Samir, this was useful. See you next week on The Long Game.'],
 ];
 export const CUE_MS = 5000;
 
@@ -93,7 +119,9 @@ function talkFeed(feeds: FeedServer, now: number, withFresh: boolean, audioLengt
         <ul><li>Never miss twice</li><li>Start smaller than feels useful</li></ul>]]></description>
       <psc:chapters version="1.2"><psc:chapter start="00:00:00" title="Welcome"/>
         <psc:chapter start="00:00:10" title="Cues, not willpower"/><psc:chapter start="00:00:25" title="Start small"/>
-        <psc:chapter start="00:00:45" title="Never miss twice"/></psc:chapters>
+        <psc:chapter start="00:00:45" title="Never miss twice"/>
+        <psc:chapter start="00:01:00" title="Design beats discipline"/>
+        <psc:chapter start="00:01:50" title="Listener question"/></psc:chapters>
       <enclosure url="/audio/${e.guid}.mp3" type="audio/mpeg" length="${audioLength}"/>
       <podcast:transcript url="/tx/${e.guid}.vtt" type="text/vtt" language="en"/></item>`,
     )

@@ -24,8 +24,19 @@ export function warnIfNoChromium(): void {
 /** Where screenshots go (kept out of git by .gitignore). */
 export const shotsDir = path.join(repoRoot, 'test/.tmp');
 
-export function shot(page: Page, name: string, fullPage = true): Promise<Buffer> {
+export async function shot(page: Page, name: string, fullPage = true): Promise<Buffer> {
   fs.mkdirSync(shotsDir, { recursive: true });
+  // Pictures still on their way would show as empty boxes.
+  await page
+    .waitForFunction(
+      `[...document.images].every((img) => {
+         const r = img.getBoundingClientRect();
+         return img.complete || r.bottom < 0 || r.top > innerHeight;
+       })`,
+      undefined,
+      { timeout: 5000 },
+    )
+    .catch(() => undefined);
   return page.screenshot({ path: path.join(shotsDir, name), fullPage });
 }
 
@@ -135,9 +146,8 @@ export async function earshot(dataDir: string, args: string[], env: NodeJS.Proce
 
 /** The audio element the player drives, as the page sees it. */
 export function audioState(page: Page): Promise<{ currentTime: number; paused: boolean; src: string }> {
-  return page.evaluate(() => {
-    const a = document.querySelector('audio');
-    if (!a) throw new Error('no <audio> in the page');
+  return page.locator('audio').evaluate((el) => {
+    const a = el as unknown as { currentTime: number; paused: boolean; currentSrc: string };
     return { currentTime: a.currentTime, paused: a.paused, src: a.currentSrc };
   });
 }

@@ -26,9 +26,8 @@ const { appMenuTemplate } = await import('../../electron/main/app-menu.ts');
 const { registerApi, sendEvent } = await import('../../electron/main/ipc.ts');
 const { forwardEvents } = await import('../../electron/main/events.ts');
 const { moduleSpecifier, parentPortAdapter, parseBoot } = await import('../../electron/main/worker-port.ts');
-const { ASSET_SCHEME, handleAssetScheme, registerAssetScheme } = await import(
-  '../../electron/main/media-protocol.ts'
-);
+const { ASSET_SCHEME, handleAssetScheme, registerAssetScheme } =
+  await import('../../electron/main/media-protocol.ts');
 const { Assets } = await import('../../pipeline/listen/assets.ts');
 const { openDatabase, databasePath } = await import('../../pipeline/store/index.ts');
 const { tempDir } = await import('../helpers/env.ts');
@@ -650,9 +649,8 @@ describe('earshot:// protocol (audio and artwork in the window)', () => {
     const bytes = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
     fs.writeFileSync(file, bytes);
     const id = Number(
-      db
-        .prepare(`INSERT INTO episodes (feed_id, key, title, created_at) VALUES (NULL, 'ep', 'Ep', 0)`)
-        .run().lastInsertRowid,
+      db.prepare(`INSERT INTO episodes (feed_id, key, title, created_at) VALUES (NULL, 'ep', 'Ep', 0)`).run()
+        .lastInsertRowid,
     );
     db.prepare(
       `INSERT INTO artifacts (episode_id, kind, path, fingerprint, schema_version, created_at) VALUES (?, 'audio', ?, 'f', 1, 0)`,
@@ -666,7 +664,9 @@ describe('earshot:// protocol (audio and artwork in the window)', () => {
       unhandle: vi.fn(),
     };
     const stop = handleAssetScheme(protocol, new Assets({ db, dataDir }));
-    const res = await handler!(new Request(`earshot://app/media/${id}`, { headers: { range: 'bytes=500-599' } }));
+    const res = await handler!(
+      new Request(`earshot://app/media/${id}`, { headers: { range: 'bytes=500-599' } }),
+    );
     expect(res.status).toBe(206);
     expect(res.headers.get('content-range')).toBe('bytes 500-599/1000');
     expect(res.headers.get('content-type')).toBe('audio/mpeg');
@@ -758,7 +758,9 @@ describe('renderer transport', () => {
   });
 
   it('loads audio and pictures through earshot:// in Electron and from the origin in a browser', () => {
-    expect(ipcTransport({ invoke: vi.fn(), on: vi.fn() }).assetUrl('/media/12')).toBe('earshot://app/media/12');
+    expect(ipcTransport({ invoke: vi.fn(), on: vi.fn() }).assetUrl('/media/12')).toBe(
+      'earshot://app/media/12',
+    );
     expect(httpTransport({ origin: 'http://127.0.0.1:4319' }).assetUrl('/artwork/feed/3')).toBe(
       'http://127.0.0.1:4319/artwork/feed/3',
     );

@@ -109,14 +109,17 @@ export const usePlayerStore = defineStore('player', () => {
       }
       audio.playbackRate = rate.value;
     });
+    const session = globalThis.navigator?.mediaSession;
     audio.addEventListener('play', () => {
       playing.value = true;
       error.value = null;
+      if (session) session.playbackState = 'playing';
     });
     audio.addEventListener('playing', () => (waiting.value = false));
     audio.addEventListener('waiting', () => (waiting.value = true));
     audio.addEventListener('pause', () => {
       playing.value = false;
+      if (session) session.playbackState = 'paused';
       void save();
     });
     audio.addEventListener('ended', () => {
