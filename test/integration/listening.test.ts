@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../pipeline/engine/clock.ts';
 import { App, openApp, defaultWorkflowsModule } from '../../pipeline/api/app.ts';
+import { validated } from '../../pipeline/api/dispatch.ts';
 import { Assets, sniffImage } from '../../pipeline/listen/assets.ts';
 import { nearEnd } from '../../pipeline/listen/library.ts';
 import { serveApi, type RunningServer } from '../../pipeline/api/http-server.ts';
@@ -56,7 +57,8 @@ function rss(
 async function library() {
   const clock = new ManualClock(T0);
   const ctx = await openApp(tempDir('earshot-listen-'), { clock, registryModule: defaultWorkflowsModule });
-  return { app: new App(ctx), clock, ctx };
+  // Through the dispatcher, as every shell calls it: arguments are checked by the API's schemas.
+  return { app: validated(new App(ctx)), clock, ctx };
 }
 
 describe('shows, pages, play state and the inbox', () => {

@@ -4,12 +4,6 @@ import type { EpisodeFilter, FeedView, ShowView } from '../../../pipeline/api/co
 import { transport as defaultTransport } from '../api.ts';
 import type { Transport } from '../transport.ts';
 
-/** Payload of `onJobFinished` (the engine's `finished` event), as far as this store reads it. */
-interface JobFinished {
-  workflowId: string;
-  outcome: { kind: 'committed'; workflowDone: boolean } | { kind: 'retry' | 'dead' | 'stale' };
-}
-
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -85,8 +79,7 @@ export const useLibraryStore = defineStore('library', () => {
    */
   function watchJobs(): () => void {
     let pending: ReturnType<typeof setTimeout> | null = null;
-    const off = api.on('onJobFinished', (payload) => {
-      const { outcome } = payload as JobFinished;
+    const off = api.on('onJobFinished', ({ outcome }) => {
       if (outcome.kind === 'stale') return;
       // Steps often finish in bursts: one read for the lot.
       pending ??= setTimeout(() => {
