@@ -10,6 +10,14 @@ import { promisify } from 'node:util';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { cliPath, repoRoot } from './env.ts';
 
+// Functions handed to page.evaluate run in the page: its globals, declared for this module only.
+interface DOMRectLike {
+  top: number;
+  bottom: number;
+}
+declare const document: { images: Iterable<{ complete: boolean; getBoundingClientRect(): DOMRectLike }> };
+declare const innerHeight: number;
+
 export const CHROMIUM = process.env.EARSHOT_CHROMIUM ?? '/usr/bin/chromium';
 export const haveChromium = fs.existsSync(CHROMIUM);
 
@@ -29,10 +37,11 @@ export async function shot(page: Page, name: string, fullPage = true): Promise<B
   // Pictures still on their way would show as empty boxes.
   await page
     .waitForFunction(
-      `[...document.images].every((img) => {
-         const r = img.getBoundingClientRect();
-         return img.complete || r.bottom < 0 || r.top > innerHeight;
-       })`,
+      () =>
+        [...document.images].every((img: { complete: boolean; getBoundingClientRect(): DOMRectLike }) => {
+          const r = img.getBoundingClientRect();
+          return img.complete || r.bottom < 0 || r.top > innerHeight;
+        }),
       undefined,
       { timeout: 5000 },
     )
