@@ -61,6 +61,7 @@ export function useEpisodeWindow(query: Ref<EpisodeQuery | null>, api: Transport
     generation++;
     pages.value = new Map();
     total.value = null;
+    error.value = null;
     await loadPage(0);
   }
 

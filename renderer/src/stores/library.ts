@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { computed, ref } from 'vue';
+import { computed, ref, watch } from 'vue';
 import type { EpisodeFilter, FeedView, ShowView } from '../../../pipeline/api/contract.ts';
 import { transport as defaultTransport } from '../api.ts';
 import type { Transport } from '../transport.ts';
@@ -10,6 +10,18 @@ function message(err: unknown): string {
 
 /** Which show is open: a feed id, or 'files' for "Your files" (imported episodes). */
 export type ShowKey = number | 'files';
+
+const SHOW_KEY = 'earshot.show';
+
+function storedShow(): ShowKey | null {
+  try {
+    const v = globalThis.localStorage?.getItem(SHOW_KEY);
+    if (v === 'files') return 'files';
+    return v && /^\d+$/.test(v) ? Number(v) : null;
+  } catch {
+    return null;
+  }
+}
 
 export const showKey = (s: ShowView): ShowKey => s.feedId ?? 'files';
 
@@ -31,10 +43,21 @@ export const useLibraryStore = defineStore('library', () => {
         nextRefreshAt: null,
       })),
   );
-  const selected = ref<ShowKey | null>(null);
+  /** The show open last time (this window's storage), so its episodes are asked for at once. */
+  const selected = ref<ShowKey | null>(storedShow());
+  watch(selected, (key) => {
+    try {
+      if (key === null) globalThis.localStorage?.removeItem(SHOW_KEY);
+      else globalThis.localStorage?.setItem(SHOW_KEY, String(key));
+    } catch {
+      // Storage refused (a private window): the first show opens next time.
+    }
+  });
   const filters = ref<Required<EpisodeFilter>>({ unplayed: false, processed: false, hasTranscript: false });
   const error = ref<string | null>(null);
   const busy = ref(false);
+  /** The shows have been read at least once (until then, "none" is not known). */
+  const loaded = ref(false);
   /** Bumped when the open show's episodes changed (subscribed, processed, a step finished). */
   const changes = ref(0);
   let api: Transport = defaultTransport;
@@ -44,6 +67,7 @@ export const useLibraryStore = defineStore('library', () => {
   async function load(): Promise<void> {
     try {
       shows.value = await api.invoke('shows');
+      loaded.value = true;
       if (!shows.value.some((s) => showKey(s) === selected.value)) {
         selected.value = shows.value[0] ? showKey(shows.value[0]) : null;
       }
@@ -102,6 +126,7 @@ export const useLibraryStore = defineStore('library', () => {
     shows,
     feeds,
     selected,
+    loaded,
     current,
     filters,
     error,
