@@ -256,22 +256,30 @@ export const usePlayerStore = defineStore('player', () => {
     if (!ep) return;
     try {
       const [state] = await api.invoke('markPlayed', [ep.id], played);
-      if (state && episode.value?.id === ep.id)
+      if (state && episode.value?.id === ep.id) {
         episode.value = {
           ...episode.value,
           state: state.state,
           positionMs: state.positionMs,
           playedAt: state.playedAt,
         };
+        rewindIfNew(ep.id, state.state);
+      }
       changes.value++;
     } catch (err) {
       error.value = message(err);
     }
   }
 
+  /** Marked unplayed while stopped here: it starts from the beginning, as a new episode does. */
+  function rewindIfNew(episodeId: number, state: EpisodeDetailView['state']): void {
+    if (state === 'new' && episode.value?.id === episodeId && audio?.paused) seek(0);
+  }
+
   /** Another view changed a play state (marked played in a list): the player's copy follows. */
   function noteChange(episodeId: number, state: EpisodeDetailView['state']): void {
     if (episode.value?.id === episodeId) episode.value = { ...episode.value, state };
+    rewindIfNew(episodeId, state);
     changes.value++;
   }
 
