@@ -5,7 +5,8 @@
  *
  * - tti10kMs: from navigation to an interactive Podcasts view on the 10,000-episode show (its
  *   first rows drawn and the main thread quiet: the end of the last long task before a second
- *   with none). Target < 1000.
+ *   with none), the app opened again; tti10kFirstOpenMs: the same in a new browser profile
+ *   (nothing cached, no show remembered). Target < 1000.
  * - scrollP95FrameMs: p95 of frame times (requestAnimationFrame deltas) while the 100,000-row
  *   list is scrolled fast and dragged to far places, rows read from the service as it goes.
  *   Target < 50.
@@ -262,7 +263,19 @@ try {
   }
   const tti10kMs = median(ttis);
   console.log(
-    `TTI, Podcasts view on the 10,000-episode show: ${ttis.map((x) => round(x)).join(', ')} ms (median ${round(tti10kMs)})`,
+    `TTI, Podcasts view on the 10,000-episode show, the app opened again (its show remembered, files cached): ${ttis.map((x) => round(x)).join(', ')} ms (median ${round(tti10kMs)})`,
+  );
+  // The very first open: a new browser profile each time (nothing cached, no show remembered).
+  const fresh: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const first = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await first.addInitScript(OBSERVE);
+    fresh.push(await timeToInteractive(await first.newPage(), at(serve.url, '/')));
+    await first.close();
+  }
+  const ttiFirstOpenMs = median(fresh);
+  console.log(
+    `TTI, the same, opened for the first time (new profile): ${fresh.map((x) => round(x)).join(', ')} ms (median ${round(ttiFirstOpenMs)})`,
   );
 
   const page = await context.newPage();
@@ -296,11 +309,12 @@ try {
     `Bundle: ${bundle.kb} KB in ${bundle.files} files (${bundle.gzipKb} KB gzipped); the first screen loads ${bundle.initialKb} KB of it`,
   );
   console.log(
-    `Targets: TTI < 1000 ms ${tti10kMs < 1000 ? 'met' : 'MISSED'}; scroll p95 < 50 ms ${scrollP95FrameMs < 50 ? 'met' : 'MISSED'}`,
+    `Targets: TTI < 1000 ms ${Math.max(tti10kMs, ttiFirstOpenMs) < 1000 ? 'met' : 'MISSED'}; scroll p95 < 50 ms ${scrollP95FrameMs < 50 ? 'met' : 'MISSED'}`,
   );
   console.log(
     JSON.stringify({
       tti10kMs: round(tti10kMs),
+      tti10kFirstOpenMs: round(ttiFirstOpenMs),
       scrollP95FrameMs: round(scrollP95FrameMs),
       bundleKb: bundle.kb,
       bundleGzipKb: bundle.gzipKb,
