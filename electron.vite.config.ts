@@ -44,6 +44,9 @@ export default defineConfig({
     plugins: [vue()],
     build: {
       outDir: at('out/renderer'),
+      // Minified: about half the bytes to read and compile before the first view is drawn
+      // (electron-vite leaves renderer bundles as written by default).
+      minify: true,
       rolldownOptions: { input: at('renderer/index.html') },
     },
   },

@@ -12,6 +12,7 @@ import { registerSearchCommands } from './commands/search.ts';
 import { registerUnderstandCommands } from './commands/understand.ts';
 import { privateUmask } from './store/paths.ts';
 import { terminalSafe } from './ingest/clean-text.ts';
+import { registerListenCommands } from './commands/listen.ts';
 
 export function buildProgram(): Command {
   const program = new Command('earshot')
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerTranscriptCommands(program);
   registerSearchCommands(program);
   registerUnderstandCommands(program);
+  registerListenCommands(program);
   return program;
 }
 

@@ -15,6 +15,7 @@ import {
   Tray,
   nativeImage,
   powerMonitor,
+  protocol,
   session,
   shell,
   utilityProcess,
@@ -27,6 +28,9 @@ import { watchPowerSource } from './power.ts';
 import { createProcessingSwitch, followLanes, type LanesClient } from './processing.ts';
 import { startServiceHost, type ServiceHost } from './service-host.ts';
 import { claimSingleInstance } from './single-instance.ts';
+import { handleAssetScheme, registerAssetScheme } from './media-protocol.ts';
+import { respondAsset } from '../../pipeline/listen/assets.ts';
+import type { AssetSource } from '../../pipeline/api/contract.ts';
 import { createTray, type EarshotTray } from './tray.ts';
 import {
   createMainWindow,
@@ -41,6 +45,8 @@ import {
 
 // The library (and every file the engine and its workers write) is for this user alone.
 privateUmask();
+// The player's audio and the artwork come through earshot:// (privileged before the app is ready).
+registerAssetScheme(protocol);
 // One name in development and in the packaged app, so both use the same data folder.
 app.setName('Earshot');
 if (process.platform === 'win32') app.setAppUserModelId('app.earshot.desktop');
@@ -116,6 +122,14 @@ async function start(): Promise<void> {
   const lanes = followLanes(host.client as LanesClient, processing);
   // Only Earshot's own page gets a port to the service.
   acceptWindows(ipcMain, host, (url) => isAppUrl(url, entryUrl(entry)));
+  // The bytes come from where the service says they are: main reads files and streams, never the library.
+  handleAssetScheme(protocol, {
+    respond: async (request) =>
+      respondAsset(
+        (await host.client.call('assetSource', [new URL(request.url).pathname])) as AssetSource,
+        request,
+      ),
+  });
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(appMenuTemplate({ platform: process.platform, isDev: !app.isPackaged })),
   );

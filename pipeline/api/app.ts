@@ -65,6 +65,17 @@ import {
 import { EditError, editSegment } from '../understand/edit.ts';
 import type { SearchQuery, SearchView } from './contract.ts';
 import { Searcher, searchDate } from '../search/search.ts';
+import type {
+  EpisodeDetailView,
+  EpisodePageQuery,
+  EpisodePageView,
+  InboxView,
+  PlaybackView,
+  ShowView,
+  AssetSource,
+} from './contract.ts';
+import { Listening, NoSuchEpisode } from '../listen/library.ts';
+import { AssetSources } from '../listen/assets.ts';
 
 /** The hold `adviseModels` puts on the gpu lane while it measures. */
 export const ADVISE_HOLD = 'measuring this machine (models advise)';
@@ -660,6 +671,62 @@ export class App implements Api {
       if (err instanceof EditError) throw new ApiInputError(err.message);
       throw err;
     }
+  }
+
+  private listeningStore: Listening | undefined;
+  private assetSources: AssetSources | undefined;
+  /** Shows, episode pages, play state and the inbox over this library. */
+  get listening(): Listening {
+    this.listeningStore ??= new Listening(this.ctx.db, this.ctx.clock);
+    return this.listeningStore;
+  }
+
+  /** Run a listening read or change; an episode that is not there is the caller's mistake. */
+  private listen<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof NoSuchEpisode) throw new ApiInputError(err.message);
+      throw err;
+    }
+  }
+
+  async shows(): Promise<ShowView[]> {
+    return this.listening.shows();
+  }
+
+  async episodePage(query: EpisodePageQuery = {}): Promise<EpisodePageView> {
+    if (typeof query.feedId === 'number') this.subscriptions.feed(query.feedId);
+    return this.listening.episodePage(query);
+  }
+
+  async episode(episodeId: number): Promise<EpisodeDetailView> {
+    return this.listen(() => this.listening.episode(episodeId));
+  }
+
+  async savePosition(episodeId: number, positionMs: number, durationMs?: number): Promise<PlaybackView> {
+    return this.listen(() => this.listening.savePosition(episodeId, positionMs, durationMs));
+  }
+
+  async markPlayed(episodeIds: number[], played = true): Promise<PlaybackView[]> {
+    return this.listen(() => this.listening.markPlayed(episodeIds, played));
+  }
+
+  async inbox(query: { limit?: number } = {}): Promise<InboxView> {
+    return this.listening.inbox(query.limit);
+  }
+
+  async visitInbox(): Promise<{ lastVisitAt: number }> {
+    return this.listening.visitInbox();
+  }
+
+  async dismissFromInbox(episodeIds: number[]): Promise<{ removed: number }> {
+    return this.listen(() => this.listening.dismissFromInbox(episodeIds));
+  }
+
+  async assetSource(assetPath: string): Promise<AssetSource> {
+    this.assetSources ??= new AssetSources({ db: this.ctx.db, dataDir: this.ctx.dataDir });
+    return this.assetSources.source(assetPath);
   }
 
   async episodes(query?: { feedId?: number; limit?: number }): Promise<EpisodeView[]> {

@@ -404,6 +404,131 @@ export interface SegmentEditView {
   rerun: string[];
 }
 
+/** Where a listener is in an episode: not started, started, or played to the end (or marked played). */
+export type PlayState = 'new' | 'in-progress' | 'played';
+
+/** A show in the library: a followed podcast, or "Your files" (imported episodes, `feedId` null). */
+export interface ShowView {
+  /** The feed's id; null for "Your files". */
+  feedId: number | null;
+  title: string;
+  author: string | null;
+  /** The feed's address; null for "Your files". */
+  url: string | null;
+  /** The show's artwork on Earshot's own origin ('/artwork/feed/3'), fetched once and cached; null when it has none. */
+  artwork: string | null;
+  episodeCount: number;
+  /** Episodes not played (new or in progress). */
+  unplayedCount: number;
+  /** Why the last refresh failed, written for the user; null when it worked. */
+  lastError: string | null;
+}
+
+/** Which episodes a list keeps: each filter that is true must hold. */
+export interface EpisodeFilter {
+  /** Not played yet (new or in progress). */
+  unplayed?: boolean;
+  /** Transcribed, understood and indexed: the whole pipeline has run. */
+  processed?: boolean;
+  /** A transcript is stored (the publisher's or Whisper's). */
+  hasTranscript?: boolean;
+}
+
+export interface EpisodePageQuery extends EpisodeFilter {
+  /** One show: a feed id, or null for "Your files" (imported episodes). Omitted: every show. */
+  feedId?: number | null;
+  /** Rows to skip, newest first. Default 0. */
+  offset?: number;
+  /** Rows to return. Default 100, at most 500. */
+  limit?: number;
+}
+
+/** An episode as lists show it. */
+export interface EpisodeListItem {
+  id: number;
+  feedId: number | null;
+  /** The show's title ("Your files" for an imported episode). */
+  showTitle: string;
+  title: string | null;
+  publishedAt: number | null;
+  durationMs: number | null;
+  /** Processing status: listed, queued, processing, downloaded, transcribed, failed, cancelled. */
+  status: string;
+  hasTranscript: boolean;
+  understood: boolean;
+  /** Transcribed, understood and indexed. */
+  processed: boolean;
+  state: PlayState;
+  /** Where listening resumes, in ms (0 when new or played). */
+  positionMs: number;
+  /** Artwork on Earshot's own origin (the episode's own, else its show's); null when there is none. */
+  artwork: string | null;
+}
+
+/** A window of an episode list (`episodePage`): `total` rows match, `items` start at `offset`. */
+export interface EpisodePageView {
+  total: number;
+  offset: number;
+  items: EpisodeListItem[];
+}
+
+export interface ChapterView {
+  startMs: number;
+  title: string;
+  url: string | null;
+}
+
+/** One episode's page (`episode`): what the header, the show notes and the player need. */
+export interface EpisodeDetailView extends EpisodeListItem {
+  showAuthor: string | null;
+  /** The episode's web page. */
+  link: string | null;
+  /**
+   * The show notes as the feed gives them (HTML, untrusted): sanitize before showing (the
+   * renderer uses DOMPurify). Null when there are none.
+   */
+  notesHtml: string | null;
+  /** What relative links in the notes are relative to: the episode's page, else the feed's address. */
+  notesBase: string | null;
+  /** From the publisher's chapters file or the feed (Podlove), else the file's own; by start time. */
+  chapters: ChapterView[];
+  /**
+   * What the player plays: `url` on Earshot's own origin ('/media/12') serves the downloaded
+   * file when there is one (`downloaded`), else streams the publisher's enclosure. Null when
+   * there is nothing to play.
+   */
+  media: { url: string; downloaded: boolean } | null;
+  playedAt: number | null;
+  /** The episode's latest pipeline run (for `retry`), and its status; null when never queued. */
+  workflowId: string | null;
+  workflowStatus: WorkflowStatus | null;
+}
+
+/** An episode's playback state after a change (`savePosition`, `markPlayed`). */
+export interface PlaybackView {
+  episodeId: number;
+  state: PlayState;
+  positionMs: number;
+  playedAt: number | null;
+}
+
+export interface InboxItemView extends EpisodeListItem {
+  /** When it entered the inbox. */
+  arrivedAt: number;
+  /** It arrived after your last visit. */
+  isNew: boolean;
+}
+
+/** New episodes across all shows (`inbox`), newest first: they stay until played or removed. */
+export interface InboxView {
+  /** Your last visit (`visitInbox`); null before the first. */
+  lastVisitAt: number | null;
+  /** Episodes that arrived since then. */
+  newCount: number;
+  total: number;
+  items: InboxItemView[];
+}
+
 export interface Api {
   status(): Promise<StatusView>;
   jobs(query?: JobsQuery): Promise<JobView[]>;
@@ -455,7 +580,42 @@ export interface Api {
   entity(id: number): Promise<CanonicalEntityDetailView>;
   /** Correct one transcript segment (index from 0); understanding and what follows it run again. */
   editSegment(episodeId: number, index: number, text: string): Promise<SegmentEditView>;
+  /** The shows in the library with artwork and unplayed counts; "Your files" last when there are imported episodes. */
+  shows(): Promise<ShowView[]>;
+  /** A window of a show's episodes (or every episode), newest first, with filters and the total. */
+  episodePage(query?: EpisodePageQuery): Promise<EpisodePageView>;
+  /** One episode: show, dates, artwork, show notes, chapters, play state, what the player plays. */
+  episode(episodeId: number): Promise<EpisodeDetailView>;
+  /**
+   * Remember where listening is (`durationMs`: the length the player found). Near the end (the
+   * last 5 %, at most a minute) the episode is marked played.
+   */
+  savePosition(episodeId: number, positionMs: number, durationMs?: number): Promise<PlaybackView>;
+  /** Mark episodes played (or, with false, unplayed again: new, from the start). */
+  markPlayed(episodeIds: number[], played?: boolean): Promise<PlaybackView[]>;
+  /** New episodes across all shows, newest first, with those since your last visit marked. Default limit 200. */
+  inbox(query?: { limit?: number }): Promise<InboxView>;
+  /** Record a visit to the inbox now: what is in it stops counting as new. */
+  visitInbox(): Promise<{ lastVisitAt: number }>;
+  /** Take episodes out of the inbox without marking them played. */
+  dismissFromInbox(episodeIds: number[]): Promise<{ removed: number }>;
+  /**
+   * Where the bytes of a player or artwork address (`/media/ID`, `/artwork/feed/ID`,
+   * `/artwork/episode/ID`) are: for the shells that serve them (`earshot serve`, the desktop
+   * app's `earshot://`). Artwork is fetched into the cache first when it is not there yet.
+   */
+  assetSource(path: string): Promise<AssetSource>;
 }
+
+/** Where an asset's bytes are (`assetSource`). */
+export type AssetSource =
+  /** An audio file on this computer (downloaded, or the imported original). */
+  | { kind: 'file'; path: string; contentType: string }
+  /** The publisher's file, streamed through; `trustedHost` is the one private host it may be on (the feed's). */
+  | { kind: 'remote'; url: string; trustedHost: string | null }
+  /** A cached picture. */
+  | { kind: 'image'; path: string; contentType: string; etag: string }
+  | { kind: 'missing'; message: string };
 
 export type ApiMethod = keyof Api;
 /** What a call resolves to. */
@@ -577,6 +737,15 @@ export const API_METHODS = [
   'entities',
   'entity',
   'editSegment',
+  'shows',
+  'episodePage',
+  'episode',
+  'savePosition',
+  'markPlayed',
+  'inbox',
+  'visitInbox',
+  'dismissFromInbox',
+  'assetSource',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
 export const API_METHODS_COMPLETE: [MissingMethods] extends [never] ? true : never = true;

@@ -1,12 +1,14 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Api, ApiEvent, ApiEvents } from './contract.ts';
 import { dispatch, isApiMethod, toWireError, USER_ERRORS, type ApiEventBus } from './dispatch.ts';
+import { AssetSources, respondAsset } from '../listen/assets.ts';
 
 export interface ServeOptions {
   api: Api;
@@ -18,6 +20,12 @@ export interface ServeOptions {
   token?: string;
   /** The API's events, forwarded to every page on /events. Default none (use `broadcast`). */
   events?: ApiEventBus;
+  /**
+   * The player's audio (`/media/ID`) and artwork (`/artwork/...`), answered on this origin after
+   * the same checks as the API (see pipeline/listen/assets.ts). Default: where the API's
+   * `assetSource` says the bytes are.
+   */
+  assets?: { respond(request: Request): Promise<Response> };
 }
 
 export interface RunningServer {
@@ -149,6 +157,11 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
       .end(`${message}\n`);
   };
 
+  const assets = options.assets ?? {
+    respond: async (request: Request) =>
+      respondAsset(await options.api.assetSource(new URL(request.url).pathname), request),
+  };
+
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     if (!allowedHosts.has(req.headers.host ?? '')) {
@@ -236,6 +249,10 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
       });
       return;
     }
+    if (AssetSources.handles(url.pathname)) {
+      void answerAsset(assets, req, res, url);
+      return;
+    }
     if (statics) {
       statics(req, res, () => {
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found');
@@ -315,4 +332,40 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** A web Response from the asset handler, written to Node's response; the fetch stops when the page hangs up. */
+async function answerAsset(
+  assets: NonNullable<ServeOptions['assets']>,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+): Promise<void> {
+  const abort = new AbortController();
+  res.on('close', () => abort.abort());
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value === 'string') headers.set(name, value);
+  }
+  let response: Response;
+  try {
+    response = await assets.respond(
+      new Request(url, { method: req.method ?? 'GET', headers, signal: abort.signal }),
+    );
+  } catch (err) {
+    if (!res.headersSent)
+      res
+        .writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+        .end(`Earshot could not read this file: ${(err as Error).message}`);
+    return;
+  }
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  if (!response.body || req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const body = Readable.fromWeb(response.body as NodeReadableStream);
+  body.on('error', () => res.destroy());
+  res.on('close', () => body.destroy());
+  body.pipe(res);
 }

@@ -26,6 +26,15 @@ const modelIdSchema = z
   .string({ error: 'A model id is text, like whisper-base.en (see `earshot models list`).' })
   .min(1, 'Give a model id (see `earshot models list`).')
   .max(200, 'That is too long for a model id (see `earshot models list`).');
+const episodeIdsSchema = z
+  .array(episodeIdSchema, { error: 'Give a list of episode ids (see `earshot episodes`).' })
+  .min(1, 'Name at least one episode (see `earshot episodes`).')
+  .max(10_000, 'That is too many episodes at once (at most 10,000).');
+/** A time in an episode, in ms. */
+const positionSchema = z
+  .number({ error: 'A position is a time in ms.' })
+  .min(0, 'A position is 0 or more ms.')
+  .max(7 * 24 * 3_600_000, 'That is longer than any episode.');
 const workflowIdSchema = z.string().min(1, 'Give a workflow id (see `earshot jobs`).');
 
 const searchDateSchema = z.union([
@@ -131,6 +140,37 @@ export const argSchemas: ArgSchemas = {
       .min(1, 'Give the corrected text of the segment.')
       .max(10_000, 'That is too long for one segment.'),
   ]),
+  shows: z.tuple([]),
+  // One tuple with an optional object, so a wrong field gets its own message (not "Invalid input").
+  episodePage: z.tuple([
+    z
+      .object({
+        feedId: feedIdSchema.nullable().optional(),
+        offset: z
+          .number({ error: 'An offset is a number of episodes to skip.' })
+          .int('An offset is a whole number.')
+          .min(0, 'An offset is 0 or more.')
+          .optional(),
+        limit: z.number().int().positive().max(500, 'A page holds at most 500 episodes.').optional(),
+        unplayed: z.boolean().optional(),
+        processed: z.boolean().optional(),
+        hasTranscript: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  ]),
+  episode: z.tuple([episodeIdSchema]),
+  savePosition: z.tuple([episodeIdSchema, positionSchema, positionSchema.optional()]),
+  markPlayed: z.tuple([episodeIdsSchema, z.boolean({ error: 'Played is true or false.' }).optional()]),
+  inbox: z.tuple([
+    z
+      .object({ limit: z.number().int().positive().max(10_000).optional() })
+      .strict()
+      .optional(),
+  ]),
+  visitInbox: z.tuple([]),
+  dismissFromInbox: z.tuple([episodeIdsSchema]),
+  assetSource: z.tuple([z.string().max(200)]),
 } satisfies ArgSchemas;
 
 const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>

@@ -63,7 +63,7 @@ export function describeNetworkError(err: unknown, url: URL, idleMs = DEFAULT_ID
 }
 
 /** What was being fetched, in the words an error message uses. */
-export type FetchSubject = 'feed' | 'episode audio' | 'transcript' | 'chapters file';
+export type FetchSubject = 'feed' | 'episode audio' | 'transcript' | 'chapters file' | 'artwork';
 
 export function describeStatus(status: number, url: URL, what: FetchSubject = 'feed'): IngestError {
   const host = url.host;

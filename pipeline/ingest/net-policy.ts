@@ -182,7 +182,12 @@ export function privateCause(err: unknown): PrivateAddressError | null {
  */
 export async function guardedFetch(
   input: string | URL,
-  init: { headers?: Record<string, string>; signal?: AbortSignal; redirect?: 'follow' | 'manual' } = {},
+  init: {
+    method?: string;
+    headers?: Record<string, string>;
+    signal?: AbortSignal;
+    redirect?: 'follow' | 'manual';
+  } = {},
   policy: Policy = {},
 ): Promise<Response> {
   const url = new URL(input);

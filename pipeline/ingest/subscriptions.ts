@@ -401,6 +401,9 @@ export class Subscriptions {
     }
     const queued: number[] = [];
     const ranked = [...fresh].sort((a, b) => (b.publishedAt ?? -Infinity) - (a.publishedAt ?? -Infinity));
+    // The inbox: what a refresh finds is new; of a show just followed, only its newest episode.
+    const toInbox = this.db.prepare('UPDATE episodes SET inbox_at = ? WHERE id = ?');
+    for (const e of firstFetch ? ranked.slice(0, 1) : ranked) toInbox.run(now, e.id);
     const setStatus = this.db.prepare(`UPDATE episodes SET status = 'queued' WHERE id = ?`);
     ranked.forEach((e, rank) => {
       if (insidePolicy(backlog, { publishedAt: e.publishedAt, rank }, { firstFetch, subscribedAt })) {

@@ -525,6 +525,28 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 15,
+    name: 'listening: playback state, the inbox, episode lists in pages',
+    // playback: where the listener is in an episode and whether it was played (one row per
+    // episode once it has been played, started or marked). episodes.inbox_at: when the episode
+    // entered the inbox (a refresh found it, or it was a show's newest when subscribing); it
+    // leaves when played or removed. The last visit to the inbox is a setting. The episode list
+    // is read in pages newest first with an id tiebreak: the index carries both, so an offset
+    // deep into a 100,000-episode show skips index entries, not table rows.
+    sql: `
+      CREATE TABLE playback (
+        episode_id INTEGER PRIMARY KEY REFERENCES episodes(id) ON DELETE CASCADE,
+        position_ms INTEGER NOT NULL DEFAULT 0,
+        played_at INTEGER,
+        updated_at INTEGER NOT NULL
+      );
+      ALTER TABLE episodes ADD COLUMN inbox_at INTEGER;
+      CREATE INDEX episodes_inbox ON episodes (inbox_at) WHERE inbox_at IS NOT NULL;
+      DROP INDEX episodes_feed;
+      CREATE INDEX episodes_feed ON episodes (feed_id, published_at DESC, id DESC);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]?.version ?? 0;

@@ -11,28 +11,27 @@ import { createHash, randomBytes } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { cliPath, repoRoot, tempDir } from '../helpers/env.ts';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.ts';
 import { makeAudio } from '../helpers/audio.ts';
-import { startServe, type ServeProcess } from '../helpers/serve.ts';
+import {
+  haveChromium,
+  launchChromium,
+  shot,
+  startServe,
+  warnIfNoChromium,
+  type Serve,
+} from '../helpers/ui.ts';
 
-const CHROMIUM = process.env.EARSHOT_CHROMIUM ?? '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium)
-  console.warn(
-    `SKIPPED: UI tests need Chromium at ${CHROMIUM} (apt-get install chromium, or set EARSHOT_CHROMIUM).`,
-  );
+warnIfNoChromium();
 
-let serve: ServeProcess | null = null;
+let serve: Serve | null = null;
 let feeds: FeedServer;
 let models: { url(p: string): string; close(): Promise<void> } | null = null;
 let browser: Browser | null = null;
 let url = '';
 const dataDir = tempDir();
-/** Screenshots to look at after a run (kept out of git by .gitignore). */
-const shots = path.join(repoRoot, 'test/.tmp');
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, name), fullPage: true });
 
 /** The Whisper model the catalog offers: a few MB with ggml's magic number, as whisper.cpp files start. */
 const whisperBody = randomBytes(2 * 1024 * 1024);
@@ -118,32 +117,12 @@ beforeAll(async () => {
   models = await startSlowModelServer({ '/ggml-e2e.en.bin': whisperBody });
   const catalog = path.join(dataDir, 'catalog.json');
   writeCatalog(catalog);
-  fs.mkdirSync(shots, { recursive: true });
-  execFileSync(
-    process.execPath,
-    [path.join(repoRoot, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'],
-    {
-      cwd: repoRoot,
-      stdio: 'ignore',
-    },
-  );
+  // The renderer is built once for the e2e project (test/e2e/build-renderer.ts).
   execFileSync(process.execPath, [cliPath, '--data-dir', dataDir, 'pause', 'gpu']);
-  serve = await startServe({
-    dataDir,
-    // The test catalog, and never the models of the machine running the tests.
-    env: { ...process.env, EARSHOT_MODEL_CATALOG: catalog, EARSHOT_MODELS_DIR: '' },
-  });
+  // The test catalog, and never the models of the machine running the tests.
+  serve = await startServe(dataDir, { env: { EARSHOT_MODEL_CATALOG: catalog, EARSHOT_MODELS_DIR: '' } });
   url = serve.url;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
@@ -205,19 +184,23 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
     await page.fill('input[name=url]', feeds.url('/quiet.xml'));
     await page.selectOption('select[name=backlog]', 'new');
     await page.click('button[type=submit]');
-    await page.getByText('The Quiet Lab').waitFor();
-    await page.locator('tr[data-episode]').nth(2).waitFor();
+    await page.locator('.shows').getByText('The Quiet Lab').waitFor();
+    await page.locator('.row[data-episode]').nth(2).waitFor();
     const rows = await page
-      .locator('tr[data-episode]')
-      .evaluateAll((trs) =>
-        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim())),
+      .locator('.row[data-episode]')
+      .evaluateAll((els) =>
+        els.map((el) =>
+          ['.date', '.title', '.length', '.end'].map((c) => el.querySelector(c)?.textContent?.trim()),
+        ),
       );
-    // No Whisper model yet: no transcribe action, and a banner that says where to get one.
+    // No Whisper model yet: a banner that says where to get one.
     expect(rows).toEqual([
-      ['2026-03-03', 'Episode 3: Failure & Luck', '62 min', 'Process'],
-      ['2026-02-24', 'Episode 2: Notebooks', '49 min', 'Process'],
-      ['2026-02-17', 'Episode 1: Beginnings', '45 min', 'Process'],
+      ['Mar 3, 2026', 'Episode 3: Failure & Luck', '62 min', 'Process'],
+      ['Feb 24, 2026', 'Episode 2: Notebooks', '49 min', 'Process'],
+      ['Feb 17, 2026', 'Episode 1: Beginnings', '45 min', 'Process'],
     ]);
+    // The show is listed with its counts; none of its episodes has been played.
+    expect((await page.locator('[data-counts]').textContent())!.trim()).toBe('3 episodes · 3 unplayed');
     const banner = page.locator('[data-banner=whisper]');
     expect(await banner.textContent()).toMatch(/Install a Whisper model to transcribe episodes\./);
     expect(await banner.getByRole('link').getAttribute('href')).toBe('#/models');
@@ -337,14 +320,15 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
     await page.emulateMedia({ colorScheme: 'light' });
 
     await page.getByRole('link', { name: 'Podcasts' }).click();
-    await page.locator('tr[data-episode]').first().waitFor();
+    await page.locator('.row[data-episode]').first().waitFor();
     expect(await page.locator('[data-banner=whisper]').count()).toBe(0);
     expect(errors).toEqual([]);
   });
 
   it("shows an episode's transcript with timestamps and its source; queues it for Whisper", async () => {
     const read = (f: string) => fs.readFileSync(path.join(repoRoot, 'test/fixtures/transcripts', f));
-    const audio = fs.readFileSync(makeAudio(tempDir('earshot-audio-'), 'talk.mp3', 3));
+    // As long as the transcript, so playing from a hit stays inside the cue it was found in.
+    const audio = fs.readFileSync(makeAudio(tempDir('earshot-audio-'), 'talk.mp3', 15));
     feeds.route('/talk.xml', {
       body: `<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">
         <channel><title>Talk Lab</title>
@@ -359,10 +343,11 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(url);
+    await page.getByRole('button', { name: 'Add a podcast' }).click();
     await page.fill('input[name=url]', feeds.url('/talk.xml'));
     await page.selectOption('select[name=backlog]', 'all');
     await page.click('button[type=submit]');
-    const row = page.locator('tr[data-episode]', { hasText: 'Useful failures' });
+    const row = page.locator('.row[data-episode]', { hasText: 'Useful failures' });
     await row.waitFor();
     expect(await row.locator('.status').textContent()).toBe('queued');
 
@@ -382,48 +367,46 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
     // The page re-reads the library every few seconds.
     await row.locator('.status', { hasText: 'transcribed' }).waitFor({ timeout: 20_000 });
     // A read while the engine ran may show the transcript before the understanding: the next has both.
-    await row.getByRole('button', { name: 'Insights' }).waitFor({ timeout: 20_000 });
-    expect(await row.getByRole('button').allInnerTexts()).toEqual([
+    await row.getByRole('link', { name: 'Insights' }).waitFor({ timeout: 20_000 });
+    expect((await row.getByRole('link').allInnerTexts()).map((t) => t.trim())).toEqual([
+      'Useful failures',
       'Transcript',
       'Insights',
-      'Transcribe with Whisper',
     ]);
     await shot(page, 'podcasts-transcribed.png');
     await page.setViewportSize({ width: 720, height: 700 });
     await shot(page, 'podcasts-narrow.png');
     await page.setViewportSize({ width: 1100, height: 700 });
 
-    await row.getByRole('button', { name: 'Transcript' }).click();
+    await row.getByRole('link', { name: 'Transcript' }).click();
     await page.waitForURL(/#\/episodes\/\d+\/transcript$/);
     await page.getByRole('heading', { name: 'Useful failures' }).waitFor();
     expect(await page.locator('[data-source]').textContent()).toBe("The publisher's transcript");
     expect(await page.locator('.meta').textContent()).toMatch(/English · 3 segments/);
-    const segments = await page
-      .locator('.segments li')
-      .evaluateAll((lis) =>
-        lis.map((li) => [
-          li.querySelector('.time')?.textContent?.trim(),
-          li.querySelector('.speaker')?.textContent?.trim() ?? null,
-          li.querySelector('.text')?.textContent?.replace(/\s+/g, ' ').trim(),
+    // Each speaker's turn is a paragraph under the speaker's name.
+    const paragraphs = await page
+      .locator('.para')
+      .evaluateAll((els) =>
+        els.map((el) => [
+          el.querySelector('.time')?.textContent?.trim(),
+          el.querySelector('.speaker')?.textContent?.trim() ?? null,
+          el.querySelector('.text')?.textContent?.replace(/\s+/g, ' ').trim(),
         ]),
       );
-    expect(segments).toEqual([
-      ['00:00', 'Mara Quinn', "Mara Quinn Welcome to The Quiet Lab. Today I'm talking with Ilya Brandt."],
-      [
-        '00:04',
-        'Ilya Brandt',
-        'Ilya Brandt Thanks, Mara. Most of my career has been a series of useful failures.',
-      ],
-      ['00:09', 'Mara Quinn', "Mara Quinn Let's start with the first one & what it taught you."],
+    expect(paragraphs).toEqual([
+      ['00:00', 'Mara Quinn', "Welcome to The Quiet Lab. Today I'm talking with Ilya Brandt."],
+      ['00:04', 'Ilya Brandt', 'Thanks, Mara. Most of my career has been a series of useful failures.'],
+      ['00:09', 'Mara Quinn', "Let's start with the first one & what it taught you."],
     ]);
     // Inside an episode, the Podcasts section stays the one lit in the nav.
     expect(await page.locator('nav a.router-link-exact-active').textContent()).toContain('Podcasts');
     await shot(page, 'transcript.png');
 
-    await page.getByRole('link', { name: '← Podcasts' }).click();
-    await row.getByRole('button', { name: 'Transcribe with Whisper' }).click();
-    await row.getByText('Queued for Whisper').waitFor();
-    await shot(page, 'podcasts-whisper-queued.png');
+    // Whisper even though the publisher has a transcript: from the episode's page.
+    await page.locator('.tabs').getByRole('link', { name: 'Episode' }).click();
+    await page.getByRole('button', { name: 'Transcribe with Whisper' }).click();
+    await page.getByRole('status').filter({ hasText: 'Queued for Whisper' }).waitFor();
+    await shot(page, 'episode-whisper-queued.png');
     const jobs = (await (
       await fetch(new URL('/api/jobs', serve!.origin), {
         method: 'POST',
@@ -484,14 +467,16 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
     const time = await hit.locator('a.time').textContent();
     expect(time).toMatch(/^\d\d:\d\d$/);
     await hit.locator('a.time').click();
-    await page.waitForURL(/#\/episodes\/\d+\/transcript\?t=\d+$/);
+    await page.waitForURL(/#\/episodes\/\d+\/transcript\?t=\d+&q=career$/);
     const t = Number(new URL(page.url().replace('#', '')).searchParams.get('t'));
-    const current = page.locator('.segments li.current');
+    const current = page.locator('.cue.current');
     await current.waitFor();
-    expect(await page.locator('.segments li.current').count()).toBe(1);
+    expect(await page.locator('.cue.current').count()).toBe(1);
     expect(Number(await current.getAttribute('data-start'))).toBeLessThanOrEqual(t);
     // The hit starts inside a segment (times interpolated by character): that segment is the one lit.
-    expect(await current.locator('.text').textContent()).toContain('Most of my career');
+    expect(await current.textContent()).toContain('Most of my career');
+    // The searched word is marked in the transcript too.
+    expect(await page.locator('.cue mark').allTextContents()).toEqual(['career']);
     await shot(page, 'transcript-at-hit.png');
 
     // Insights: the summary, grounded quotes that link into the transcript, entity chips. The
@@ -538,7 +523,7 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
 
     // A quote's time opens the transcript there.
     await quote.locator('a.time').click();
-    await page.locator('.segments li.current').waitFor();
+    await page.locator('.cue.current').waitFor();
     expect(errors).toEqual([]);
   });
 

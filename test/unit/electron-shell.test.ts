@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,12 +24,18 @@ const { claimSingleInstance } = await import('../../electron/main/single-instanc
 const { appMenuTemplate } = await import('../../electron/main/app-menu.ts');
 const { acceptWindows } = await import('../../electron/main/connect.ts');
 const { parseBoot, servicePortAdapter } = await import('../../electron/main/worker-port.ts');
+const { ASSET_SCHEME, handleAssetScheme, registerAssetScheme } =
+  await import('../../electron/main/media-protocol.ts');
+const { Assets } = await import('../../pipeline/listen/assets.ts');
+const { openDatabase, databasePath } = await import('../../pipeline/store/index.ts');
+const { tempDir } = await import('../helpers/env.ts');
 // The renderer is type-checked by tsconfig.web.json; importing it by a computed URL keeps it out of
 // tsconfig.node.json's program (which may not list it), so only its behaviour is tested here.
 interface TransportLike {
   readonly kind: 'ipc' | 'http';
   invoke(name: string, ...args: unknown[]): Promise<unknown>;
   on(event: string, listener: (payload: unknown) => void): () => void;
+  assetUrl(path: string): string;
 }
 type BridgeLike = Pick<TransportLike, 'invoke' | 'on'>;
 const { httpTransport, ipcTransport, selectTransport } = (await import(
@@ -612,6 +619,62 @@ describe('tray pause follows the stored user pause, not the power source', () =>
   });
 });
 
+describe('earshot:// protocol (audio and artwork in the window)', () => {
+  it('is privileged as a standard, secure, streaming scheme before the app is ready', () => {
+    const protocol = { registerSchemesAsPrivileged: vi.fn() };
+    registerAssetScheme(protocol);
+    expect(protocol.registerSchemesAsPrivileged).toHaveBeenCalledWith([
+      {
+        scheme: 'earshot',
+        privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true },
+      },
+    ]);
+  });
+
+  it("answers with the downloaded file by Range, the way serve's /media does, and stops when told", async () => {
+    const dataDir = tempDir('earshot-protocol-');
+    const db = openDatabase(databasePath(dataDir));
+    const file = path.join(dataDir, 'media', 'ep.mp3');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const bytes = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+    fs.writeFileSync(file, bytes);
+    const id = Number(
+      db.prepare(`INSERT INTO episodes (feed_id, key, title, created_at) VALUES (NULL, 'ep', 'Ep', 0)`).run()
+        .lastInsertRowid,
+    );
+    db.prepare(
+      `INSERT INTO artifacts (episode_id, kind, path, fingerprint, schema_version, created_at) VALUES (?, 'audio', ?, 'f', 1, 0)`,
+    ).run(id, file);
+    let handler: ((request: Request) => Promise<Response>) | undefined;
+    const protocol = {
+      handle: vi.fn((scheme: string, h: (request: Request) => Promise<Response>) => {
+        expect(scheme).toBe(ASSET_SCHEME);
+        handler = h;
+      }),
+      unhandle: vi.fn(),
+    };
+    const stop = handleAssetScheme(protocol, new Assets({ db, dataDir }));
+    const res = await handler!(
+      new Request(`earshot://app/media/${id}`, { headers: { range: 'bytes=500-599' } }),
+    );
+    expect(res.status).toBe(206);
+    expect(res.headers.get('content-range')).toBe('bytes 500-599/1000');
+    expect(res.headers.get('content-type')).toBe('audio/mpeg');
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(bytes.subarray(500, 600));
+    expect((await handler!(new Request('earshot://app/media/424242'))).status).toBe(404);
+    // A handler that throws answers 500 with the reason, never an unhandled rejection.
+    handleAssetScheme(protocol, {
+      respond: () => Promise.reject(new Error('disk gone')),
+    });
+    const broken = await handler!(new Request('earshot://app/media/1'));
+    expect(broken.status).toBe(500);
+    expect(await broken.text()).toContain('disk gone');
+    stop();
+    expect(protocol.unhandle).toHaveBeenCalledWith('earshot');
+    db.close();
+  });
+});
+
 describe('preload bridge', () => {
   type Bridge = {
     invoke(name: string, ...args: unknown[]): Promise<unknown>;
@@ -732,6 +795,15 @@ describe('renderer transport', () => {
     expect(selectTransport({ location: { origin: 'http://127.0.0.1:4319' } }).kind).toBe('http');
     void ipcTransport(bridge).invoke('pauseLane', 'gpu');
     expect(bridge.invoke).toHaveBeenCalledWith('pauseLane', 'gpu');
+  });
+
+  it('loads audio and pictures through earshot:// in Electron and from the origin in a browser', () => {
+    expect(ipcTransport({ invoke: vi.fn(), on: vi.fn() }).assetUrl('/media/12')).toBe(
+      'earshot://app/media/12',
+    );
+    expect(httpTransport({ origin: 'http://127.0.0.1:4319' }).assetUrl('/artwork/feed/3')).toBe(
+      'http://127.0.0.1:4319/artwork/feed/3',
+    );
   });
 
   it('POSTs the arguments as a JSON array to /api/<name>, dropping trailing undefined', async () => {
