@@ -10,6 +10,7 @@ import { registerModelCommands } from './commands/models.ts';
 import { registerTranscriptCommands } from './commands/transcripts.ts';
 import { registerSearchCommands } from './commands/search.ts';
 import { registerUnderstandCommands } from './commands/understand.ts';
+import { registerDigestCommands } from './commands/digest.ts';
 
 export function buildProgram(): Command {
   const program = new Command('earshot')
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerTranscriptCommands(program);
   registerSearchCommands(program);
   registerUnderstandCommands(program);
+  registerDigestCommands(program);
   return program;
 }
 

@@ -5,6 +5,7 @@ import type { TranscribeOutput } from './steps/transcribe.ts';
 import { searchIndexStep } from './search/step-def.ts';
 import { commitUnderstanding } from './understand/commit.ts';
 import { understandFingerprint } from './understand/versions.ts';
+import { commitDigest } from './digest/commit.ts';
 
 /**
  * The workflows this Earshot runs. The engine and every worker process import this module
@@ -157,4 +158,23 @@ export const episodeWorkflow: WorkflowDef = {
 // Search indexing goes last: after `understand` when there is one (its insights are indexed).
 episodeWorkflow.steps.push(searchIndexStep(episodeWorkflow.steps.map((s) => s.name)));
 
-export const workflows: WorkflowDef[] = [episodeWorkflow];
+/**
+ * The digest of a window of the library (pipeline/digest/): started by the schedule beside the
+ * background feed refresh (pipeline/digest/schedule.ts); one step on the cpu lane writes
+ * digests/<from>-<to>.json and its commit records it. The subject is the window, so a window is
+ * digested once per pipeline version.
+ */
+export const digestWorkflow: WorkflowDef = {
+  kind: 'digest',
+  steps: [
+    {
+      name: 'build',
+      lane: 'cpu',
+      version: '1',
+      run: async (ctx) => (await import('./digest/step.ts')).buildDigestStep(ctx),
+      commit: commitDigest,
+    },
+  ],
+};
+
+export const workflows: WorkflowDef[] = [episodeWorkflow, digestWorkflow];

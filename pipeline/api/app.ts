@@ -62,6 +62,25 @@ import {
 import { EditError, editSegment } from '../understand/edit.ts';
 import type { SearchQuery, SearchView } from './contract.ts';
 import { Searcher, searchDate } from '../search/search.ts';
+import type {
+  DigestQuery,
+  DigestSettingsView,
+  DigestSummaryView,
+  DigestView,
+  ExportOptions,
+  ExportView,
+} from './contract.ts';
+import { buildDigest } from '../digest/build.ts';
+import { DigestInputError, digestWindow, parseDuration } from '../digest/window.ts';
+import {
+  DigestNotFound,
+  digestSettings,
+  listDigests,
+  readDigest,
+  saveDigestSettings,
+  settingsView,
+} from '../digest/store.ts';
+import { ExportError, exportLibrary } from '../export/export.ts';
 
 export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
 
@@ -138,7 +157,7 @@ export class App implements Api {
   readonly subscriptions: Subscriptions;
   /**
    * Events the API emits for shells to forward (`earshot serve` sends them on /events):
-   * 'onModelProgress' (ModelProgressEvent).
+   * 'onModelProgress' (ModelProgressEvent), 'onDigestReady' (DigestReadyEvent, from the engine host).
    */
   readonly events = new EventEmitter();
   private modelManager: ModelManager | undefined;
@@ -587,6 +606,84 @@ export class App implements Api {
       return editSegment(this.ctx.db, this.ctx.queue, id, i, t);
     } catch (err) {
       if (err instanceof EditError) throw new ApiInputError(err.message);
+      throw err;
+    }
+  }
+
+  async digest(query?: DigestQuery): Promise<DigestView> {
+    const [q = {}] = parseArgs('digest', query === undefined ? [] : [query]);
+    const now = this.ctx.clock.now();
+    let window;
+    try {
+      window = digestWindow(q, now, digestSettings(this.ctx.db).budgetMs);
+    } catch (err) {
+      if (err instanceof DigestInputError) throw new ApiInputError(err.message);
+      throw err;
+    }
+    return buildDigest(this.ctx.db, { ...window, now });
+  }
+
+  async digests(query?: { limit?: number }): Promise<DigestSummaryView[]> {
+    const [q = {}] = parseArgs('digests', query === undefined ? [] : [query]);
+    return listDigests(this.ctx.db, q.limit);
+  }
+
+  async savedDigest(id: number): Promise<DigestView> {
+    const [digestId] = parseArgs('savedDigest', [id]);
+    try {
+      return readDigest(this.ctx.db, digestId);
+    } catch (err) {
+      if (err instanceof DigestNotFound) throw new ApiInputError(err.message);
+      throw err;
+    }
+  }
+
+  async digestSettings(): Promise<DigestSettingsView> {
+    parseArgs('digestSettings', []);
+    return settingsView(this.ctx.db, this.ctx.clock.now());
+  }
+
+  async setDigestSettings(settings: {
+    every?: string | number;
+    budget?: string | number;
+  }): Promise<DigestSettingsView> {
+    const [s] = parseArgs('setDigestSettings', [settings]);
+    const ms = (v: string | number, what: string) => (typeof v === 'number' ? v : parseDuration(v, what));
+    try {
+      const every = s.every === undefined || s.every === 'off' ? null : ms(s.every, 'schedule (or off)');
+      if (every !== null && (every < 3_600_000 || every > 366 * 86_400_000))
+        throw new DigestInputError(
+          'A digest is made at most every hour and at least once a year (like 1d or 7d), or never (off).',
+        );
+      const budget = s.budget === undefined ? null : ms(s.budget, 'listening time');
+      if (budget !== null && budget > 24 * 3_600_000)
+        throw new DigestInputError('The listening time is at most 24h (like 30m or 1h).');
+      saveDigestSettings(
+        this.ctx.db,
+        {
+          ...(s.every !== undefined ? { everyMs: every } : {}),
+          ...(budget !== null ? { budgetMs: budget } : {}),
+        },
+        this.ctx.clock.now(),
+      );
+    } catch (err) {
+      if (err instanceof DigestInputError) throw new ApiInputError(err.message);
+      throw err;
+    }
+    return this.digestSettings();
+  }
+
+  async exportLibrary(dir: string, options?: ExportOptions): Promise<ExportView> {
+    const [folder, opts = {}] = parseArgs('exportLibrary', options === undefined ? [dir] : [dir, options]);
+    try {
+      return await exportLibrary(this.ctx.db, {
+        dir: folder,
+        format: opts.format ?? 'obsidian',
+        ...(opts.feedId !== undefined ? { feedId: opts.feedId } : {}),
+        ...(opts.since !== undefined ? { since: searchDate(opts.since, 'from') } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ExportError) throw new ApiInputError(err.message);
       throw err;
     }
   }

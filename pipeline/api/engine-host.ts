@@ -3,6 +3,8 @@ import type { WorkerHost } from '../engine/worker-host.ts';
 import { BackgroundIngest } from '../ingest/background.ts';
 import { Subscriptions } from '../ingest/subscriptions.ts';
 import type { AppContext } from './app.ts';
+import type { DigestReadyEvent } from './contract.ts';
+import { watchDigests } from '../digest/events.ts';
 
 export interface EngineHostOptions {
   /** Worker processes: child_process.fork by default, Electron's utilityProcess in the app. */
@@ -10,6 +12,8 @@ export interface EngineHostOptions {
   /** Lease length in ms (tests shorten it). Default: the engine's. */
   leaseMs?: number;
   onError?: (err: Error) => void;
+  /** A scheduled digest was made (`onDigestReady`): for a notification. */
+  onDigestReady?: (event: DigestReadyEvent) => void;
 }
 
 export interface EngineHost {
@@ -37,6 +41,16 @@ export function startEngineHost(ctx: AppContext, options: EngineHostOptions = {}
     host: options.host,
   });
   engine.on('error', onError);
+  const onDigestReady = options.onDigestReady;
+  if (onDigestReady) {
+    watchDigests(engine, ctx.db, (event) => {
+      try {
+        onDigestReady(event);
+      } catch (err) {
+        onError(err as Error);
+      }
+    });
+  }
   const ingest = ctx.registry.has('episode')
     ? new BackgroundIngest(new Subscriptions(ctx.db, ctx.clock), engine.queue, { onError })
     : null;

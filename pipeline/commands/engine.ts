@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from '../api/schemas.ts';
 import { startEngineHost } from '../api/engine-host.ts';
 import { positiveInt, print, table, when, withApp } from './io.ts';
+import type { DigestReadyEvent } from '../api/contract.ts';
 
 function parseLanes(value: string): Partial<Record<Lane, number>> {
   const out: Partial<Record<Lane, number>> = {};
@@ -217,11 +218,22 @@ export function registerEngineCommands(program: Command): void {
         cmd: Command,
       ) => {
         const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
-        const { engine, ingest, shutdown } = await startEngineProcess(resolveDataDir(dirOpt), opts);
+        const { engine, ingest, shutdown } = await startEngineProcess(resolveDataDir(dirOpt), {
+          ...opts,
+          onDigestReady: (e) =>
+            process.stdout.write(
+              `Your digest is ready: ${e.headline} (\`earshot digest --id ${e.digestId}\`).\n`,
+            ),
+        });
         if (opts.untilIdle) {
-          await ingest?.tick();
-          engine.tick();
-          await Promise.race([engine.untilIdle(), new Promise<void>((r) => process.once('SIGTERM', r))]);
+          const stopped = new Promise<void>((r) => process.once('SIGTERM', r));
+          // Two rounds: what the first makes due (the digest of a week whose episodes it
+          // processed) runs in the second.
+          for (let round = 0; round < 2; round++) {
+            await ingest?.tick();
+            engine.tick();
+            await Promise.race([engine.untilIdle(), stopped]);
+          }
           await shutdown();
         } else {
           ingest?.start();
@@ -245,13 +257,16 @@ export function registerEngineCommands(program: Command): void {
     .option('--no-engine', 'serve the API and UI only; process nothing')
     .action(async (opts: { port?: number; engine: boolean }, cmd: Command) => {
       const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
+      let app: App | null = null;
       const host = await startEngineProcess(resolveDataDir(dirOpt), {
         lanes: opts.engine ? undefined : { gpu: 0, cpu: 0, io: 0 },
+        onDigestReady: (e) => app?.events.emit('onDigestReady', e),
       });
       const staticDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
-      const app = new App(host.ctx);
+      app = new App(host.ctx);
       const server = await serveApi({ api: app, staticDir, port: opts.port ?? 4747 });
       app.events.on('onModelProgress', (payload: unknown) => server.broadcast('onModelProgress', payload));
+      app.events.on('onDigestReady', (payload: unknown) => server.broadcast('onDigestReady', payload));
       for (const event of ['started', 'progress', 'finished'] as const) {
         host.engine.on(event, (payload: unknown) =>
           server.broadcast(`onJob${event[0]!.toUpperCase()}${event.slice(1)}`, payload),
@@ -275,13 +290,18 @@ function untilSignal(): Promise<void> {
 /** The engine as a long-running process (run, serve): a clean stop on SIGINT/SIGTERM. */
 async function startEngineProcess(
   dataDir: string,
-  opts: { lanes?: Partial<Record<Lane, number>>; grace?: number },
+  opts: {
+    lanes?: Partial<Record<Lane, number>>;
+    grace?: number;
+    onDigestReady?: (event: DigestReadyEvent) => void;
+  },
 ) {
   const leaseMs = process.env.EARSHOT_LEASE_MS ? Number(process.env.EARSHOT_LEASE_MS) : undefined;
   const ctx = await openApp(dataDir, { lanes: opts.lanes, leaseMs, detectGpus: true });
   const host = startEngineHost(ctx, {
     leaseMs,
     onError: (err) => process.stderr.write(`earshot: ${err.message}\n`),
+    ...(opts.onDigestReady ? { onDigestReady: opts.onDigestReady } : {}),
   });
   const shutdown = () => host.shutdown(opts.grace ?? 10_000);
   // A second signal while stopping is not an abort: the grace period still applies.

@@ -1,0 +1,21 @@
+import type { CommitContext } from '../engine/workflow.ts';
+import { recordDigest, type DigestRecord } from './store.ts';
+
+/** What the digest step returns: its file and what the `digests` row says of it. */
+export interface DigestOutput extends DigestRecord {
+  path: string;
+  scheduled: boolean;
+  elapsedMs: number;
+}
+
+/** The digest step's commit (in the engine's transaction): record the digest it wrote. */
+export function commitDigest(ctx: CommitContext): void {
+  const out = ctx.output as unknown as DigestOutput;
+  recordDigest(ctx.db, {
+    file: out.path,
+    digest: out,
+    scheduled: out.scheduled,
+    workflowId: ctx.workflowId,
+    now: ctx.now,
+  });
+}
