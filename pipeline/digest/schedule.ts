@@ -1,6 +1,6 @@
 import type { Db } from '../store/db.ts';
 import type { Queue } from '../engine/queue.ts';
-import { digestSettings, lastScheduledTo } from './store.ts';
+import { digestSettings, firstDigestAnchor, lastScheduledTo, setFirstDigestAnchor } from './store.ts';
 
 /**
  * When the next scheduled digest is due, beside the background feed refresh: every `everyMs`
@@ -26,8 +26,8 @@ export function dueWindow(db: Db, now: number): DigestInput | null {
   const last = lastScheduledTo(db);
   let to: number;
   if (last === null) {
-    // The first one covers the window up to this hour.
-    to = Math.floor(now / HOUR) * HOUR;
+    // The first one covers the week up to the hour it first became due.
+    to = firstDigestAnchor(db) ?? Math.floor(now / HOUR) * HOUR;
   } else {
     const periods = Math.floor((now - last) / everyMs);
     if (periods < 1) return null;
@@ -66,7 +66,14 @@ export function startDueDigest(db: Db, queue: Queue): string | null {
   if (!queue.registry.has(DIGEST_KIND)) return null;
   const now = queue.clock.now();
   const due = dueWindow(db, now);
-  if (!due || understoodIn(db, due.from, due.to) === 0) return null;
+  if (!due) return null;
+  const first = lastScheduledTo(db) === null;
+  if (understoodIn(db, due.from, due.to) === 0) {
+    // Nothing to tell (a new library): the first digest waits for something to be understood.
+    if (first && firstDigestAnchor(db) !== null) setFirstDigestAnchor(db, null, now);
+    return null;
+  }
+  if (first && firstDigestAnchor(db) === null) setFirstDigestAnchor(db, due.to, now);
   if (now - due.to < MAX_WAIT_MS && processingIn(db, due.from, due.to) > 0) return null;
   return queue.start(
     DIGEST_KIND,

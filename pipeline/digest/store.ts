@@ -143,6 +143,26 @@ export function saveDigestSettings(db: Db, settings: Partial<DigestSettings>, no
   });
 }
 
+/**
+ * Where the first scheduled digest's window ends, fixed once a window with understood episodes
+ * is due (so its wait for processing is counted from there); null before then.
+ */
+export function firstDigestAnchor(db: Db): number | null {
+  const v = Number(setting(db, 'digest.anchor'));
+  return v > 0 ? v : null;
+}
+
+export function setFirstDigestAnchor(db: Db, to: number | null, now: number): void {
+  writeTx(db, 'saving when the first digest is due', () => {
+    if (to === null) db.prepare(`DELETE FROM settings WHERE key = 'digest.anchor'`).run();
+    else
+      db.prepare(
+        `INSERT INTO settings (key, value, updated_at) VALUES ('digest.anchor', ?, ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      ).run(String(to), now);
+  });
+}
+
 /** The end of the last scheduled digest's window, or null. */
 export function lastScheduledTo(db: Db): number | null {
   const row = db.prepare('SELECT max(to_ms) AS t FROM digests WHERE scheduled = 1').get() as {
@@ -158,6 +178,6 @@ export function settingsView(db: Db, now: number): DigestSettingsView {
     everyMs: s.everyMs,
     budgetMs: s.budgetMs,
     lastTo,
-    nextAt: s.everyMs === null ? null : lastTo === null ? now : lastTo + s.everyMs,
+    nextAt: s.everyMs === null ? null : lastTo === null ? (firstDigestAnchor(db) ?? now) : lastTo + s.everyMs,
   };
 }

@@ -376,6 +376,12 @@ function transcriptMarkdown(e: Episode, t: Transcript): string {
   return lines.join('\n');
 }
 
+const plain = (t: string) =>
+  t
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+
 const INSIGHT_LABEL = {
   claim: 'Claim',
   recommendation: 'Recommendation',
@@ -470,9 +476,10 @@ function exportVault(
       const insights = ['## Insights', ''];
       if (u.insights.length === 0) insights.push('_No insights were found in this episode._');
       for (const i of u.insights) {
-        insights.push(
-          `- **${INSIGHT_LABEL[i.type]}${i.grounded ? '' : ' (not found in the transcript)'}:** ${mdText(i.text)}`,
-        );
+        const label = `**${INSIGHT_LABEL[i.type]}${i.grounded ? '' : ' (not found in the transcript)'}:**`;
+        // An insight that says no more than its quote is written once, as the quote.
+        const same = i.quotes[0] !== undefined && plain(i.quotes[0].text) === plain(i.text);
+        insights.push(same ? `- ${label}` : `- ${label} ${mdText(i.text)}`);
         for (const q of i.quotes)
           insights.push(`  > “${mdText(q.text)}”${q.startMs === null ? '' : ` (${timeLink(e, q.startMs)})`}`);
       }

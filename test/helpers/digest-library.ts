@@ -26,6 +26,8 @@ export interface FixtureEpisode {
   daysAgo: number;
   file: string;
   story: 'rates' | 'mars' | 'garden' | null;
+  /** The publisher's chapters (Podcasting 2.0 JSON), seconds. */
+  chapters?: { startTime: number; title: string }[];
 }
 
 export const SHOWS: Record<string, { title: string; author: string }> = {
@@ -67,6 +69,11 @@ export const FIXTURE_EPISODES: FixtureEpisode[] = [
     daysAgo: 4,
     file: 'digest/starlight-jezero.vtt',
     story: 'mars',
+    chapters: [
+      { startTime: 0, title: 'Welcome' },
+      { startTime: 15.333, title: 'Cheyava Falls' },
+      { startTime: 46.667, title: 'Bringing the rocks home' },
+    ],
   },
   {
     show: 'garden',
@@ -110,7 +117,8 @@ export function routeDigestShows(server: FeedServer, now: number): Record<string
           <pubDate>${new Date(now - e.daysAgo * DAY).toUTCString()}</pubDate>
           <description>&lt;p&gt;${e.title.replace(/'/g, '&apos;')}.&lt;/p&gt;</description>
           <enclosure url="/media/${e.guid}.mp3" type="audio/mpeg" length="${audio!.length}"/>
-          <podcast:transcript url="/tx/${path.basename(e.file)}" type="${mime(e.file)}" language="en"/></item>`,
+          <podcast:transcript url="/tx/${path.basename(e.file)}" type="${mime(e.file)}" language="en"/>
+          ${e.chapters ? `<podcast:chapters url="/chapters/${e.guid}.json" type="application/json+chapters"/>` : ''}</item>`,
       )
       .join('\n');
     server.route(`/${key}.xml`, {
@@ -122,6 +130,11 @@ export function routeDigestShows(server: FeedServer, now: number): Record<string
   }
   for (const e of FIXTURE_EPISODES) {
     server.route(`/media/${e.guid}.mp3`, { body: audio, headers: { 'content-type': 'audio/mpeg' } });
+    if (e.chapters)
+      server.route(`/chapters/${e.guid}.json`, {
+        body: JSON.stringify({ version: '1.2.0', chapters: e.chapters }),
+        headers: { 'content-type': 'application/json+chapters' },
+      });
     server.route(`/tx/${path.basename(e.file)}`, {
       body: fixture(e.file),
       headers: { 'content-type': mime(e.file) },
