@@ -211,7 +211,8 @@ describe('export', () => {
         if (format === 'srt' || !lines[0]!.includes('-->')) expect(lines.shift()).toBe(String(i + 1));
         expect(lines[0]).toMatch(new RegExp(`^${time} --> ${time}$`));
       });
-      const parsed = parseSubtitles(text).entries;
+      // The types' relative imports lack extensions, so the entries are typed here.
+      const parsed = parseSubtitles(text).entries as { from: number; to: number; text: string }[];
       expect(parsed.map((e) => [e.from, e.to])).toEqual(transcript.segments.map((s) => [s.startMs, s.endMs]));
       expect(parsed[1]!.text).toContain(transcript.segments[1]!.text);
     }
