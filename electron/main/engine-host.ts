@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { IpcMain } from 'electron';
 import { App, openApp } from '../../pipeline/api/app.ts';
-import { API_METHODS } from '../../pipeline/api/contract.ts';
+import { API_METHODS, type DigestReadyEvent } from '../../pipeline/api/contract.ts';
 import type { Engine } from '../../pipeline/engine/engine.ts';
 import { startEngineHost } from '../../pipeline/api/engine-host.ts';
 import { LANES } from '../../pipeline/engine/workflow.ts';
@@ -21,6 +21,8 @@ export interface EngineHostDeps {
   isTrustedSender: (url: string) => boolean;
   /** The windows that receive the App's and the engine's events (model and job progress). Default none. */
   eventTargets?: () => Iterable<EventTarget>;
+  /** A scheduled digest was made: the app shows a notification. */
+  onDigestReady?: (event: DigestReadyEvent) => void;
 }
 
 export interface RunningEngine {
@@ -44,6 +46,11 @@ export async function startEngine(deps: EngineHostDeps): Promise<RunningEngine> 
   const host = startEngineHost(ctx, {
     host: deps.host,
     onError: (err) => console.error(`Earshot engine: ${err.message}`),
+    // To the windows (App.events is forwarded) and to the system's notifications.
+    onDigestReady: (event) => {
+      app.events.emit('onDigestReady', event);
+      deps.onDigestReady?.(event);
+    },
   });
   const engine = host.engine;
   const unregister = registerApi(deps.ipcMain, app, API_METHODS, deps.isTrustedSender);

@@ -2,7 +2,7 @@ import type { WebContents } from 'electron';
 import { sendEvent } from './ipc.ts';
 
 /** The App's own events (`App.events`), forwarded under their own names. */
-export const APP_EVENTS = ['onModelProgress'] as const;
+export const APP_EVENTS = ['onModelProgress', 'onDigestReady'] as const;
 
 /** The engine's job events under the names `earshot serve` gives them on /events. */
 export const ENGINE_EVENTS = {

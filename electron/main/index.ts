@@ -4,7 +4,18 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, ipcMain, Menu, Tray, nativeImage, powerMonitor, session, shell } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  ipcMain,
+  Menu,
+  Notification,
+  Tray,
+  nativeImage,
+  powerMonitor,
+  session,
+  shell,
+} from 'electron';
 import { resolveDataDir } from '../../pipeline/store/paths.ts';
 import { startEngine, type RunningEngine } from './engine-host.ts';
 import { UtilityWorkerHost } from './utility-host.ts';
@@ -13,6 +24,7 @@ import { watchPowerSource } from './power.ts';
 import { createProcessingSwitch } from './processing.ts';
 import { claimSingleInstance } from './single-instance.ts';
 import { createTray, type EarshotTray } from './tray.ts';
+import { notifyDigestReady } from './notify.ts';
 import {
   createMainWindow,
   denyPermissions,
@@ -82,6 +94,12 @@ async function start(): Promise<void> {
       BrowserWindow.getAllWindows()
         .map((win) => win.webContents)
         .filter((contents) => !contents.isDestroyed() && isAppUrl(contents.getURL(), entryUrl(entry))),
+    onDigestReady: (event) =>
+      notifyDigestReady(Notification, event, (id) => {
+        showWindow();
+        // The renderer routes by hash: open the digest it announced.
+        void window?.webContents.executeJavaScript(`location.hash = '#/digest/${Number(id)}'`);
+      }),
   });
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(appMenuTemplate({ platform: process.platform, isDev: !app.isPackaged })),

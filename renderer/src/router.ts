@@ -6,6 +6,8 @@ import TranscriptView from './views/TranscriptView.vue';
 import InsightsView from './views/InsightsView.vue';
 import SearchView from './views/SearchView.vue';
 import EntitiesView from './views/EntitiesView.vue';
+import DigestView from './views/DigestView.vue';
+import ExportView from './views/ExportView.vue';
 
 // Hash history: the same URLs work from a file:// page in Electron and from `earshot serve`.
 export const router = createRouter({
@@ -36,6 +38,15 @@ export const router = createRouter({
       props: true,
       meta: { section: 'entities' },
     },
+    {
+      // This week so far, or a stored digest by id.
+      path: '/digest/:id(\\d+)?',
+      name: 'digest',
+      component: DigestView,
+      props: true,
+      meta: { section: 'digest' },
+    },
+    { path: '/export', name: 'export', component: ExportView, meta: { section: 'digest' } },
     { path: '/models', name: 'models', component: ModelsView },
     { path: '/status', name: 'status', component: StatusView },
   ],
