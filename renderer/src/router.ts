@@ -39,8 +39,8 @@ export const router = createRouter({
       meta: { section: 'entities' },
     },
     {
-      // This week so far, or a stored digest by id.
-      path: '/digest/:id(\\d+)?',
+      // The latest digest; this week so far (now); or a stored one by id.
+      path: '/digest/:id(\\d+|now)?',
       name: 'digest',
       component: DigestView,
       props: true,
