@@ -23,17 +23,18 @@ import {
   MIN_CENTERING_SAMPLE,
   nameKey,
   regulars,
+  windowMentions,
   type FeatureEpisode,
 } from './similarity.ts';
 import { loadTimeline, pickPlaylist, type Timeline } from './playlist.ts';
-import { normalizeForMatch } from '../understand/text.ts';
 
 /**
  * A digest of a window of the library: the window's understood episodes grouped into stories
  * (by meaning with an embedding model, else by shared names and words), each with its best
  * grounded insights and the entities involved; the people and topics rising against the window
- * before; and a playlist that fits the listening time. Reads the understanding through
- * pipeline/understand/read.ts, so whatever improves understanding improves the digest.
+ * before; and a playlist that fits the listening time. Groups by the library's entity mentions
+ * (one query for the window) and reads the stories shown through pipeline/understand/read.ts,
+ * so whatever improves understanding improves the digest.
  */
 export const DIGEST_SCHEMA_VERSION = 1;
 export const MAX_STORIES = 20;
@@ -92,9 +93,16 @@ const TYPE_WEIGHT: Record<InsightKind, number> = {
   question: 0.4,
 };
 
-const contains = (haystack: string, needle: string) =>
-  needle.length > 0 && ` ${haystack} `.includes(` ${needle} `);
-const norm = (text: string) => normalizeForMatch(text).norm;
+/** `padded` is " text ": a whole-word (or whole-phrase) match. */
+const contains = (padded: string, needle: string) => needle.length > 0 && padded.includes(` ${needle} `);
+/** Case, diacritics and punctuation aside (one pass of regular expressions: this runs on every insight). */
+const norm = (text: string) =>
+  text
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
 
 /**
  * How much an insight is worth putting in front of a reader: its kind, whether it names what
@@ -108,11 +116,11 @@ function insightScore(
   hosts: string[],
   type: InsightKind,
 ): number {
-  const t = norm(text);
+  const t = ` ${norm(text)} `;
   let score = TYPE_WEIGHT[type];
   score += 0.4 * Math.min(3, storyNames.filter((n) => contains(t, n)).length);
   if ((show && contains(t, show)) || hosts.some((h) => contains(t, h))) score -= 1;
-  if (t.split(' ').length < 6) score -= 0.3;
+  if (t.trim().split(' ').length < 6) score -= 0.3;
   return score;
 }
 
@@ -120,12 +128,23 @@ interface Member extends FeatureEpisode {
   episode: WindowEpisode;
 }
 
+/** Its summary, insights and graph (read.ts); null when they cannot be read. */
+function understandingOf(db: Db, episodeId: number): EpisodeUnderstandingView | null {
+  try {
+    return episodeUnderstanding(db, episodeId);
+  } catch (err) {
+    if (err instanceof NotUnderstood) return null;
+    throw err;
+  }
+}
+
 function storyOf(
+  db: Db,
   id: string,
   members: Member[],
   centrality: number[],
   regular: Set<string>,
-): { story: DigestStoryView; score: number } {
+): DigestStoryView {
   const order = members.map((m, i) => ({ m, c: centrality[i]! }));
   order.sort(
     (a, b) =>
@@ -139,7 +158,7 @@ function storyOf(
     { entity: DigestEntityView; episodes: Set<number>; weight: number; best: number }
   >();
   for (const { m } of order) {
-    for (const e of m.understanding.entities) {
+    for (const e of m.entities) {
       if (!isTopical(e, m.feedId, regular)) continue;
       const key = nameKey(e.name);
       if (!key) continue;
@@ -185,13 +204,13 @@ function storyOf(
   const perEpisode = order.map(({ m }) => {
     const show = m.episode.feedTitle ? norm(m.episode.feedTitle) : null;
     // The show's own people: its greeting and sign-off name them ("I'm Kim Alvarez, our reporter").
-    const hosts = m.understanding.entities
+    const hosts = m.entities
       .filter((e) => e.type === 'person' && !isTopical(e, m.feedId, regular))
       .flatMap((e) => {
         const full = norm(e.name);
         return [full, full.split(' ')[0]!];
       });
-    return m.understanding.insights
+    return (understandingOf(db, m.episodeId)?.insights ?? [])
       .filter((i) => i.grounded && i.quotes.length > 0)
       .map((i) => {
         const quote = i.quotes[0]!;
@@ -211,32 +230,33 @@ function storyOf(
       .slice(0, INSIGHTS_PER_EPISODE);
   });
   const insights: DigestInsightView[] = [];
-  let quality = 0;
   for (let r = 0; r < INSIGHTS_PER_EPISODE && insights.length < INSIGHTS_PER_STORY; r++) {
     for (const list of perEpisode) {
       const pick = list[r];
       if (!pick || insights.length >= INSIGHTS_PER_STORY) continue;
       insights.push(pick.view);
-      quality += pick.score;
     }
   }
-  const shows = new Set(members.map((m) => m.feedId ?? `episode:${m.episodeId}`)).size;
-  const newest = Math.max(...members.map((m) => m.episode.publishedAt ?? 0));
   return {
-    story: {
-      id,
-      title,
-      episodes: order.map(({ m }) => {
-        const { understood: _understood, ...view } = m.episode;
-        return view;
-      }),
-      shows,
-      insights,
-      entities: ranked.slice(0, ENTITIES_PER_STORY).map((r) => r.entity),
-    },
-    // More episodes and more shows first; then the better insights; then the newest.
-    score: members.length + 0.5 * (shows - 1) + 0.05 * Math.min(quality, 8) + newest / 1e16,
+    id,
+    title,
+    episodes: order.map(({ m }) => {
+      const { understood: _understood, ...view } = m.episode;
+      return view;
+    }),
+    shows: showCount(members),
+    insights,
+    entities: ranked.slice(0, ENTITIES_PER_STORY).map((r) => r.entity),
   };
+}
+
+const showCount = (members: Member[]) =>
+  new Set(members.map((m) => m.feedId ?? `episode:${m.episodeId}`)).size;
+
+/** More episodes and more shows first; then the newest. */
+function storyRank(members: Member[]): number {
+  const newest = Math.max(...members.map((m) => m.episode.publishedAt ?? 0));
+  return members.length + 0.5 * (showCount(members) - 1) + newest / 1e16;
 }
 
 function rising(db: Db, from: number, to: number, regular: Set<string>): DigestView['rising'] {
@@ -280,24 +300,18 @@ export function buildDigest(db: Db, options: DigestOptions): DigestView {
   const { from, to, budgetMs, now } = options;
   const notes: string[] = [];
   const inWindow = windowEpisodes(db, from, to);
-  const members: Member[] = [];
-  for (const episode of inWindow) {
-    if (!episode.understood) continue;
-    let understanding: EpisodeUnderstandingView;
-    try {
-      understanding = episodeUnderstanding(db, episode.episodeId);
-    } catch (err) {
-      if (err instanceof NotUnderstood) continue;
-      throw err;
-    }
-    members.push({
-      episodeId: episode.episodeId,
-      feedId: episode.feedId,
-      title: episode.title,
-      understanding,
-      episode,
-    });
-  }
+  const understood = inWindow.filter((e) => e.understood);
+  const mentions = windowMentions(
+    db,
+    understood.map((e) => e.episodeId),
+  );
+  const members: Member[] = understood.map((episode) => ({
+    episodeId: episode.episodeId,
+    feedId: episode.feedId,
+    title: episode.title,
+    entities: mentions.get(episode.episodeId) ?? [],
+    episode,
+  }));
   const waiting = inWindow.length - members.length;
   if (waiting > 0)
     notes.push(
@@ -347,23 +361,26 @@ export function buildDigest(db: Db, options: DigestOptions): DigestView {
   const original = sim.slice();
   const clusters = averageLinkage(sim, n, threshold);
 
-  const built = clusters.map((indices) => {
+  // Rank the clusters first; only the stories shown are read in full (their insights).
+  const ranked = clusters
+    .map((indices) => ({ indices, rank: storyRank(indices.map((i) => members[i]!)) }))
+    .sort((a, b) => b.rank - a.rank);
+  const stories = ranked.slice(0, MAX_STORIES).map(({ indices }, k) => {
     const centrality = indices.map((i) =>
       indices.length === 1
         ? 1
         : indices.reduce((s, j) => (j === i ? s : s + original[i * n + j]!), 0) / (indices.length - 1),
     );
     return storyOf(
-      '',
+      db,
+      `s${k + 1}`,
       indices.map((i) => members[i]!),
       centrality,
       regular,
     );
   });
-  built.sort((a, b) => b.score - a.score);
-  const stories = built.slice(0, MAX_STORIES).map((b, i) => ({ ...b.story, id: `s${i + 1}` }));
-  if (built.length > MAX_STORIES) {
-    const rest = built.slice(MAX_STORIES).reduce((s, b) => s + b.story.episodes.length, 0);
+  if (ranked.length > MAX_STORIES) {
+    const rest = ranked.slice(MAX_STORIES).reduce((s, c) => s + c.indices.length, 0);
     notes.push(
       `The ${MAX_STORIES} biggest stories are shown; ${rest} more episode${rest === 1 ? ' is' : 's are'} in smaller ones.`,
     );

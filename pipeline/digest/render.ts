@@ -56,8 +56,14 @@ const KIND: Record<DigestInsightView['type'], string> = {
 };
 
 /** Backslash-escape what CommonMark would read as markup inside a line. */
+const MD_SPECIAL = /[\\`*_{}[\]<>#|!~]/;
+const MD_SPECIALS = /[\\`*_{}[\]<>#|!~]/g;
+const ODD_SPACE = /\s\s|[^\S ]/;
 export function mdText(text: string): string {
-  return text.replace(/\s+/g, ' ').replace(/[\\`*_{}[\]<>#|!~]/g, '\\$&');
+  // Tested first: most transcript text needs neither (and a test allocates nothing).
+  let out = ODD_SPACE.test(text) ? text.replace(/\s+/g, ' ') : text;
+  if (MD_SPECIAL.test(out)) out = out.replace(MD_SPECIALS, '\\$&');
+  return out;
 }
 
 function episodeTitle(d: DigestView, episodeId: number): string {

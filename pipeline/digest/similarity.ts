@@ -16,11 +16,46 @@ export const MIN_CENTERING_SAMPLE = 6;
 /** Episodes before the window that join the centering sample. */
 const CENTERING_EXTRA = 100;
 
+/** An entity as one episode names it (its canonical entity, the name it used, its role there). */
+export type MentionedEntity = Pick<
+  EpisodeUnderstandingView['entities'][number],
+  'canonicalId' | 'name' | 'type' | 'role' | 'mentionCount'
+>;
+
 export interface FeatureEpisode {
   episodeId: number;
   feedId: number | null;
   title: string | null;
-  understanding: EpisodeUnderstandingView;
+  entities: MentionedEntity[];
+}
+
+/**
+ * The entities each episode names, from the library's mentions table (what the understand
+ * step's commit recorded for `show` and `entities`), read for the whole window in one query:
+ * grouping needs them for every episode; the rest of an episode's understanding is read only for
+ * the stories shown.
+ */
+export function windowMentions(db: Db, episodeIds: number[]): Map<number, MentionedEntity[]> {
+  const out = new Map<number, MentionedEntity[]>(episodeIds.map((id) => [id, []]));
+  const rows = db
+    .prepare(
+      `SELECT m.episode_id, m.entity_id, m.name, m.role, m.mentions, en.type
+         FROM json_each(?) j
+         CROSS JOIN entity_mentions m ON m.episode_id = j.value
+         JOIN entities en ON en.id = m.entity_id`,
+    )
+    .raw()
+    .all(JSON.stringify(episodeIds)) as [
+    number,
+    number,
+    string,
+    MentionedEntity['role'],
+    number,
+    MentionedEntity['type'],
+  ][];
+  for (const [episodeId, entityId, name, role, mentions, type] of rows)
+    out.get(episodeId)?.push({ canonicalId: entityId, name, type, role, mentionCount: mentions });
+  return out;
 }
 
 /** Words too common in titles and names to say what an episode is about. */
@@ -64,11 +99,7 @@ export function regulars(db: Db, feedIds: number[]): Set<string> {
 }
 
 /** Whether an episode's entity tells what the episode is about (not its host or a regular). */
-export function isTopical(
-  e: EpisodeUnderstandingView['entities'][number],
-  feedId: number | null,
-  regular: Set<string>,
-): boolean {
+export function isTopical(e: MentionedEntity, feedId: number | null, regular: Set<string>): boolean {
   if (e.role === 'host') return false;
   return !(e.canonicalId !== null && feedId !== null && regular.has(`${feedId}:${e.canonicalId}`));
 }
@@ -86,7 +117,7 @@ export function keywordSimilarity(episodes: FeatureEpisode[], regular: Set<strin
   const vectors = episodes.map((ep) => {
     const v = new Map<string, number>();
     const add = (key: string, w: number) => v.set(key, (v.get(key) ?? 0) + w);
-    for (const e of ep.understanding.entities) {
+    for (const e of ep.entities) {
       if (!isTopical(e, ep.feedId, regular)) continue;
       const key = nameKey(e.name);
       if (!key) continue;
@@ -210,17 +241,29 @@ export function embeddingSimilarity(vectors: Float32Array[], sample: Float32Arra
     norm = Math.sqrt(norm) || 1;
     for (let k = 0; k < dims; k++) centered[i * dims + k]! /= norm;
   });
+  // Tiles of 32×32 episodes (their vectors stay in cache while the tile is computed) and two
+  // accumulators: about a quarter less CPU than the plain double loop at 2,000 × 384-d.
   const sim = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) {
-    sim[i * n + i] = 1;
-    const oi = i * dims;
-    for (let j = i + 1; j < n; j++) {
-      const oj = j * dims;
-      let s = 0;
-      for (let k = 0; k < dims; k++) s += centered[oi + k]! * centered[oj + k]!;
-      sim[i * n + j] = s;
-      sim[j * n + i] = s;
-    }
-  }
+  const TILE = 32;
+  const even = dims - (dims % 2);
+  for (let bi = 0; bi < n; bi += TILE)
+    for (let bj = bi; bj < n; bj += TILE)
+      for (let i = bi; i < Math.min(bi + TILE, n); i++) {
+        const oi = i * dims;
+        for (let j = Math.max(bj, i + 1); j < Math.min(bj + TILE, n); j++) {
+          const oj = j * dims;
+          let s0 = 0;
+          let s1 = 0;
+          for (let k = 0; k < even; k += 2) {
+            s0 += centered[oi + k]! * centered[oj + k]!;
+            s1 += centered[oi + k + 1]! * centered[oj + k + 1]!;
+          }
+          if (even < dims) s0 += centered[oi + even]! * centered[oj + even]!;
+          const s = s0 + s1;
+          sim[i * n + j] = s;
+          sim[j * n + i] = s;
+        }
+      }
+  for (let i = 0; i < n; i++) sim[i * n + i] = 1;
   return sim;
 }

@@ -304,7 +304,9 @@ function exportJson(db: Db, episodes: Episode[], dir: string, view: ExportView):
 function scanVault(dir: string): { names: Names; notes: Map<string, string> } {
   const names = new Names();
   const notes = new Map<string, string>();
-  const buf = Buffer.alloc(64 * 1024);
+  // Earshot writes earshot_id first: the head of a note is enough, unless the reader's front
+  // matter runs past it (then the whole note is read).
+  const buf = Buffer.alloc(8 * 1024);
   const walk = (rel: string) => {
     for (const d of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       if (d.name.startsWith('.')) continue;
@@ -319,6 +321,8 @@ function scanVault(dir: string): { names: Names; notes: Map<string, string> } {
         } finally {
           fs.closeSync(fd);
         }
+        if (head.startsWith('---') && !/\n---/.test(head.slice(3)) && head.length >= buf.length - 4)
+          head = fs.readFileSync(path.join(dir, r), 'utf8');
         const front = /^---\r?\n([\s\S]*?)\r?\n---/.exec(head)?.[1] ?? '';
         const id = /^earshot_id:\s*["']?((?:episode|entity)-\d+)["']?\s*$/m.exec(front)?.[1];
         if (id && !notes.has(id)) notes.set(id, r);
@@ -566,5 +570,7 @@ function writeNote(file: string, parts: NoteParts, counts: Counts): void {
   } catch {
     old = null;
   }
-  writeIfChanged(file, old === null ? newNote(parts) : mergeNote(old, parts), counts, old);
+  const fresh = newNote(parts);
+  // A note the reader never touched is the note Earshot would write now: no merge needed.
+  writeIfChanged(file, old === null || old === fresh ? fresh : mergeNote(old, parts), counts, old);
 }
