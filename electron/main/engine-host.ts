@@ -45,16 +45,14 @@ export async function startEngine(deps: EngineHostDeps): Promise<RunningEngine> 
   const app = new App(ctx);
   const host = startEngineHost(ctx, {
     host: deps.host,
+    events: app.events,
     onError: (err) => console.error(`Earshot engine: ${err.message}`),
-    // To the windows (App.events is forwarded) and to the system's notifications.
-    onDigestReady: (event) => {
-      app.events.emit('onDigestReady', event);
-      deps.onDigestReady?.(event);
-    },
+    // The windows hear it through app.events; this is for the system's notifications.
+    ...(deps.onDigestReady ? { onDigestReady: deps.onDigestReady } : {}),
   });
   const engine = host.engine;
   const unregister = registerApi(deps.ipcMain, app, API_METHODS, deps.isTrustedSender);
-  const stopForwarding = forwardEvents({ app: app.events, engine }, deps.eventTargets ?? (() => []));
+  const stopForwarding = forwardEvents(app.events, deps.eventTargets ?? (() => []));
   const apply = (state: ProcessingState) => {
     for (const lane of LANES) {
       const paused = state.userPaused || (lane === 'gpu' && state.onBattery);

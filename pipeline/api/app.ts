@@ -14,7 +14,6 @@ import { advise } from '../../models/advisor.ts';
 import { chooseBinding } from '../../models/whisper/choose.ts';
 import { ffmpegPath } from '../ingest/ffmpeg.ts';
 import { execFileSync } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { activeModel, ModelManager, modelsDir } from '../../models/manager.ts';
 import type {
   Api,
@@ -26,7 +25,8 @@ import type {
   WorkflowStatus,
   WorkflowView,
 } from './contract.ts';
-import { ApiInputError, parseArgs } from './schemas.ts';
+import { ApiInputError } from './schemas.ts';
+import { ApiEventBus } from './dispatch.ts';
 import { Subscriptions } from '../ingest/subscriptions.ts';
 import { startEpisodes } from '../ingest/episodes.ts';
 import { importFiles } from '../ingest/local-import.ts';
@@ -155,14 +155,17 @@ function jobView(r: JobRow): JobView {
 export class App implements Api {
   readonly ctx: AppContext;
   readonly subscriptions: Subscriptions;
-  /**
-   * Events the API emits for shells to forward (`earshot serve` sends them on /events):
-   * 'onModelProgress' (ModelProgressEvent), 'onDigestReady' (DigestReadyEvent, from the engine host).
-   */
-  readonly events = new EventEmitter();
+  /** The API's events (contract.ts `ApiEvents`), for shells to forward. */
+  readonly events: ApiEventBus;
   private modelManager: ModelManager | undefined;
-  constructor(ctx: AppContext, subscriptions?: Subscriptions, models?: ModelManager) {
+  constructor(
+    ctx: AppContext,
+    subscriptions?: Subscriptions,
+    models?: ModelManager,
+    events: ApiEventBus = new ApiEventBus(),
+  ) {
     this.ctx = ctx;
+    this.events = events;
     this.subscriptions = subscriptions ?? new Subscriptions(ctx.db, ctx.clock);
     this.modelManager = models;
   }
@@ -203,7 +206,6 @@ export class App implements Api {
   }
 
   async status(): Promise<StatusView> {
-    parseArgs('status', []);
     const here = os.hostname();
     const workers = (
       this.db
@@ -281,7 +283,7 @@ export class App implements Api {
   }
 
   async jobs(query?: JobsQuery): Promise<JobView[]> {
-    const [q = {}] = parseArgs('jobs', query === undefined ? [] : [query]);
+    const q = query ?? {};
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (q.state) {
@@ -303,8 +305,7 @@ export class App implements Api {
     return rows.map(jobView);
   }
 
-  async workflow(id: string): Promise<WorkflowView> {
-    const [wid] = parseArgs('workflow', [id]);
+  async workflow(wid: string): Promise<WorkflowView> {
     const wf = this.db.prepare('SELECT * FROM workflows WHERE id = ?').get(wid) as WorkflowRow | undefined;
     if (!wf) throw new ApiInputError(`There is no workflow with id ${wid}; \`earshot jobs\` lists them.`);
     // A claim writes only its job: a step whose job runs is shown running, from its claim.
@@ -344,8 +345,21 @@ export class App implements Api {
     };
   }
 
-  async retry(id: string, fromStep?: string): Promise<WorkflowView> {
-    const [wid, step] = parseArgs('retry', fromStep === undefined ? [id] : [id, fromStep]);
+  async episodeWorkflow(episodeId: number): Promise<WorkflowView> {
+    const ep = this.db.prepare('SELECT key, status FROM episodes WHERE id = ?').get(episodeId) as
+      { key: string; status: string } | undefined;
+    if (!ep) throw new ApiInputError(`There is no episode ${episodeId}; \`earshot episodes\` lists them.`);
+    const wf = this.db
+      .prepare(`SELECT id FROM workflows WHERE kind = 'episode' AND subject = ? ORDER BY seq DESC LIMIT 1`)
+      .get(ep.key) as { id: string } | undefined;
+    if (!wf)
+      throw new ApiInputError(
+        `Episode ${episodeId} has not been processed yet (it is ${ep.status}); \`earshot process ${episodeId}\` queues it.`,
+      );
+    return this.workflow(wf.id);
+  }
+
+  async retry(wid: string, step?: string): Promise<WorkflowView> {
     await this.workflow(wid);
     try {
       this.ctx.queue.retry(wid, step);
@@ -356,8 +370,7 @@ export class App implements Api {
     return this.workflow(wid);
   }
 
-  async cancel(id: string): Promise<WorkflowView> {
-    const [wid] = parseArgs('cancel', [id]);
+  async cancel(wid: string): Promise<WorkflowView> {
     const before = await this.workflow(wid);
     if (before.status === 'completed' || before.status === 'cancelled') {
       throw new ApiInputError(`Workflow ${wid} is already ${before.status}; there is nothing to cancel.`);
@@ -367,53 +380,49 @@ export class App implements Api {
   }
 
   async pauseLane(lane: Lane): Promise<LaneView> {
-    const [l] = parseArgs('pauseLane', [lane]);
-    this.ctx.queue.setPaused(l, true);
-    return this.lane(l);
+    this.ctx.queue.setPaused(lane, true);
+    return this.laneChanged(lane);
   }
 
   async resumeLane(lane: Lane): Promise<LaneView> {
-    const [l] = parseArgs('resumeLane', [lane]);
-    this.ctx.queue.setPaused(l, false);
-    return this.lane(l);
+    this.ctx.queue.setPaused(lane, false);
+    return this.laneChanged(lane);
+  }
+
+  /** The lane as `status` shows it now, told to every shell (`onLaneChanged`). */
+  laneChanged(lane: Lane): LaneView {
+    const view = this.lane(lane);
+    this.events.emit('onLaneChanged', view);
+    return view;
   }
 
   async subscribe(url: string, backlog?: string): Promise<FeedView> {
-    const [u, b] = parseArgs('subscribe', backlog === undefined ? [url] : [url, backlog]);
-    return (await this.subscriptions.subscribe(u, b)).feed;
+    return (await this.subscriptions.subscribe(url, backlog)).feed;
   }
 
   async unsubscribe(feedId: number): Promise<FeedView> {
-    const [id] = parseArgs('unsubscribe', [feedId]);
-    return this.subscriptions.unsubscribe(id);
+    return this.subscriptions.unsubscribe(feedId);
   }
 
   async refresh(
     feedId?: number,
   ): Promise<{ refreshed: RefreshView[]; failed: { feedId: number; error: string }[] }> {
-    const [id] = parseArgs('refresh', feedId === undefined ? [] : [feedId]);
-    if (id !== undefined) {
-      this.subscriptions.feed(id);
-      return this.subscriptions.refreshMany([id]);
+    if (feedId !== undefined) {
+      this.subscriptions.feed(feedId);
+      return this.subscriptions.refreshMany([feedId]);
     }
     return this.subscriptions.refreshMany(this.subscriptions.list().map((f) => f.id));
   }
 
   async feeds(): Promise<FeedView[]> {
-    parseArgs('feeds', []);
     return this.subscriptions.list();
   }
 
   async importOpml(opml: string, backlog?: string): Promise<OpmlImportView> {
-    const [doc, b] = parseArgs('importOpml', backlog === undefined ? [opml] : [opml, backlog]);
-    return this.subscriptions.importOpml(doc, b);
+    return this.subscriptions.importOpml(opml, backlog);
   }
 
-  async process(episodeIds?: number[], options?: ProcessOptions): Promise<string[]> {
-    const [ids, opts] = parseArgs(
-      'process',
-      options !== undefined ? [episodeIds, options] : episodeIds === undefined ? [] : [episodeIds],
-    );
+  async process(ids?: number[], opts?: ProcessOptions): Promise<string[]> {
     if (!this.ctx.registry.has('episode'))
       throw new ApiInputError('This Earshot has no episode pipeline registered.');
     const whisper = opts?.whisper;
@@ -423,8 +432,7 @@ export class App implements Api {
     });
   }
 
-  async importFiles(paths: string[]): Promise<ImportView> {
-    const [list] = parseArgs('importFiles', [paths]);
+  async importFiles(list: string[]): Promise<ImportView> {
     const result = await importFiles(this.ctx.db, this.ctx.clock, list);
     if (result.imported.length > 0 && this.ctx.registry.has('episode')) {
       startEpisodes(this.ctx.db, this.ctx.queue, {
@@ -435,8 +443,7 @@ export class App implements Api {
     return result;
   }
 
-  async transcript(episodeId: number): Promise<TranscriptView> {
-    const [id] = parseArgs('transcript', [episodeId]);
+  async transcript(id: number): Promise<TranscriptView> {
     const ep = this.ctx.db.prepare('SELECT id, title, status FROM episodes WHERE id = ?').get(id) as
       { id: number; title: string | null; status: string } | undefined;
     if (!ep) throw new ApiInputError(`There is no episode ${id}; \`earshot episodes\` lists them.`);
@@ -467,7 +474,6 @@ export class App implements Api {
   }
 
   async doctor(): Promise<DoctorView> {
-    parseArgs('doctor', []);
     const hardware = await detectHardware();
     const plan = planLanes(hardware);
     let ffmpeg: DoctorView['ffmpeg'];
@@ -505,34 +511,28 @@ export class App implements Api {
   }
 
   async models(): Promise<ModelView[]> {
-    parseArgs('models', []);
     return this.modelStore.list();
   }
 
   async installModel(id: string): Promise<ModelActionView> {
-    const [model] = parseArgs('installModel', [id]);
-    return this.modelStore.install(model, {
+    return this.modelStore.install(id, {
       onProgress: (p) => this.events.emit('onModelProgress', p satisfies ModelProgressEvent),
     });
   }
 
   async importModel(file: string): Promise<ModelActionView> {
-    const [from] = parseArgs('importModel', [file]);
-    return this.modelStore.import(from);
+    return this.modelStore.import(file);
   }
 
   async removeModel(id: string): Promise<ModelActionView> {
-    const [model] = parseArgs('removeModel', [id]);
-    return this.modelStore.remove(model);
+    return this.modelStore.remove(id);
   }
 
   async useModel(id: string): Promise<ModelActionView> {
-    const [model] = parseArgs('useModel', [id]);
-    return this.modelStore.use(model);
+    return this.modelStore.use(id);
   }
 
-  async adviseModels(options?: { seconds?: number }): Promise<AdviceView> {
-    const [opts] = parseArgs('adviseModels', options === undefined ? [] : [options]);
+  async adviseModels(opts?: { seconds?: number }): Promise<AdviceView> {
     const hardware = await detectHardware();
     const backlog = this.ctx.db
       .prepare(
@@ -557,14 +557,12 @@ export class App implements Api {
   }
 
   async exportOpml(): Promise<string> {
-    parseArgs('exportOpml', []);
     return this.subscriptions.exportOpml();
   }
 
   private searcher: Searcher | undefined;
 
-  async search(query: string, options?: SearchQuery): Promise<SearchView> {
-    const [q, opts = {}] = parseArgs('search', options === undefined ? [query] : [query, options]);
+  async search(q: string, opts: SearchQuery = {}): Promise<SearchView> {
     this.searcher ??= new Searcher({ db: this.ctx.db, dataDir: this.ctx.dataDir });
     return this.searcher.search(q, {
       ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
@@ -575,8 +573,7 @@ export class App implements Api {
     });
   }
 
-  async show(episodeId: number): Promise<EpisodeUnderstandingView> {
-    const [id] = parseArgs('show', [episodeId]);
+  async show(id: number): Promise<EpisodeUnderstandingView> {
     try {
       return episodeUnderstanding(this.ctx.db, id);
     } catch (err) {
@@ -586,12 +583,10 @@ export class App implements Api {
   }
 
   async entities(query?: { limit?: number; type?: EntityKind }): Promise<CanonicalEntityView[]> {
-    const [q = {}] = parseArgs('entities', query === undefined ? [] : [query]);
-    return canonicalEntities(this.ctx.db, q);
+    return canonicalEntities(this.ctx.db, query ?? {});
   }
 
-  async entity(id: number): Promise<CanonicalEntityDetailView> {
-    const [entityId] = parseArgs('entity', [id]);
+  async entity(entityId: number): Promise<CanonicalEntityDetailView> {
     try {
       return canonicalEntity(this.ctx.db, entityId);
     } catch (err) {
@@ -600,8 +595,7 @@ export class App implements Api {
     }
   }
 
-  async editSegment(episodeId: number, index: number, text: string): Promise<SegmentEditView> {
-    const [id, i, t] = parseArgs('editSegment', [episodeId, index, text]);
+  async editSegment(id: number, i: number, t: string): Promise<SegmentEditView> {
     try {
       return editSegment(this.ctx.db, this.ctx.queue, id, i, t);
     } catch (err) {
@@ -611,7 +605,7 @@ export class App implements Api {
   }
 
   async digest(query?: DigestQuery): Promise<DigestView> {
-    const [q = {}] = parseArgs('digest', query === undefined ? [] : [query]);
+    const q = query ?? {};
     const now = this.ctx.clock.now();
     let window;
     try {
@@ -624,14 +618,12 @@ export class App implements Api {
   }
 
   async digests(query?: { limit?: number }): Promise<DigestSummaryView[]> {
-    const [q = {}] = parseArgs('digests', query === undefined ? [] : [query]);
-    return listDigests(this.ctx.db, q.limit);
+    return listDigests(this.ctx.db, query?.limit);
   }
 
   async savedDigest(id: number): Promise<DigestView> {
-    const [digestId] = parseArgs('savedDigest', [id]);
     try {
-      return readDigest(this.ctx.db, digestId);
+      return readDigest(this.ctx.db, id);
     } catch (err) {
       if (err instanceof DigestNotFound) throw new ApiInputError(err.message);
       throw err;
@@ -639,7 +631,6 @@ export class App implements Api {
   }
 
   async digestSettings(): Promise<DigestSettingsView> {
-    parseArgs('digestSettings', []);
     return settingsView(this.ctx.db, this.ctx.clock.now());
   }
 
@@ -647,7 +638,7 @@ export class App implements Api {
     every?: string | number;
     budget?: string | number;
   }): Promise<DigestSettingsView> {
-    const [s] = parseArgs('setDigestSettings', [settings]);
+    const s = settings;
     const ms = (v: string | number, what: string) => (typeof v === 'number' ? v : parseDuration(v, what));
     try {
       const every = s.every === undefined || s.every === 'off' ? null : ms(s.every, 'schedule (or off)');
@@ -674,10 +665,10 @@ export class App implements Api {
   }
 
   async exportLibrary(dir: string, options?: ExportOptions): Promise<ExportView> {
-    const [folder, opts = {}] = parseArgs('exportLibrary', options === undefined ? [dir] : [dir, options]);
+    const opts = options ?? {};
     try {
       return await exportLibrary(this.ctx.db, {
-        dir: folder,
+        dir,
         format: opts.format ?? 'obsidian',
         ...(opts.feedId !== undefined ? { feedId: opts.feedId } : {}),
         ...(opts.since !== undefined ? { since: searchDate(opts.since, 'from') } : {}),
@@ -689,7 +680,6 @@ export class App implements Api {
   }
 
   async episodes(query?: { feedId?: number; limit?: number }): Promise<EpisodeView[]> {
-    const [q = {}] = parseArgs('episodes', query === undefined ? [] : [query]);
-    return this.subscriptions.episodes(q);
+    return this.subscriptions.episodes(query ?? {});
   }
 }

@@ -5,6 +5,9 @@ import { Subscriptions } from '../ingest/subscriptions.ts';
 import type { AppContext } from './app.ts';
 import type { DigestReadyEvent } from './contract.ts';
 import { watchDigests } from '../digest/events.ts';
+import type { ApiEventBus } from './dispatch.ts';
+import type { Db } from '../store/db.ts';
+import type { JobFinishedEvent, JobProgressEvent, JobStartedEvent } from './contract.ts';
 
 export interface EngineHostOptions {
   /** Worker processes: child_process.fork by default, Electron's utilityProcess in the app. */
@@ -14,6 +17,8 @@ export interface EngineHostOptions {
   onError?: (err: Error) => void;
   /** A scheduled digest was made (`onDigestReady`): for a notification. */
   onDigestReady?: (event: DigestReadyEvent) => void;
+  /** Where the engine's job events go, as the contract names them (onJobStarted, ...). Default none. */
+  events?: ApiEventBus;
 }
 
 export interface EngineHost {
@@ -41,11 +46,16 @@ export function startEngineHost(ctx: AppContext, options: EngineHostOptions = {}
     host: options.host,
   });
   engine.on('error', onError);
-  const onDigestReady = options.onDigestReady;
-  if (onDigestReady) {
+  if (options.events) forwardEngineEvents(engine, options.events, ctx.db);
+  // A scheduled digest made: onDigestReady on the bus (windows, /events) and to the caller (a
+  // notification, a line on the terminal).
+  if (options.events || options.onDigestReady) {
+    const bus = options.events;
+    const callback = options.onDigestReady;
     watchDigests(engine, ctx.db, (event) => {
+      bus?.emit('onDigestReady', event);
       try {
-        onDigestReady(event);
+        callback?.(event);
       } catch (err) {
         onError(err as Error);
       }
@@ -67,5 +77,37 @@ export function startEngineHost(ctx: AppContext, options: EngineHostOptions = {}
       })();
       return stopping;
     },
+  };
+}
+
+/**
+ * The engine's events under the contract's names: started, progress and finished become
+ * onJobStarted, onJobProgress and onJobFinished; a committed or dead-lettered step of an
+ * episode's workflow also becomes onEpisodeChanged with the episode's status now.
+ */
+export function forwardEngineEvents(engine: Engine, events: ApiEventBus, db: Db): () => void {
+  const episodeOf = db.prepare(
+    `SELECT e.id, e.status FROM workflows w JOIN episodes e ON e.key = w.subject
+      WHERE w.id = ? AND w.kind = 'episode'`,
+  );
+  const started = (e: JobStartedEvent) => events.emit('onJobStarted', e);
+  const progress = (e: JobProgressEvent) => events.emit('onJobProgress', e);
+  const finished = (e: JobFinishedEvent) => {
+    events.emit('onJobFinished', e);
+    if (e.outcome.kind === 'stale' || events.listenerCount('onEpisodeChanged') === 0) return;
+    try {
+      const ep = episodeOf.get(e.workflowId) as { id: number; status: string } | undefined;
+      if (ep) events.emit('onEpisodeChanged', { episodeId: ep.id, status: ep.status });
+    } catch {
+      // The library is closing: nobody is left to tell.
+    }
+  };
+  engine.on('started', started);
+  engine.on('progress', progress);
+  engine.on('finished', finished);
+  return () => {
+    engine.off('started', started);
+    engine.off('progress', progress);
+    engine.off('finished', finished);
   };
 }

@@ -29,7 +29,8 @@ export function watchDigests(engine: Engine, db: Db, emit: (event: DigestReadyEv
     if (!row || !row.scheduled) return;
     emit({
       digestId: row.id,
-      window: { from: row.from_ms, to: row.to_ms },
+      from: row.from_ms,
+      to: row.to_ms,
       stories: row.stories,
       episodes: row.episodes,
       headline: digestHeadline({ ...row, from: row.from_ms, to: row.to_ms }),
