@@ -1,5 +1,5 @@
 import type { CommitContext } from '../engine/workflow.ts';
-import { recordDigest, type DigestRecord } from './store.ts';
+import { recordDigest, type DigestRecord } from './records.ts';
 
 /** What the digest step returns: its file and what the `digests` row says of it. */
 export interface DigestOutput extends DigestRecord {

@@ -1,6 +1,6 @@
 import type { Db } from '../store/db.ts';
 import type { Queue } from '../engine/queue.ts';
-import { digestSettings, firstDigestAnchor, lastScheduledTo, setFirstDigestAnchor } from './store.ts';
+import { digestSettings, firstDigestAnchor, lastScheduledTo, setFirstDigestAnchor } from './records.ts';
 
 /**
  * When the next scheduled digest is due, beside the background feed refresh: every `everyMs`

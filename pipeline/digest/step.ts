@@ -3,7 +3,7 @@ import { databasePath, openDatabase } from '../store/index.ts';
 import { writeJsonAtomic } from '../steps/publisher-transcript.ts';
 import { buildDigest } from './build.ts';
 import type { DigestInput } from './schedule.ts';
-import { digestFile, digestRecord } from './store.ts';
+import { digestFile, digestRecord } from './records.ts';
 import type { DigestOutput } from './commit.ts';
 
 /**

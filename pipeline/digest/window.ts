@@ -3,8 +3,8 @@ import { searchDate } from '../search/search.ts';
 import type { DigestQuery } from '../api/contract.ts';
 
 /** The window and listening time a digest is made for, from what a person typed. */
-export const DEFAULT_WINDOW_MS = 7 * 86_400_000;
-export const DEFAULT_BUDGET_MS = 30 * 60_000;
+export { DEFAULT_BUDGET_MS, DEFAULT_WINDOW_MS } from './records.ts';
+import { DEFAULT_BUDGET_MS, DEFAULT_WINDOW_MS } from './records.ts';
 /** A digest's window is at most a year; a playlist at most 24 hours. */
 export const MAX_WINDOW_MS = 366 * 86_400_000;
 export const MAX_BUDGET_MS = 24 * 3_600_000;
