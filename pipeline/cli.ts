@@ -13,6 +13,7 @@ import { registerUnderstandCommands } from './commands/understand.ts';
 import { privateUmask } from './store/paths.ts';
 import { terminalSafe } from './ingest/clean-text.ts';
 import { registerListenCommands } from './commands/listen.ts';
+import { registerDigestCommands } from './commands/digest.ts';
 
 export function buildProgram(): Command {
   const program = new Command('earshot')
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerSearchCommands(program);
   registerUnderstandCommands(program);
   registerListenCommands(program);
+  registerDigestCommands(program);
   return program;
 }
 

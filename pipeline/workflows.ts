@@ -5,6 +5,7 @@ import { decodeStep } from './steps/decode-def.ts';
 import { transcribeStep } from './steps/transcribe-def.ts';
 import { understandStep } from './understand/step-def.ts';
 import { indexStep } from './search/step-def.ts';
+import { digestBuildStep } from './digest/step-def.ts';
 
 /**
  * The workflows this Earshot runs. The engine and every worker process import this module
@@ -24,4 +25,15 @@ export const episodeWorkflow: WorkflowDef = {
   steps: [downloadStep, publisherTranscriptStep, decodeStep, transcribeStep, understandStep, indexStep],
 };
 
-export const workflows: WorkflowDef[] = [episodeWorkflow];
+/**
+ * The digest of a window of the library (pipeline/digest/): started by the schedule beside the
+ * background feed refresh (pipeline/digest/schedule.ts); one step on the cpu lane writes
+ * digests/<from>-<to>.json and its commit records it. The subject is the window, so a window is
+ * digested once per pipeline version.
+ */
+export const digestWorkflow: WorkflowDef = {
+  kind: 'digest',
+  steps: [digestBuildStep],
+};
+
+export const workflows: WorkflowDef[] = [episodeWorkflow, digestWorkflow];

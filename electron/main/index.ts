@@ -12,6 +12,7 @@ import {
   ipcMain,
   Menu,
   MessageChannelMain,
+  Notification,
   Tray,
   nativeImage,
   powerMonitor,
@@ -32,6 +33,7 @@ import { handleAssetScheme, registerAssetScheme } from './media-protocol.ts';
 import { respondAsset } from '../../pipeline/listen/assets.ts';
 import type { AssetSource } from '../../pipeline/api/contract.ts';
 import { createTray, type EarshotTray } from './tray.ts';
+import { notifyDigestReady } from './notify.ts';
 import {
   createMainWindow,
   denyPermissions,
@@ -130,6 +132,14 @@ async function start(): Promise<void> {
         request,
       ),
   });
+  // A scheduled digest was made: a system notification that opens it.
+  host.client.on('onDigestReady', (event) =>
+    notifyDigestReady(Notification, event, (id) => {
+      showWindow();
+      // The renderer routes by hash: open the digest it announced.
+      void window?.webContents.executeJavaScript(`location.hash = '#/digest/${Number(id)}'`);
+    }),
+  );
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(appMenuTemplate({ platform: process.platform, isDev: !app.isPackaged })),
   );

@@ -79,6 +79,24 @@ import { AssetSources } from '../listen/assets.ts';
 
 /** The hold `adviseModels` puts on the gpu lane while it measures. */
 export const ADVISE_HOLD = 'measuring this machine (models advise)';
+  DigestQuery,
+  DigestSettingsView,
+  DigestSummaryView,
+  DigestView,
+  ExportOptions,
+  ExportView,
+} from './contract.ts';
+import { buildDigest } from '../digest/build.ts';
+import { DigestInputError, digestWindow, parseDuration } from '../digest/window.ts';
+import {
+  DigestNotFound,
+  digestSettings,
+  listDigests,
+  readDigest,
+  saveDigestSettings,
+  settingsView,
+} from '../digest/store.ts';
+import { ExportError, exportLibrary } from '../export/export.ts';
 
 export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
 
@@ -687,6 +705,28 @@ export class App implements Api {
       return fn();
     } catch (err) {
       if (err instanceof NoSuchEpisode) throw new ApiInputError(err.message);
+  async digest(query?: DigestQuery): Promise<DigestView> {
+    const q = query ?? {};
+    const now = this.ctx.clock.now();
+    let window;
+    try {
+      window = digestWindow(q, now, digestSettings(this.ctx.db).budgetMs);
+    } catch (err) {
+      if (err instanceof DigestInputError) throw new ApiInputError(err.message);
+      throw err;
+    }
+    return buildDigest(this.ctx.db, { ...window, now });
+  }
+
+  async digests(query?: { limit?: number }): Promise<DigestSummaryView[]> {
+    return listDigests(this.ctx.db, query?.limit);
+  }
+
+  async savedDigest(id: number): Promise<DigestView> {
+    try {
+      return readDigest(this.ctx.db, id);
+    } catch (err) {
+      if (err instanceof DigestNotFound) throw new ApiInputError(err.message);
       throw err;
     }
   }
@@ -727,6 +767,53 @@ export class App implements Api {
   async assetSource(assetPath: string): Promise<AssetSource> {
     this.assetSources ??= new AssetSources({ db: this.ctx.db, dataDir: this.ctx.dataDir });
     return this.assetSources.source(assetPath);
+  async digestSettings(): Promise<DigestSettingsView> {
+    return settingsView(this.ctx.db, this.ctx.clock.now());
+  }
+
+  async setDigestSettings(settings: {
+    every?: string | number;
+    budget?: string | number;
+  }): Promise<DigestSettingsView> {
+    const s = settings;
+    const ms = (v: string | number, what: string) => (typeof v === 'number' ? v : parseDuration(v, what));
+    try {
+      const every = s.every === undefined || s.every === 'off' ? null : ms(s.every, 'schedule (or off)');
+      if (every !== null && (every < 3_600_000 || every > 366 * 86_400_000))
+        throw new DigestInputError(
+          'A digest is made at most every hour and at least once a year (like 1d or 7d), or never (off).',
+        );
+      const budget = s.budget === undefined ? null : ms(s.budget, 'listening time');
+      if (budget !== null && budget > 24 * 3_600_000)
+        throw new DigestInputError('The listening time is at most 24h (like 30m or 1h).');
+      saveDigestSettings(
+        this.ctx.db,
+        {
+          ...(s.every !== undefined ? { everyMs: every } : {}),
+          ...(budget !== null ? { budgetMs: budget } : {}),
+        },
+        this.ctx.clock.now(),
+      );
+    } catch (err) {
+      if (err instanceof DigestInputError) throw new ApiInputError(err.message);
+      throw err;
+    }
+    return this.digestSettings();
+  }
+
+  async exportLibrary(dir: string, options?: ExportOptions): Promise<ExportView> {
+    const opts = options ?? {};
+    try {
+      return await exportLibrary(this.ctx.db, {
+        dir,
+        format: opts.format ?? 'obsidian',
+        ...(opts.feedId !== undefined ? { feedId: opts.feedId } : {}),
+        ...(opts.since !== undefined ? { since: searchDate(opts.since, 'from') } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ExportError) throw new ApiInputError(err.message);
+      throw err;
+    }
   }
 
   async episodes(query?: { feedId?: number; limit?: number }): Promise<EpisodeView[]> {

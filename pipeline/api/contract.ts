@@ -527,6 +527,145 @@ export interface InboxView {
   newCount: number;
   total: number;
   items: InboxItemView[];
+/** Which window a digest covers and how much listening its playlist may take (`digest`). */
+export interface DigestQuery {
+  /** A window that ends now: "7d", "2w", "36h" (default 7d). Not together with from/to. */
+  since?: string;
+  /** Start of the window: YYYY-MM-DD, an ISO time, or ms since the epoch. */
+  from?: string | number;
+  /** End of the window (a bare YYYY-MM-DD includes that whole day). Default: now. */
+  to?: string | number;
+  /** Listening time for the playlist: "30m", "1h", "1h30m", or ms. Default 30 minutes. */
+  budget?: string | number;
+}
+
+export interface DigestEpisodeView {
+  episodeId: number;
+  title: string | null;
+  feedId: number | null;
+  feedTitle: string | null;
+  publishedAt: number | null;
+  durationMs: number | null;
+}
+
+/** A grounded insight of one of the story's episodes, with its verbatim quote and where it is said. */
+export interface DigestInsightView {
+  episodeId: number;
+  insightId: string;
+  type: InsightKind;
+  text: string;
+  quote: QuoteView;
+}
+
+export interface DigestEntityView {
+  /** The library entity (`entity`); null when the episode's entity was not merged into one. */
+  entityId: number | null;
+  name: string;
+  type: EntityKind;
+  /** How many of the story's episodes name it. */
+  episodes: number;
+}
+
+/** Episodes of one or more shows about the same thing, grouped by meaning or by shared names. */
+export interface DigestStoryView {
+  id: string;
+  title: string;
+  /** Most central first. */
+  episodes: DigestEpisodeView[];
+  /** Distinct shows among them. */
+  shows: number;
+  insights: DigestInsightView[];
+  entities: DigestEntityView[];
+}
+
+/** A person or topic named in more episodes this window than in the one before. */
+export interface RisingEntityView {
+  entityId: number;
+  name: string;
+  type: EntityKind;
+  episodes: number;
+  previousEpisodes: number;
+}
+
+/** A stretch of an episode worth hearing: a chapter, or the segment around an insight's quote. */
+export interface DigestPlaylistItemView {
+  episodeId: number;
+  episodeTitle: string | null;
+  feedTitle: string | null;
+  storyId: string;
+  kind: 'chapter' | 'segment';
+  /** The chapter's title, or the insight the segment was picked for. */
+  title: string;
+  startMs: number;
+  endMs: number;
+}
+
+/** A digest of a window of the library (schema: pipeline/digest/schema.ts, versioned). */
+export interface DigestView {
+  schemaVersion: 1;
+  /** The stored digest's id (`savedDigest`); null for one made on request and not stored. */
+  id: number | null;
+  generatedAt: number;
+  /** [from, to) in ms since the epoch. */
+  window: { from: number; to: number };
+  /** The window of the same length just before, that `rising` compares with. */
+  previousWindow: { from: number; to: number };
+  /** How stories were grouped: by the embedding model's vectors, or by shared names and words. */
+  grouping: { by: 'embedding' | 'keywords'; modelId: string | null };
+  counts: { episodes: number; understood: number; shows: number };
+  /** Most important first: most episodes, most shows. */
+  stories: DigestStoryView[];
+  rising: { people: RisingEntityView[]; topics: RisingEntityView[] };
+  playlist: { budgetMs: number; totalMs: number; items: DigestPlaylistItemView[] };
+  /** Things the reader should know (episodes not understood yet, why grouping fell back to names). */
+  notes: string[];
+}
+
+/** A stored digest in the list (`digests`), newest first. */
+export interface DigestSummaryView {
+  id: number;
+  window: { from: number; to: number };
+  generatedAt: number;
+  stories: number;
+  episodes: number;
+  /** Made by the schedule (true) or on request. */
+  scheduled: boolean;
+}
+
+export interface DigestSettingsView {
+  /** How often a digest is made, in ms (its window is as long); null: never (schedule off). */
+  everyMs: number | null;
+  /** The playlist's listening time, in ms. */
+  budgetMs: number;
+  /** The end of the last scheduled digest's window; null before the first. */
+  lastTo: number | null;
+  /** When the next one is due (it waits for the window's episodes to be processed); null when off. */
+  nextAt: number | null;
+}
+
+export type ExportFormat = 'obsidian' | 'md' | 'json' | 'srt' | 'vtt';
+
+export interface ExportOptions {
+  /** Default obsidian. */
+  format?: ExportFormat;
+  /** Only this show's episodes. */
+  feedId?: number;
+  /** Only episodes published on or after this date (YYYY-MM-DD, an ISO time, or ms). */
+  since?: string | number;
+}
+
+export interface ExportView {
+  dir: string;
+  format: ExportFormat;
+  episodes: number;
+  /** Entity notes (obsidian and md). */
+  entities: number;
+  /** Files created or changed. */
+  written: number;
+  /** Files that were already up to date. */
+  unchanged: number;
+  /** Episodes left out, and why (no transcript, untimed for subtitles, not understood yet). */
+  skipped: { episodeId: number; title: string | null; reason: string }[];
 }
 
 export interface Api {
@@ -605,6 +744,20 @@ export interface Api {
    * app's `earshot://`). Artwork is fetched into the cache first when it is not there yet.
    */
   assetSource(path: string): Promise<AssetSource>;
+  /** A digest of a window (default the last 7 days), made now and not stored. */
+  digest(query?: DigestQuery): Promise<DigestView>;
+  /** The stored digests (the schedule's, newest first). */
+  digests(query?: { limit?: number }): Promise<DigestSummaryView[]>;
+  /** One stored digest (id from `digests`). */
+  savedDigest(id: number): Promise<DigestView>;
+  digestSettings(): Promise<DigestSettingsView>;
+  /** every: "7d", "1d", "off" (or ms); budget: "30m" (or ms). */
+  setDigestSettings(settings: {
+    every?: string | number;
+    budget?: string | number;
+  }): Promise<DigestSettingsView>;
+  /** Write the library to a folder: an Obsidian/Markdown vault, JSON artifacts, or SRT/WebVTT subtitles. */
+  exportLibrary(dir: string, options?: ExportOptions): Promise<ExportView>;
 }
 
 /** Where an asset's bytes are (`assetSource`). */
@@ -665,12 +818,17 @@ export interface EpisodeChangedEvent {
   status: string;
 }
 
-/** A digest was written (issue 15 owns its content; this says which and for when). */
+/** The schedule made and stored a digest (`savedDigest(digestId)` reads it). */
 export interface DigestReadyEvent {
   digestId: number;
   /** The window it covers, ms since the epoch. */
   from: number;
   to: number;
+  stories: number;
+  /** Episodes in its stories. */
+  episodes: number;
+  /** One line for a notification, e.g. "5 stories from 12 episodes this week". */
+  headline: string;
 }
 
 /**
@@ -746,6 +904,12 @@ export const API_METHODS = [
   'visitInbox',
   'dismissFromInbox',
   'assetSource',
+  'digest',
+  'digests',
+  'savedDigest',
+  'digestSettings',
+  'setDigestSettings',
+  'exportLibrary',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
 export const API_METHODS_COMPLETE: [MissingMethods] extends [never] ? true : never = true;

@@ -42,6 +42,12 @@ const searchDateSchema = z.union([
   z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'A date is written YYYY-MM-DD (or as an ISO time).'),
 ]);
 
+/** A length of time: "30m", "7d", "1h30m" (read by pipeline/digest/window.ts), or ms. */
+const durationSchema = z.union([
+  z.number().int().positive('A length of time is more than 0 ms.'),
+  z.string().trim().min(1, 'Give a length of time, like 30m or 7d.').max(50),
+]);
+
 /** A method's argument tuple, as its zod schema must produce it. */
 type ArgSchemas = { [K in ApiMethod]: z.ZodType<Parameters<Api[K]>> };
 
@@ -155,6 +161,13 @@ export const argSchemas: ArgSchemas = {
         unplayed: z.boolean().optional(),
         processed: z.boolean().optional(),
         hasTranscript: z.boolean().optional(),
+  digest: z.tuple([
+    z
+      .object({
+        since: z.string().min(1).max(50).optional(),
+        from: searchDateSchema.optional(),
+        to: searchDateSchema.optional(),
+        budget: durationSchema.optional(),
       })
       .strict()
       .optional(),
@@ -171,6 +184,42 @@ export const argSchemas: ArgSchemas = {
   visitInbox: z.tuple([]),
   dismissFromInbox: z.tuple([episodeIdsSchema]),
   assetSource: z.tuple([z.string().max(200)]),
+  digests: z.tuple([
+    z
+      .object({ limit: z.number().int().positive().max(1000).optional() })
+      .strict()
+      .optional(),
+  ]),
+  savedDigest: z.tuple([
+    z
+      .number({ error: 'A digest id is a number (see `earshot digests`).' })
+      .int('A digest id is a whole number (see `earshot digests`).')
+      .positive('A digest id is a number above 0 (see `earshot digests`).'),
+  ]),
+  digestSettings: z.tuple([]),
+  setDigestSettings: z.tuple([
+    z
+      .object({
+        every: z.union([z.literal('off'), durationSchema]).optional(),
+        budget: durationSchema.optional(),
+      })
+      .strict(),
+  ]),
+  exportLibrary: z.tuple([
+    z.string().trim().min(1, 'Name the folder to export into.'),
+    z
+      .object({
+        format: z
+          .enum(['obsidian', 'md', 'json', 'srt', 'vtt'], {
+            error: 'An export format is obsidian, md, json, srt or vtt.',
+          })
+          .optional(),
+        feedId: feedIdSchema.optional(),
+        since: searchDateSchema.optional(),
+      })
+      .strict()
+      .optional(),
+  ]),
 } satisfies ArgSchemas;
 
 const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
@@ -227,7 +276,14 @@ export const eventSchemas: EventSchemas = {
     delayed: count,
     running: count,
   }),
-  onDigestReady: z.object({ digestId: id, from: z.number(), to: z.number() }),
+  onDigestReady: z.object({
+    digestId: id,
+    from: z.number(),
+    to: z.number(),
+    stories: count,
+    episodes: count,
+    headline: z.string(),
+  }),
 } satisfies EventSchemas;
 
 export class ApiInputError extends Error {

@@ -239,11 +239,19 @@ export function registerEngineCommands(program: Command): void {
         cmd: Command,
       ) => {
         const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
-        const { engine, ingest, shutdown } = await startServiceProcess(resolveDataDir(dirOpt), opts);
+        const { service, engine, ingest, shutdown } = await startServiceProcess(resolveDataDir(dirOpt), opts);
+        service.app.events.on('onDigestReady', (e) =>
+          process.stdout.write(`Your digest is ready: ${e.headline} (\`earshot digest --id ${e.digestId}\`).\n`),
+        );
         if (opts.untilIdle) {
-          await ingest?.tick();
-          engine.tick();
-          await Promise.race([engine.untilIdle(), new Promise<void>((r) => process.once('SIGTERM', r))]);
+          const stopped = new Promise<void>((r) => process.once('SIGTERM', r));
+          // Two rounds: what the first makes due (the digest of a week whose episodes it
+          // processed) runs in the second.
+          for (let round = 0; round < 2; round++) {
+            await ingest?.tick();
+            engine.tick();
+            await Promise.race([engine.untilIdle(), stopped]);
+          }
           await shutdown();
         } else {
           ingest?.start();

@@ -1,6 +1,7 @@
 import type { Subscriptions } from './subscriptions.ts';
 import type { Queue } from '../engine/queue.ts';
 import { startEpisodes } from './episodes.ts';
+import { startDueDigest } from '../digest/schedule.ts';
 
 export interface BackgroundIngestOptions {
   /** How often to look for feeds that are due, in ms. Default 60000. */
@@ -9,8 +10,8 @@ export interface BackgroundIngestOptions {
 }
 
 /**
- * What runs beside the engine: refresh the feeds whose time has come and start the episodes
- * their policy queued. Each feed carries its own schedule (interval, jitter, backoff), so this
+ * What runs beside the engine: refresh the feeds whose time has come, start the episodes
+ * their policy queued, and the digest the schedule owes. Each feed carries its own schedule (interval, jitter, backoff), so this
  * only has to look often.
  */
 export class BackgroundIngest {
@@ -32,6 +33,8 @@ export class BackgroundIngest {
       try {
         await this.subs.refreshDue();
         startEpisodes(this.subs.db, this.queue);
+        // The weekly digest, once the episodes of its week are processed.
+        startDueDigest(this.subs.db, this.queue);
       } catch (err) {
         this.options.onError?.(err as Error);
       } finally {

@@ -547,6 +547,30 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX episodes_feed ON episodes (feed_id, published_at DESC, id DESC);
     `,
   },
+  {
+    version: 16,
+    name: 'digests',
+    // One row per stored digest (its JSON is digests/<from>-<to>.json beside the library,
+    // written whole by the digest workflow's step; the row is its commit). from_ms/to_ms is the
+    // window [from, to); scheduled: made by the schedule (the last one's to_ms says when the next
+    // is due). Rewriting a window's digest replaces its row.
+    sql: `
+      CREATE TABLE digests (
+        id INTEGER PRIMARY KEY,
+        from_ms INTEGER NOT NULL,
+        to_ms INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        schema_version INTEGER NOT NULL,
+        scheduled INTEGER NOT NULL DEFAULT 1,
+        stories INTEGER NOT NULL,
+        episodes INTEGER NOT NULL,
+        workflow_id TEXT,
+        created_at INTEGER NOT NULL,
+        UNIQUE (from_ms, to_ms)
+      );
+      CREATE INDEX digests_to ON digests (scheduled, to_ms);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]?.version ?? 0;

@@ -12,6 +12,8 @@ const SearchView = () => import('./views/SearchView.vue');
 const EntitiesView = () => import('./views/EntitiesView.vue');
 const ModelsView = () => import('./views/ModelsView.vue');
 const StatusView = () => import('./views/StatusView.vue');
+const DigestView = () => import('./views/DigestView.vue');
+const ExportView = () => import('./views/ExportView.vue');
 
 // Hash history: the same URLs work from a file:// page in Electron and from `earshot serve`.
 export const router = createRouter({
@@ -41,6 +43,15 @@ export const router = createRouter({
       props: true,
       meta: { section: 'entities' },
     },
+    {
+      // The latest digest; this week so far (now); or a stored one by id.
+      path: '/digest/:id(\\d+|now)?',
+      name: 'digest',
+      component: DigestView,
+      props: true,
+      meta: { section: 'digest' },
+    },
+    { path: '/export', name: 'export', component: ExportView, meta: { section: 'digest' } },
     { path: '/models', name: 'models', component: ModelsView },
     { path: '/status', name: 'status', component: StatusView },
   ],

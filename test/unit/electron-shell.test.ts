@@ -870,3 +870,49 @@ describe('renderer transport', () => {
     expect(sockets).toHaveLength(2);
   });
 });
+
+describe('the digest notification', () => {
+  const event = {
+    digestId: 7,
+    from: 0,
+    to: 7 * 86_400_000,
+    stories: 5,
+    episodes: 12,
+    headline: '5 stories from 12 episodes this week',
+  };
+
+  it('shows a system notification that opens the digest, and forwards the event to windows', async () => {
+    const { notifyDigestReady } = await import('../../electron/main/notify.ts');
+    const shown: { options: { title: string; body: string }; click?: () => void }[] = [];
+    class FakeNotification {
+      static isSupported = () => true;
+      private readonly record: (typeof shown)[number];
+      constructor(options: { title: string; body: string }) {
+        this.record = { options };
+        shown.push(this.record);
+      }
+      on(_event: 'click', listener: () => void) {
+        this.record.click = listener;
+        return this;
+      }
+      show() {}
+    }
+    const opened: number[] = [];
+    expect(notifyDigestReady(FakeNotification, event, (id) => opened.push(id))).toBe(true);
+    expect(shown.map((s) => s.options)).toEqual([
+      { title: 'Your digest is ready', body: '5 stories from 12 episodes this week.' },
+    ]);
+    shown[0]!.click!();
+    expect(opened).toEqual([7]);
+    class Unsupported extends FakeNotification {
+      static override isSupported = () => false;
+    }
+    expect(notifyDigestReady(Unsupported, event, () => {})).toBe(false);
+
+    const bus = new ApiEventBus();
+    const win = { send: vi.fn(), isDestroyed: () => false };
+    forwardEvents(bus, () => [win]);
+    bus.emit('onDigestReady', event);
+    expect(win.send).toHaveBeenCalledWith('earshot:event:onDigestReady', event);
+  });
+});
