@@ -73,12 +73,6 @@ import type {
   PlaybackView,
   ShowView,
   AssetSource,
-} from './contract.ts';
-import { Listening, NoSuchEpisode } from '../listen/library.ts';
-import { AssetSources } from '../listen/assets.ts';
-
-/** The hold `adviseModels` puts on the gpu lane while it measures. */
-export const ADVISE_HOLD = 'measuring this machine (models advise)';
   DigestQuery,
   DigestSettingsView,
   DigestSummaryView,
@@ -86,6 +80,8 @@ export const ADVISE_HOLD = 'measuring this machine (models advise)';
   ExportOptions,
   ExportView,
 } from './contract.ts';
+import { Listening, NoSuchEpisode } from '../listen/library.ts';
+import { AssetSources } from '../listen/assets.ts';
 import { buildDigest } from '../digest/build.ts';
 import { DigestInputError, digestWindow, parseDuration } from '../digest/window.ts';
 import {
@@ -97,6 +93,9 @@ import {
   settingsView,
 } from '../digest/store.ts';
 import { ExportError, exportLibrary } from '../export/export.ts';
+
+/** The hold `adviseModels` puts on the gpu lane while it measures. */
+export const ADVISE_HOLD = 'measuring this machine (models advise)';
 
 export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
 
@@ -705,6 +704,10 @@ export class App implements Api {
       return fn();
     } catch (err) {
       if (err instanceof NoSuchEpisode) throw new ApiInputError(err.message);
+      throw err;
+    }
+  }
+
   async digest(query?: DigestQuery): Promise<DigestView> {
     const q = query ?? {};
     const now = this.ctx.clock.now();
@@ -767,6 +770,8 @@ export class App implements Api {
   async assetSource(assetPath: string): Promise<AssetSource> {
     this.assetSources ??= new AssetSources({ db: this.ctx.db, dataDir: this.ctx.dataDir });
     return this.assetSources.source(assetPath);
+  }
+
   async digestSettings(): Promise<DigestSettingsView> {
     return settingsView(this.ctx.db, this.ctx.clock.now());
   }

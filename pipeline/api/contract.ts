@@ -527,6 +527,8 @@ export interface InboxView {
   newCount: number;
   total: number;
   items: InboxItemView[];
+}
+
 /** Which window a digest covers and how much listening its playlist may take (`digest`). */
 export interface DigestQuery {
   /** A window that ends now: "7d", "2w", "36h" (default 7d). Not together with from/to. */

@@ -161,6 +161,10 @@ export const argSchemas: ArgSchemas = {
         unplayed: z.boolean().optional(),
         processed: z.boolean().optional(),
         hasTranscript: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  ]),
   digest: z.tuple([
     z
       .object({

@@ -241,7 +241,9 @@ export function registerEngineCommands(program: Command): void {
         const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
         const { service, engine, ingest, shutdown } = await startServiceProcess(resolveDataDir(dirOpt), opts);
         service.app.events.on('onDigestReady', (e) =>
-          process.stdout.write(`Your digest is ready: ${e.headline} (\`earshot digest --id ${e.digestId}\`).\n`),
+          process.stdout.write(
+            `Your digest is ready: ${e.headline} (\`earshot digest --id ${e.digestId}\`).\n`,
+          ),
         );
         if (opts.untilIdle) {
           const stopped = new Promise<void>((r) => process.once('SIGTERM', r));

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startServe as startServeProcess, type ServeProcess } from './serve.ts';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
