@@ -6,7 +6,7 @@ import type { Span } from './text.ts';
  */
 export const UNDERSTAND_SCHEMA_VERSION = 1;
 /** Bump when the classic tier's code changes what it writes: understanding re-runs. */
-export const CLASSIC_VERSION = 'classic-2';
+export const CLASSIC_VERSION = 'classic-3';
 
 export type Tier = 'classic' | 'llm';
 export type InsightType = 'claim' | 'recommendation' | 'observation' | 'question';
@@ -53,8 +53,11 @@ export interface KgEntity {
   type: EntityType;
   role: EntityRole;
   aliases: string[];
+  /** Times it is named in the text, plus (a speaker) the turns it takes. */
   mentionCount: number;
-  /** Where it is mentioned (at most MAX_MENTIONS_PER_ENTITY). */
+  /** A speaker's turns (a run of segments by one speaker is one turn); absent for others. */
+  turns?: number;
+  /** Where it is named (at most MAX_MENTIONS_PER_ENTITY). */
   mentions: Quote[];
 }
 
@@ -64,6 +67,8 @@ export interface KgRelation {
   type: 'co-occurs' | 'host-of' | 'guest-on' | 'mentioned-in' | 'episode-of';
   /** Sentences both appear in (co-occurs); mentions (entity → episode). */
   count: number;
+  /** The sentences that back a co-occurrence (the first MAX_RELATION_QUOTES). */
+  quotes?: Quote[];
 }
 
 export interface KgDoc extends ArtifactHeader {
@@ -75,8 +80,9 @@ export interface KgDoc extends ArtifactHeader {
 
 /** Caps per episode, so a graph stays readable. */
 export const MAX_ENTITIES = 40;
-export const MAX_TOPICS = 12;
+export const MAX_TOPICS = 15;
 export const MAX_RELATIONS = 60;
 export const MAX_MENTIONS_PER_ENTITY = 25;
+export const MAX_RELATION_QUOTES = 2;
 export const MAX_INSIGHTS = 12;
 export const MAX_KEY_POINTS = 6;
