@@ -289,6 +289,11 @@ export interface SearchHitView {
   publishedAt: number | null;
   /** Where the text comes from: the transcript, the episode title, its show notes, or an insight. */
   kind: 'transcript' | 'title' | 'notes' | 'insight';
+  /**
+   * Every source found at this moment, `kind` first: hits are grouped by episode and moment, so
+   * an insight quoting a passage that also matched is one hit with kinds ['transcript', 'insight'].
+   */
+  kinds: ('transcript' | 'title' | 'notes' | 'insight')[];
   /** A passage of the hit, whitespace collapsed. */
   snippet: string;
   /** [start, end) offsets in `snippet` of the words that matched the query. */

@@ -114,6 +114,79 @@ function entityEpisodesSql(db: Db, entity: string): { sql: string; params: unkno
   };
 }
 
+/** A hit and where in its episode it is (Searcher.search groups hits by moment). */
+interface Moment {
+  /** Its place in the fused ranking (0 is best). */
+  rank: number;
+  hit: SearchHit;
+  row: ChunkRow;
+  /** When the first matched word is said (ms), or the passage's start; null without times. */
+  moment: number | null;
+}
+
+/** Moments closer than this are one (two overlapping chunks matching the same words). */
+const SAME_MOMENT_MS = 10_000;
+
+/** The time of a chunk's first highlighted word, interpolated by its place in the text. */
+function momentOf(row: ChunkRow, marked: string | undefined): number | null {
+  if (row.start_ms === null) return null;
+  if (row.kind !== 'transcript' || !marked) return row.start_ms;
+  const at = marked.indexOf(OPEN);
+  if (at < 0 || row.end_ms === null) return row.start_ms;
+  const length = Math.max(1, marked.replace(/[\u0001\u0002]/g, '').length);
+  return Math.round(row.start_ms + (at / length) * (row.end_ms - row.start_ms));
+}
+
+/**
+ * Hits grouped by episode and moment, best first. Transcript chunks whose first matched words
+ * are within SAME_MOMENT_MS are one passage (chunks overlap by a few sentences); an insight whose
+ * quote's time is inside a matched passage joins it, as do insights quoting the same moment.
+ * Titles and show notes have no moment and stand alone. A group is shown by its passage when the
+ * passage matched the query's words (its highlights), else by its best-ranked member; `kinds`
+ * lists every source, the shown one first, and `matchedBy` every way any member was found.
+ */
+export function groupByMoment(found: Moment[]): SearchHit[] {
+  const groups: Moment[][] = [];
+  const inPassage = (g: Moment[], m: number) =>
+    g.some(
+      (x) => x.row.kind === 'transcript' && m >= x.row.start_ms! && m <= (x.row.end_ms ?? x.row.start_ms!),
+    );
+  for (const f of found.filter((x) => x.row.kind !== 'insight')) {
+    const g =
+      f.row.kind === 'transcript' && f.moment !== null
+        ? groups.find(
+            (g) =>
+              g[0]!.row.episode_id === f.row.episode_id &&
+              g.some((x) => x.row.kind === 'transcript' && Math.abs(x.moment! - f.moment!) <= SAME_MOMENT_MS),
+          )
+        : undefined;
+    if (g) g.push(f);
+    else groups.push([f]);
+  }
+  for (const f of found.filter((x) => x.row.kind === 'insight')) {
+    const g =
+      f.moment === null
+        ? undefined
+        : groups.find(
+            (g) =>
+              g[0]!.row.episode_id === f.row.episode_id &&
+              (inPassage(g, f.moment!) || g.some((x) => x.row.kind === 'insight' && x.moment === f.moment)),
+          );
+    if (g) g.push(f);
+    else groups.push([f]);
+  }
+  return groups
+    .map((g) => {
+      g.sort((x, y) => x.rank - y.rank);
+      const shown = g.find((x) => x.row.kind === 'transcript' && x.hit.highlights.length > 0) ?? g[0]!;
+      const kinds = [...new Set([shown.row.kind, ...g.map((x) => x.row.kind)])];
+      const matchedBy = [...new Set(g.flatMap((x) => x.hit.matchedBy))];
+      return { rank: g[0]!.rank, hit: { ...shown.hit, kinds, matchedBy, score: g[0]!.hit.score } };
+    })
+    .sort((x, y) => x.rank - y.rank)
+    .map((x) => x.hit);
+}
+
 export interface SearcherOptions {
   db: Db;
   dataDir: string;
@@ -353,30 +426,40 @@ export class Searcher {
        FROM chunks c JOIN episodes e ON e.id = c.episode_id LEFT JOIN feeds f ON f.id = e.feed_id
        WHERE c.id = ?`,
     );
-    const hits: SearchHit[] = [];
+    // One hit per episode and moment: an insight whose quote is in a transcript passage that also
+    // matched, or two overlapping transcript chunks that matched the same words, are one hit.
+    const found: Moment[] = [];
     for (const [id, s] of ranked) {
-      if (hits.length >= limit) break;
+      // Enough rows that grouping still leaves `limit` hits.
+      if (found.length >= limit * 3) break;
       // A vector label whose chunk is gone (re-indexed or removed since) is skipped.
       const row = rowOf.get(id) as ChunkRow | undefined;
       if (!row) continue;
       const marked = matched ? (highlight.get(matched, id) as string | undefined) : undefined;
       const { snippet, highlights } = makeSnippet(marked ?? row.text);
-      hits.push({
-        chunkId: row.id,
-        episodeId: row.episode_id,
-        episodeTitle: row.title,
-        feedId: row.feed_id,
-        feedTitle: row.feed_title,
-        publishedAt: row.published_at,
-        kind: row.kind,
-        snippet,
-        highlights,
-        startMs: row.start_ms,
-        endMs: row.end_ms,
-        matchedBy: [...s.by],
-        score: Number(s.score.toFixed(6)),
+      found.push({
+        rank: found.length,
+        row,
+        moment: momentOf(row, marked),
+        hit: {
+          chunkId: row.id,
+          episodeId: row.episode_id,
+          episodeTitle: row.title,
+          feedId: row.feed_id,
+          feedTitle: row.feed_title,
+          publishedAt: row.published_at,
+          kind: row.kind,
+          kinds: [row.kind],
+          snippet,
+          highlights,
+          startMs: row.start_ms,
+          endMs: row.end_ms,
+          matchedBy: [...s.by],
+          score: Number(s.score.toFixed(6)),
+        },
       });
     }
+    const hits = groupByMoment(found).slice(0, limit);
     return { query, mode: modelId ? 'hybrid' : 'keyword', note, modelId, hits };
   }
 }
