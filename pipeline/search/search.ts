@@ -133,7 +133,7 @@ function momentOf(row: ChunkRow, marked: string | undefined): number | null {
   if (row.kind !== 'transcript' || !marked) return row.start_ms;
   const at = marked.indexOf(OPEN);
   if (at < 0 || row.end_ms === null) return row.start_ms;
-  const length = Math.max(1, marked.replace(/[\u0001\u0002]/g, '').length);
+  const length = Math.max(1, marked.split(OPEN).join('').split(CLOSE).join('').length);
   return Math.round(row.start_ms + (at / length) * (row.end_ms - row.start_ms));
 }
 
