@@ -60,6 +60,8 @@ import {
   NotUnderstood,
 } from '../understand/read.ts';
 import { EditError, editSegment } from '../understand/edit.ts';
+import { graph } from '../understand/graph.ts';
+import type { GraphQuery, GraphView } from './contract.ts';
 import type { SearchQuery, SearchView } from './contract.ts';
 import { Searcher, searchDate } from '../search/search.ts';
 
@@ -575,6 +577,16 @@ export class App implements Api {
     const [entityId] = parseArgs('entity', [id]);
     try {
       return canonicalEntity(this.ctx.db, entityId);
+    } catch (err) {
+      if (err instanceof NotUnderstood) throw new ApiInputError(err.message);
+      throw err;
+    }
+  }
+
+  async graph(query?: GraphQuery): Promise<GraphView> {
+    const [q = {}] = parseArgs('graph', query === undefined ? [] : [query]);
+    try {
+      return graph(this.ctx.db, q);
     } catch (err) {
       if (err instanceof NotUnderstood) throw new ApiInputError(err.message);
       throw err;

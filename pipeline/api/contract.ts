@@ -389,6 +389,63 @@ export interface CanonicalEntityDetailView extends CanonicalEntityView {
   }[];
 }
 
+/** What a node of the knowledge graph is. */
+export type GraphNodeType = EntityKind | 'show' | 'episode' | 'insight' | 'quote';
+/** How two nodes are related (stored per episode with the quotes that back it). */
+export type GraphEdgeKind = 'host-of' | 'guest-on' | 'mentions' | 'co-occurs' | 'insight-supports' | 'about';
+
+/** Which graph `graph` returns: the library's, one entity's neighbourhood, or one episode's. */
+export interface GraphQuery {
+  /** One entity in focus (id from `entities`) with its neighbours and the episodes that name it. */
+  entityId?: number;
+  /** One episode's graph: its insights, their quotes and the entities they name. */
+  episodeId?: number;
+  /** Only these kinds of entity. Default: all four. */
+  types?: EntityKind[];
+  /** Only what this show's episodes say (see `feeds`). */
+  feedId?: number;
+  /** Leave out nodes with fewer edges than this (after the other filters). Default 0. */
+  minDegree?: number;
+  /** At most this many nodes, the ones in most episodes first. Default 500, at most 5,000. */
+  limit?: number;
+}
+
+export interface GraphNodeView {
+  /** 'entity:12', 'episode:3', 'show:1', 'insight:3:c-120', 'quote:3:120-180'. */
+  id: string;
+  type: GraphNodeType;
+  label: string;
+  /** Episodes it is in (an entity, a show); 1 for an episode, an insight or a quote. */
+  episodes: number;
+  /** The library entity (`entity`), for entity nodes. */
+  entityId?: number;
+  /** The episode it belongs to (episode, insight and quote nodes). */
+  episodeId?: number;
+  /** Where to play it from (insights and quotes); null for an untimed transcript. */
+  startMs?: number | null;
+  /** An episode graph's people: their part in it. */
+  role?: 'host' | 'guest' | 'mentioned';
+}
+
+export interface GraphEdgeView {
+  source: string;
+  target: string;
+  kind: GraphEdgeKind;
+  /** Summed over the episodes that back it: sentences (co-occurs), mentions, episodes (host-of, guest-on). */
+  weight: number;
+  /** How many episodes back it. */
+  episodes: number;
+}
+
+export interface GraphView {
+  nodes: GraphNodeView[];
+  edges: GraphEdgeView[];
+  /** The node in focus (an entity or an episode), or null for the library's graph. */
+  focus: string | null;
+  /** Nodes the filters kept before the limit cut them (so a view can say "500 of 2,300"). */
+  matched: number;
+}
+
 export interface SegmentEditView {
   episodeId: number;
   index: number;
@@ -444,6 +501,8 @@ export interface Api {
   entities(query?: { limit?: number; type?: EntityKind }): Promise<CanonicalEntityView[]>;
   /** One canonical entity (id from `entities`) with the episodes that name it, newest first. */
   entity(id: number): Promise<CanonicalEntityDetailView>;
+  /** The knowledge graph: the library's entities and how they relate, one entity's neighbourhood, or an episode's insights, quotes and entities. */
+  graph(query?: GraphQuery): Promise<GraphView>;
   /** Correct one transcript segment (index from 0); understanding and what follows it run again. */
   editSegment(episodeId: number, index: number, text: string): Promise<SegmentEditView>;
 }
@@ -480,6 +539,7 @@ export const API_METHODS = [
   'show',
   'entities',
   'entity',
+  'graph',
   'editSegment',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;

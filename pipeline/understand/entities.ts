@@ -479,6 +479,8 @@ function relationsOf(
     target: e.role === 'host' && ids.show ? ids.show : ids.episode,
     type: e.role === 'host' ? 'host-of' : e.role === 'guest' ? 'guest-on' : 'mentioned-in',
     count: e.mentionCount,
+    // Where the episode names it first.
+    quotes: e.mentions.slice(0, MAX_RELATION_QUOTES),
   }));
   return [
     ...co,

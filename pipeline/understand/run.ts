@@ -16,7 +16,9 @@ import {
   UNDERSTAND_SCHEMA_VERSION,
   type ArtifactHeader,
   type GiDoc,
+  type Insight,
   type KgEntity,
+  type KgRelation,
   type KgDoc,
   type SummaryDoc,
 } from './types.ts';
@@ -94,6 +96,7 @@ export function understandTranscript(
   const ctx = episodeContext(t, graph.entities, turns.speakerOf, meta.showTitle ?? null);
   const summaryDraft = llm ? llm.drafts.summary : classicSummary(ranked, ctx);
   const insightDrafts = llm ? llm.drafts.insights : classicInsights(ranked, ctx);
+  const insights = groundInsights(t, insightDrafts, n);
   const last = transcript.segments[transcript.segments.length - 1];
   const words = a.tokens.filter((tk) => tk.type === 'word').length;
   return {
@@ -107,13 +110,13 @@ export function understandTranscript(
         durationMs: transcript.timed && last ? last.endMs : null,
       },
     },
-    gi: { ...header, insights: groundInsights(t, insightDrafts, n) },
+    gi: { ...header, insights },
     kg: {
       ...header,
       episode: { id: ids.episode, key: meta.key, title: meta.episodeTitle ?? null },
       show: ids.show ? { id: ids.show, title: meta.showTitle ?? null } : null,
       entities: graph.entities,
-      relations: graph.relations,
+      relations: [...graph.relations, ...insightRelations(insights, graph.entities)],
     },
   };
 }
@@ -161,4 +164,36 @@ function episodeContext(
       return showNorm !== null && ` ${sentenceText(start, end)} `.includes(` ${showNorm} `);
     },
   };
+}
+
+/**
+ * The insights' part of the graph: each grounded quote supports its insight, and an insight is
+ * about the entities its quotes name.
+ */
+function insightRelations(insights: Insight[], entities: KgEntity[]): KgRelation[] {
+  const out: KgRelation[] = [];
+  for (const i of insights) {
+    for (const q of i.quotes)
+      out.push({
+        source: `quote:${q.charStart}-${q.charEnd}`,
+        target: i.id,
+        type: 'insight-supports',
+        count: 1,
+        quotes: [q],
+      });
+    for (const e of entities) {
+      const named = e.mentions.filter((m) =>
+        i.quotes.some((q) => m.charStart >= q.charStart && m.charEnd <= q.charEnd),
+      );
+      if (named.length > 0)
+        out.push({
+          source: i.id,
+          target: e.id,
+          type: 'about',
+          count: named.length,
+          quotes: named.slice(0, 1),
+        });
+    }
+  }
+  return out;
 }

@@ -61,13 +61,22 @@ export interface KgEntity {
   mentions: Quote[];
 }
 
+/**
+ * An edge of the episode's graph. Nodes: its entities ("e1"…), the episode ("episode:<key>"),
+ * the show ("show:<feed id>"), its insights (their ids in gi.json) and their quotes
+ * ("quote:<charStart>-<charEnd>").
+ * - co-occurs: two entities named in the same sentences (count: how many);
+ * - host-of (entity → show), guest-on, mentioned-in (entity → episode): count is the mentions;
+ * - episode-of: the episode → its show;
+ * - insight-supports: a quote → the insight it grounds;
+ * - about: an insight → an entity named in its quotes.
+ */
 export interface KgRelation {
   source: string;
   target: string;
-  type: 'co-occurs' | 'host-of' | 'guest-on' | 'mentioned-in' | 'episode-of';
-  /** Sentences both appear in (co-occurs); mentions (entity → episode). */
+  type: 'co-occurs' | 'host-of' | 'guest-on' | 'mentioned-in' | 'episode-of' | 'insight-supports' | 'about';
   count: number;
-  /** The sentences that back a co-occurrence (the first MAX_RELATION_QUOTES). */
+  /** What backs it: the sentences of a co-occurrence, the first mentions, the quote (at most MAX_RELATION_QUOTES). */
   quotes?: Quote[];
 }
 
