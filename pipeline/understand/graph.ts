@@ -85,7 +85,10 @@ function finish(
   return { nodes: chosen, edges: live, focus, matched };
 }
 
-/** The library's entities (sized by episodes), how often they are named together, and who hosts which show. */
+/**
+ * The library's entities (sized by episodes), how often they are named together, and the shows
+ * their hosts host (host-of) and their guests were on (guest-on, summed over the show's episodes).
+ */
 function libraryGraph(db: Db, q: GraphQuery): GraphView {
   const types = q.types?.length ? q.types : ALL_TYPES;
   const feed = q.feedId ?? null;
@@ -114,8 +117,21 @@ function libraryGraph(db: Db, q: GraphQuery): GraphView {
        WHERE kind IN ('co-occurs', 'host-of')${inFeed} GROUP BY kind, source, target`,
     )
     .all(...(feed === null ? [] : [feed])) as EdgeRow[];
-  // The shows their hosts host.
-  if (types.includes('person')) {
+  // A guest is drawn beside the show they were a guest on (in the library, episodes are not nodes).
+  edges.push(
+    ...(db
+      .prepare(
+        `SELECT r.source, 'show:' || ep.feed_id AS target, 'guest-on' AS kind, sum(r.weight) AS weight,
+                count(*) AS episodes
+         FROM kg_relations r JOIN episodes ep ON ep.id = r.episode_id
+         WHERE r.kind = 'guest-on' AND ep.feed_id IS NOT NULL AND (? IS NULL OR ep.feed_id = ?)
+         GROUP BY r.source, ep.feed_id`,
+      )
+      .all(feed, feed) as EdgeRow[]),
+  );
+  // The shows their hosts and guests take part in.
+  const hosted = new Set(edges.filter((e) => e.kind !== 'co-occurs').map((e) => e.target));
+  if (types.includes('person') && hosted.size > 0) {
     const shows = db
       .prepare(
         `SELECT f.id, f.title, (SELECT count(*) FROM episodes ep WHERE ep.feed_id = f.id
@@ -124,7 +140,7 @@ function libraryGraph(db: Db, q: GraphQuery): GraphView {
       )
       .all(feed, feed) as { id: number; title: string | null; episodes: number }[];
     for (const s of shows)
-      if (s.episodes > 0)
+      if (hosted.has(showNode(s.id)))
         nodes.push({
           id: showNode(s.id),
           type: 'show',

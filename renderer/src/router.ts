@@ -6,6 +6,7 @@ import TranscriptView from './views/TranscriptView.vue';
 import InsightsView from './views/InsightsView.vue';
 import SearchView from './views/SearchView.vue';
 import EntitiesView from './views/EntitiesView.vue';
+import GraphView from './views/GraphView.vue';
 
 // Hash history: the same URLs work from a file:// page in Electron and from `earshot serve`.
 export const router = createRouter({
@@ -27,6 +28,13 @@ export const router = createRouter({
       props: true,
       meta: { section: 'podcasts' },
     },
+    {
+      path: '/episodes/:id(\\d+)/graph',
+      name: 'episode-graph',
+      component: GraphView,
+      props: true,
+      meta: { section: 'podcasts' },
+    },
     { path: '/search', name: 'search', component: SearchView },
     {
       // One record with or without an entity chosen, so the list and its filters stay as they are.
@@ -36,6 +44,8 @@ export const router = createRouter({
       props: true,
       meta: { section: 'entities' },
     },
+    // The library's graph; ?entity=ID puts one entity in focus.
+    { path: '/graph', name: 'graph', component: GraphView, meta: { section: 'graph' } },
     { path: '/models', name: 'models', component: ModelsView },
     { path: '/status', name: 'status', component: StatusView },
   ],

@@ -15,6 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { cliPath, repoRoot, tempDir } from '../helpers/env.ts';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.ts';
 import { makeAudio } from '../helpers/audio.ts';
+import { buildUi } from '../helpers/ui-build.ts';
 
 const CHROMIUM = process.env.EARSHOT_CHROMIUM ?? '/usr/bin/chromium';
 const haveChromium = fs.existsSync(CHROMIUM);
@@ -118,14 +119,8 @@ beforeAll(async () => {
   const catalog = path.join(dataDir, 'catalog.json');
   writeCatalog(catalog);
   fs.mkdirSync(shots, { recursive: true });
-  execFileSync(
-    process.execPath,
-    [path.join(repoRoot, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'],
-    {
-      cwd: repoRoot,
-      stdio: 'ignore',
-    },
-  );
+  // One build at a time for the UI test files (test/helpers/ui-build.ts).
+  await buildUi();
   execFileSync(process.execPath, [cliPath, '--data-dir', dataDir, 'pause', 'gpu']);
   serve = spawn(process.execPath, [cliPath, '--data-dir', dataDir, 'serve', '--port', '0', '--no-engine'], {
     stdio: ['ignore', 'pipe', 'inherit'],

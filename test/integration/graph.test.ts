@@ -104,6 +104,13 @@ describe('the knowledge graph', () => {
     const byLabel = (v: GraphView, label: string) => v.nodes.find((n) => n.label === label);
     expect(byLabel(lib, 'Lex Fridman')).toMatchObject({ type: 'person', episodes: 2 });
     expect(byLabel(lib, 'The Quiet Lab')).toMatchObject({ type: 'show', episodes: 2 });
+    expect(lib.edges).toContainEqual(
+      expect.objectContaining({
+        source: byLabel(lib, 'Sarah')!.id,
+        target: byLabel(lib, 'The Podcast Clinic')!.id,
+        kind: 'guest-on',
+      }),
+    );
     const mara = byLabel(lib, 'Mara Quinn')!;
     expect(lib.edges).toContainEqual({
       source: mara.id,
@@ -115,9 +122,16 @@ describe('the knowledge graph', () => {
     // Every edge is the sum of the stored rows that back it, each row with its quotes.
     expect(lib.edges.length).toBeGreaterThan(10);
     const ids2 = new Set(lib.nodes.map((n) => n.id));
+    const showOf = new Map((await app.episodes()).map((ep) => [ep.id, `show:${ep.feedId}`]));
     for (const e of lib.edges) {
       expect(ids2.has(e.source) && ids2.has(e.target)).toBe(true);
-      const backing = rows.filter((r) => r.kind === e.kind && r.source === e.source && r.target === e.target);
+      // In the library a guest is joined to the show of the episodes they were a guest on.
+      const backing = rows.filter(
+        (r) =>
+          r.kind === e.kind &&
+          r.source === e.source &&
+          (e.kind === 'guest-on' ? showOf.get(r.episode_id) === e.target : r.target === e.target),
+      );
       expect(backing.length).toBe(e.episodes);
       expect(backing.reduce((s, r) => s + r.weight, 0)).toBe(e.weight);
       for (const r of backing) expect((JSON.parse(r.quotes) as unknown[]).length).toBeGreaterThan(0);
