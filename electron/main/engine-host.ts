@@ -43,11 +43,12 @@ export async function startEngine(deps: EngineHostDeps): Promise<RunningEngine> 
   const app = new App(ctx);
   const host = startEngineHost(ctx, {
     host: deps.host,
+    events: app.events,
     onError: (err) => console.error(`Earshot engine: ${err.message}`),
   });
   const engine = host.engine;
   const unregister = registerApi(deps.ipcMain, app, API_METHODS, deps.isTrustedSender);
-  const stopForwarding = forwardEvents({ app: app.events, engine }, deps.eventTargets ?? (() => []));
+  const stopForwarding = forwardEvents(app.events, deps.eventTargets ?? (() => []));
   const apply = (state: ProcessingState) => {
     for (const lane of LANES) {
       const paused = state.userPaused || (lane === 'gpu' && state.onBattery);

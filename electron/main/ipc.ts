@@ -1,24 +1,22 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import { eventChannel, invokeChannel, type InvokeResult } from '../shared/bridge.ts';
-
-type Method = (...args: never[]) => unknown;
-type MethodName<T> = { [K in keyof T]: T[K] extends Method ? K : never }[keyof T] & string;
+import type { Api, ApiMethod } from '../../pipeline/api/contract.ts';
+import { dispatch, toWireError } from '../../pipeline/api/dispatch.ts';
 
 /**
- * Answers the preload's `invoke(name, ...args)` by calling `api[name](...args)`, for the listed
- * names only. Input validation is the API's own (zod at its boundary); here only the sender is
- * checked: a frame that is not Earshot's page (`isTrustedSender(url)` false) gets an error.
- * Returns a function that removes the handlers.
+ * Answers the preload's `invoke(name, ...args)` through the API's dispatcher (arguments validated
+ * against the contract's schemas), for the listed names only. Here only the sender is checked: a
+ * frame that is not Earshot's page (`isTrustedSender(url)` false) gets an error. Returns a
+ * function that removes the handlers.
  */
-export function registerApi<T extends object>(
+export function registerApi(
   ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>,
-  api: T,
-  names: readonly MethodName<T>[],
+  api: Partial<Api>,
+  names: readonly ApiMethod[],
   isTrustedSender: (url: string) => boolean,
 ): () => void {
   for (const name of names) {
-    const method = api[name] as Method;
-    if (typeof method !== 'function') throw new TypeError(`The API has no method "${name}"`);
+    if (typeof api[name] !== 'function') throw new TypeError(`The API has no method "${name}"`);
     ipcMain.handle(invokeChannel(name), async (event: IpcMainInvokeEvent, ...args: unknown[]) => {
       const url = event.senderFrame?.url ?? '';
       if (!isTrustedSender(url)) {
@@ -27,7 +25,7 @@ export function registerApi<T extends object>(
         );
       }
       try {
-        return { ok: true, value: await method.apply(api, args as never[]) } satisfies InvokeResult;
+        return { ok: true, value: await dispatch(api as Api, name, args) } satisfies InvokeResult;
       } catch (err) {
         return failure(err);
       }
@@ -39,8 +37,7 @@ export function registerApi<T extends object>(
 }
 
 function failure(err: unknown): InvokeResult {
-  const error = err instanceof Error ? err : new Error(String(err));
-  return { ok: false, error: { name: error.name, message: error.message } };
+  return { ok: false, error: toWireError(err) };
 }
 
 /** Push an event to a window; its `window.earshot.on(event, ...)` listeners receive `payload`. */

@@ -14,7 +14,6 @@ import { advise } from '../../models/advisor.ts';
 import { chooseBinding } from '../../models/whisper/choose.ts';
 import { ffmpegPath } from '../ingest/ffmpeg.ts';
 import { execFileSync } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { activeModel, ModelManager, modelsDir } from '../../models/manager.ts';
 import type {
   Api,
@@ -26,7 +25,8 @@ import type {
   WorkflowStatus,
   WorkflowView,
 } from './contract.ts';
-import { ApiInputError, parseArgs } from './schemas.ts';
+import { ApiInputError } from './schemas.ts';
+import { ApiEventBus } from './dispatch.ts';
 import { Subscriptions } from '../ingest/subscriptions.ts';
 import { startEpisodes } from '../ingest/episodes.ts';
 import { importFiles } from '../ingest/local-import.ts';
@@ -138,14 +138,17 @@ function jobView(r: JobRow): JobView {
 export class App implements Api {
   readonly ctx: AppContext;
   readonly subscriptions: Subscriptions;
-  /**
-   * Events the API emits for shells to forward (`earshot serve` sends them on /events):
-   * 'onModelProgress' (ModelProgressEvent).
-   */
-  readonly events = new EventEmitter();
+  /** The API's events (contract.ts `ApiEvents`), for shells to forward. */
+  readonly events: ApiEventBus;
   private modelManager: ModelManager | undefined;
-  constructor(ctx: AppContext, subscriptions?: Subscriptions, models?: ModelManager) {
+  constructor(
+    ctx: AppContext,
+    subscriptions?: Subscriptions,
+    models?: ModelManager,
+    events: ApiEventBus = new ApiEventBus(),
+  ) {
     this.ctx = ctx;
+    this.events = events;
     this.subscriptions = subscriptions ?? new Subscriptions(ctx.db, ctx.clock);
     this.modelManager = models;
   }
@@ -186,7 +189,6 @@ export class App implements Api {
   }
 
   async status(): Promise<StatusView> {
-    parseArgs('status', []);
     const here = os.hostname();
     const workers = (
       this.db
@@ -264,7 +266,7 @@ export class App implements Api {
   }
 
   async jobs(query?: JobsQuery): Promise<JobView[]> {
-    const [q = {}] = parseArgs('jobs', query === undefined ? [] : [query]);
+    const q = query ?? {};
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (q.state) {
@@ -286,8 +288,7 @@ export class App implements Api {
     return rows.map(jobView);
   }
 
-  async workflow(id: string): Promise<WorkflowView> {
-    const [wid] = parseArgs('workflow', [id]);
+  async workflow(wid: string): Promise<WorkflowView> {
     const wf = this.db.prepare('SELECT * FROM workflows WHERE id = ?').get(wid) as WorkflowRow | undefined;
     if (!wf) throw new ApiInputError(`There is no workflow with id ${wid}; \`earshot jobs\` lists them.`);
     // A claim writes only its job: a step whose job runs is shown running, from its claim.
@@ -327,8 +328,21 @@ export class App implements Api {
     };
   }
 
-  async retry(id: string, fromStep?: string): Promise<WorkflowView> {
-    const [wid, step] = parseArgs('retry', fromStep === undefined ? [id] : [id, fromStep]);
+  async episodeWorkflow(episodeId: number): Promise<WorkflowView> {
+    const ep = this.db.prepare('SELECT key, status FROM episodes WHERE id = ?').get(episodeId) as
+      { key: string; status: string } | undefined;
+    if (!ep) throw new ApiInputError(`There is no episode ${episodeId}; \`earshot episodes\` lists them.`);
+    const wf = this.db
+      .prepare(`SELECT id FROM workflows WHERE kind = 'episode' AND subject = ? ORDER BY seq DESC LIMIT 1`)
+      .get(ep.key) as { id: string } | undefined;
+    if (!wf)
+      throw new ApiInputError(
+        `Episode ${episodeId} has not been processed yet (it is ${ep.status}); \`earshot process ${episodeId}\` queues it.`,
+      );
+    return this.workflow(wf.id);
+  }
+
+  async retry(wid: string, step?: string): Promise<WorkflowView> {
     await this.workflow(wid);
     try {
       this.ctx.queue.retry(wid, step);
@@ -339,8 +353,7 @@ export class App implements Api {
     return this.workflow(wid);
   }
 
-  async cancel(id: string): Promise<WorkflowView> {
-    const [wid] = parseArgs('cancel', [id]);
+  async cancel(wid: string): Promise<WorkflowView> {
     const before = await this.workflow(wid);
     if (before.status === 'completed' || before.status === 'cancelled') {
       throw new ApiInputError(`Workflow ${wid} is already ${before.status}; there is nothing to cancel.`);
@@ -350,53 +363,49 @@ export class App implements Api {
   }
 
   async pauseLane(lane: Lane): Promise<LaneView> {
-    const [l] = parseArgs('pauseLane', [lane]);
-    this.ctx.queue.setPaused(l, true);
-    return this.lane(l);
+    this.ctx.queue.setPaused(lane, true);
+    return this.laneChanged(lane);
   }
 
   async resumeLane(lane: Lane): Promise<LaneView> {
-    const [l] = parseArgs('resumeLane', [lane]);
-    this.ctx.queue.setPaused(l, false);
-    return this.lane(l);
+    this.ctx.queue.setPaused(lane, false);
+    return this.laneChanged(lane);
+  }
+
+  /** The lane as `status` shows it now, told to every shell (`onLaneChanged`). */
+  laneChanged(lane: Lane): LaneView {
+    const view = this.lane(lane);
+    this.events.emit('onLaneChanged', view);
+    return view;
   }
 
   async subscribe(url: string, backlog?: string): Promise<FeedView> {
-    const [u, b] = parseArgs('subscribe', backlog === undefined ? [url] : [url, backlog]);
-    return (await this.subscriptions.subscribe(u, b)).feed;
+    return (await this.subscriptions.subscribe(url, backlog)).feed;
   }
 
   async unsubscribe(feedId: number): Promise<FeedView> {
-    const [id] = parseArgs('unsubscribe', [feedId]);
-    return this.subscriptions.unsubscribe(id);
+    return this.subscriptions.unsubscribe(feedId);
   }
 
   async refresh(
     feedId?: number,
   ): Promise<{ refreshed: RefreshView[]; failed: { feedId: number; error: string }[] }> {
-    const [id] = parseArgs('refresh', feedId === undefined ? [] : [feedId]);
-    if (id !== undefined) {
-      this.subscriptions.feed(id);
-      return this.subscriptions.refreshMany([id]);
+    if (feedId !== undefined) {
+      this.subscriptions.feed(feedId);
+      return this.subscriptions.refreshMany([feedId]);
     }
     return this.subscriptions.refreshMany(this.subscriptions.list().map((f) => f.id));
   }
 
   async feeds(): Promise<FeedView[]> {
-    parseArgs('feeds', []);
     return this.subscriptions.list();
   }
 
   async importOpml(opml: string, backlog?: string): Promise<OpmlImportView> {
-    const [doc, b] = parseArgs('importOpml', backlog === undefined ? [opml] : [opml, backlog]);
-    return this.subscriptions.importOpml(doc, b);
+    return this.subscriptions.importOpml(opml, backlog);
   }
 
-  async process(episodeIds?: number[], options?: ProcessOptions): Promise<string[]> {
-    const [ids, opts] = parseArgs(
-      'process',
-      options !== undefined ? [episodeIds, options] : episodeIds === undefined ? [] : [episodeIds],
-    );
+  async process(ids?: number[], opts?: ProcessOptions): Promise<string[]> {
     if (!this.ctx.registry.has('episode'))
       throw new ApiInputError('This Earshot has no episode pipeline registered.');
     const whisper = opts?.whisper;
@@ -406,8 +415,7 @@ export class App implements Api {
     });
   }
 
-  async importFiles(paths: string[]): Promise<ImportView> {
-    const [list] = parseArgs('importFiles', [paths]);
+  async importFiles(list: string[]): Promise<ImportView> {
     const result = await importFiles(this.ctx.db, this.ctx.clock, list);
     if (result.imported.length > 0 && this.ctx.registry.has('episode')) {
       startEpisodes(this.ctx.db, this.ctx.queue, {
@@ -418,8 +426,7 @@ export class App implements Api {
     return result;
   }
 
-  async transcript(episodeId: number): Promise<TranscriptView> {
-    const [id] = parseArgs('transcript', [episodeId]);
+  async transcript(id: number): Promise<TranscriptView> {
     const ep = this.ctx.db.prepare('SELECT id, title, status FROM episodes WHERE id = ?').get(id) as
       { id: number; title: string | null; status: string } | undefined;
     if (!ep) throw new ApiInputError(`There is no episode ${id}; \`earshot episodes\` lists them.`);
@@ -450,7 +457,6 @@ export class App implements Api {
   }
 
   async doctor(): Promise<DoctorView> {
-    parseArgs('doctor', []);
     const hardware = await detectHardware();
     const plan = planLanes(hardware);
     let ffmpeg: DoctorView['ffmpeg'];
@@ -488,34 +494,28 @@ export class App implements Api {
   }
 
   async models(): Promise<ModelView[]> {
-    parseArgs('models', []);
     return this.modelStore.list();
   }
 
   async installModel(id: string): Promise<ModelActionView> {
-    const [model] = parseArgs('installModel', [id]);
-    return this.modelStore.install(model, {
+    return this.modelStore.install(id, {
       onProgress: (p) => this.events.emit('onModelProgress', p satisfies ModelProgressEvent),
     });
   }
 
   async importModel(file: string): Promise<ModelActionView> {
-    const [from] = parseArgs('importModel', [file]);
-    return this.modelStore.import(from);
+    return this.modelStore.import(file);
   }
 
   async removeModel(id: string): Promise<ModelActionView> {
-    const [model] = parseArgs('removeModel', [id]);
-    return this.modelStore.remove(model);
+    return this.modelStore.remove(id);
   }
 
   async useModel(id: string): Promise<ModelActionView> {
-    const [model] = parseArgs('useModel', [id]);
-    return this.modelStore.use(model);
+    return this.modelStore.use(id);
   }
 
-  async adviseModels(options?: { seconds?: number }): Promise<AdviceView> {
-    const [opts] = parseArgs('adviseModels', options === undefined ? [] : [options]);
+  async adviseModels(opts?: { seconds?: number }): Promise<AdviceView> {
     const hardware = await detectHardware();
     const backlog = this.ctx.db
       .prepare(
@@ -540,14 +540,12 @@ export class App implements Api {
   }
 
   async exportOpml(): Promise<string> {
-    parseArgs('exportOpml', []);
     return this.subscriptions.exportOpml();
   }
 
   private searcher: Searcher | undefined;
 
-  async search(query: string, options?: SearchQuery): Promise<SearchView> {
-    const [q, opts = {}] = parseArgs('search', options === undefined ? [query] : [query, options]);
+  async search(q: string, opts: SearchQuery = {}): Promise<SearchView> {
     this.searcher ??= new Searcher({ db: this.ctx.db, dataDir: this.ctx.dataDir });
     return this.searcher.search(q, {
       ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
@@ -558,8 +556,7 @@ export class App implements Api {
     });
   }
 
-  async show(episodeId: number): Promise<EpisodeUnderstandingView> {
-    const [id] = parseArgs('show', [episodeId]);
+  async show(id: number): Promise<EpisodeUnderstandingView> {
     try {
       return episodeUnderstanding(this.ctx.db, id);
     } catch (err) {
@@ -569,12 +566,10 @@ export class App implements Api {
   }
 
   async entities(query?: { limit?: number; type?: EntityKind }): Promise<CanonicalEntityView[]> {
-    const [q = {}] = parseArgs('entities', query === undefined ? [] : [query]);
-    return canonicalEntities(this.ctx.db, q);
+    return canonicalEntities(this.ctx.db, query ?? {});
   }
 
-  async entity(id: number): Promise<CanonicalEntityDetailView> {
-    const [entityId] = parseArgs('entity', [id]);
+  async entity(entityId: number): Promise<CanonicalEntityDetailView> {
     try {
       return canonicalEntity(this.ctx.db, entityId);
     } catch (err) {
@@ -584,17 +579,15 @@ export class App implements Api {
   }
 
   async graph(query?: GraphQuery): Promise<GraphView> {
-    const [q = {}] = parseArgs('graph', query === undefined ? [] : [query]);
     try {
-      return graph(this.ctx.db, q);
+      return graph(this.ctx.db, query ?? {});
     } catch (err) {
       if (err instanceof NotUnderstood) throw new ApiInputError(err.message);
       throw err;
     }
   }
 
-  async editSegment(episodeId: number, index: number, text: string): Promise<SegmentEditView> {
-    const [id, i, t] = parseArgs('editSegment', [episodeId, index, text]);
+  async editSegment(id: number, i: number, t: string): Promise<SegmentEditView> {
     try {
       return editSegment(this.ctx.db, this.ctx.queue, id, i, t);
     } catch (err) {
@@ -604,7 +597,6 @@ export class App implements Api {
   }
 
   async episodes(query?: { feedId?: number; limit?: number }): Promise<EpisodeView[]> {
-    const [q = {}] = parseArgs('episodes', query === undefined ? [] : [query]);
-    return this.subscriptions.episodes(q);
+    return this.subscriptions.episodes(query ?? {});
   }
 }

@@ -458,6 +458,8 @@ export interface Api {
   status(): Promise<StatusView>;
   jobs(query?: JobsQuery): Promise<JobView[]>;
   workflow(id: string): Promise<WorkflowView>;
+  /** An episode's latest workflow (the one `process` or a refresh started last). */
+  episodeWorkflow(episodeId: number): Promise<WorkflowView>;
   retry(id: string, fromStep?: string): Promise<WorkflowView>;
   cancel(id: string): Promise<WorkflowView>;
   pauseLane(lane: LaneName): Promise<LaneView>;
@@ -508,12 +510,97 @@ export interface Api {
 }
 
 export type ApiMethod = keyof Api;
+/** What a call resolves to. */
+export type ApiResult<K extends ApiMethod> = Awaited<ReturnType<Api[K]>>;
+
+/** A JSON value (what a step reports as progress detail). */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A step was handed to a worker. */
+export interface JobStartedEvent {
+  jobId: number;
+  workflowId: string;
+  step: string;
+  lane: LaneName;
+  workerId: string;
+}
+
+/** A running step reported how far it is (0..1), with anything the step adds. */
+export interface JobProgressEvent {
+  jobId: number;
+  workflowId: string;
+  step: string;
+  fraction: number;
+  detail?: JsonValue;
+}
+
+/** How a job ended: committed (and whether its workflow is done), retried later, dead-lettered, or no longer held. */
+export type JobOutcome =
+  | { kind: 'committed'; workflowDone: boolean }
+  | { kind: 'retry'; runAt: number }
+  | { kind: 'dead'; reason: string }
+  | { kind: 'stale' };
+
+export interface JobFinishedEvent {
+  jobId: number;
+  workflowId: string;
+  step: string;
+  outcome: JobOutcome;
+}
+
+/** An episode's state changed (a step committed, it was queued, listed or removed). */
+export interface EpisodeChangedEvent {
+  episodeId: number;
+  /** The episode's status now; 'removed' when it left the library. */
+  status: string;
+}
+
+/** A digest was written (issue 15 owns its content; this says which and for when). */
+export interface DigestReadyEvent {
+  digestId: number;
+  /** The window it covers, ms since the epoch. */
+  from: number;
+  to: number;
+}
+
+/**
+ * Every event the API pushes to shells (IPC to windows, /events on `earshot serve`, the CLI's
+ * listeners), named once with its payload. Payloads are validated where they leave the service
+ * (schemas.ts `eventSchemas`), like calls' arguments where they enter it.
+ */
+export interface ApiEvents {
+  onJobStarted: JobStartedEvent;
+  onJobProgress: JobProgressEvent;
+  onJobFinished: JobFinishedEvent;
+  /** A model download's progress (`installModel`). */
+  onModelProgress: ModelProgressEvent;
+  onEpisodeChanged: EpisodeChangedEvent;
+  /** A lane was paused or resumed (by the user, or held by the machine's power), as `status` shows it. */
+  onLaneChanged: LaneView;
+  onDigestReady: DigestReadyEvent;
+}
+
+export type ApiEvent = keyof ApiEvents;
+
+/** Every event name, for shells that forward them (checked complete against ApiEvents). */
+export const API_EVENTS = [
+  'onJobStarted',
+  'onJobProgress',
+  'onJobFinished',
+  'onModelProgress',
+  'onEpisodeChanged',
+  'onLaneChanged',
+  'onDigestReady',
+] as const satisfies readonly ApiEvent[];
+type MissingEvents = Exclude<ApiEvent, (typeof API_EVENTS)[number]>;
+export const API_EVENTS_COMPLETE: [MissingEvents] extends [never] ? true : never = true;
 
 /** Every method name, for shells that register handlers (checked complete against Api). */
 export const API_METHODS = [
   'status',
   'jobs',
   'workflow',
+  'episodeWorkflow',
   'retry',
   'cancel',
   'pauseLane',

@@ -3,6 +3,9 @@ import type { WorkerHost } from '../engine/worker-host.ts';
 import { BackgroundIngest } from '../ingest/background.ts';
 import { Subscriptions } from '../ingest/subscriptions.ts';
 import type { AppContext } from './app.ts';
+import type { ApiEventBus } from './dispatch.ts';
+import type { Db } from '../store/db.ts';
+import type { JobFinishedEvent, JobProgressEvent, JobStartedEvent } from './contract.ts';
 
 export interface EngineHostOptions {
   /** Worker processes: child_process.fork by default, Electron's utilityProcess in the app. */
@@ -10,6 +13,8 @@ export interface EngineHostOptions {
   /** Lease length in ms (tests shorten it). Default: the engine's. */
   leaseMs?: number;
   onError?: (err: Error) => void;
+  /** Where the engine's job events go, as the contract names them (onJobStarted, ...). Default none. */
+  events?: ApiEventBus;
 }
 
 export interface EngineHost {
@@ -37,6 +42,7 @@ export function startEngineHost(ctx: AppContext, options: EngineHostOptions = {}
     host: options.host,
   });
   engine.on('error', onError);
+  if (options.events) forwardEngineEvents(engine, options.events, ctx.db);
   const ingest = ctx.registry.has('episode')
     ? new BackgroundIngest(new Subscriptions(ctx.db, ctx.clock), engine.queue, { onError })
     : null;
@@ -53,5 +59,37 @@ export function startEngineHost(ctx: AppContext, options: EngineHostOptions = {}
       })();
       return stopping;
     },
+  };
+}
+
+/**
+ * The engine's events under the contract's names: started, progress and finished become
+ * onJobStarted, onJobProgress and onJobFinished; a committed or dead-lettered step of an
+ * episode's workflow also becomes onEpisodeChanged with the episode's status now.
+ */
+export function forwardEngineEvents(engine: Engine, events: ApiEventBus, db: Db): () => void {
+  const episodeOf = db.prepare(
+    `SELECT e.id, e.status FROM workflows w JOIN episodes e ON e.key = w.subject
+      WHERE w.id = ? AND w.kind = 'episode'`,
+  );
+  const started = (e: JobStartedEvent) => events.emit('onJobStarted', e);
+  const progress = (e: JobProgressEvent) => events.emit('onJobProgress', e);
+  const finished = (e: JobFinishedEvent) => {
+    events.emit('onJobFinished', e);
+    if (e.outcome.kind === 'stale' || events.listenerCount('onEpisodeChanged') === 0) return;
+    try {
+      const ep = episodeOf.get(e.workflowId) as { id: number; status: string } | undefined;
+      if (ep) events.emit('onEpisodeChanged', { episodeId: ep.id, status: ep.status });
+    } catch {
+      // The library is closing: nobody is left to tell.
+    }
+  };
+  engine.on('started', started);
+  engine.on('progress', progress);
+  engine.on('finished', finished);
+  return () => {
+    engine.off('started', started);
+    engine.off('progress', progress);
+    engine.off('finished', finished);
   };
 }

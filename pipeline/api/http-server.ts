@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { API_METHODS, type Api, type ApiMethod } from './contract.ts';
+import type { Api, ApiEvent, ApiEvents } from './contract.ts';
+import { dispatch, isApiMethod, toWireError, USER_ERRORS, type ApiEventBus } from './dispatch.ts';
 
 export interface ServeOptions {
   api: Api;
@@ -11,12 +12,14 @@ export interface ServeOptions {
   staticDir?: string;
   /** Default 0: any free port. Always bound to 127.0.0.1. */
   port?: number;
+  /** The API's events, forwarded to every page on /events. Default none (use `broadcast`). */
+  events?: ApiEventBus;
 }
 
 export interface RunningServer {
   url: string;
   /** Send an event to every connected page: `{ event, payload }` on /events. */
-  broadcast(event: string, payload: unknown): void;
+  broadcast<E extends ApiEvent>(event: E, payload: ApiEvents[E]): void;
   close(): Promise<void>;
 }
 
@@ -29,7 +32,6 @@ const MAX_BODY = 8 * 1024 * 1024;
  * page on another site cannot post a plain form to it).
  */
 export async function serveApi(options: ServeOptions): Promise<RunningServer> {
-  const methods = new Set<string>(API_METHODS);
   let allowedHosts = new Set<string>();
   const statics =
     options.staticDir && fs.existsSync(options.staticDir)
@@ -52,7 +54,7 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
     if (url.pathname.startsWith('/api/')) {
       const name = decodeURIComponent(url.pathname.slice('/api/'.length));
       if (req.method !== 'POST') return send(res, 405, { error: 'Call the API with POST.' });
-      if (!methods.has(name)) return send(res, 404, { error: `There is no API method "${name}".` });
+      if (!isApiMethod(name)) return send(res, 404, { error: `There is no API method "${name}".` });
       if (!String(req.headers['content-type']).startsWith('application/json')) {
         return send(res, 415, {
           error: 'Send the arguments as a JSON array (content-type application/json).',
@@ -74,13 +76,11 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
         }
         if (!Array.isArray(args))
           return send(res, 400, { error: 'The request body must be a JSON array of arguments.' });
-        const method = options.api[name as ApiMethod] as (...a: unknown[]) => Promise<unknown>;
-        method.apply(options.api, args).then(
+        dispatch(options.api, name, args).then(
           (value) => send(res, 200, value),
           (err: unknown) => {
-            const e = err instanceof Error ? err : new Error(String(err));
-            const userError = ['ApiInputError', 'IngestError', 'StoreError', 'ModelError'].includes(e.name);
-            send(res, userError ? 400 : 500, { error: e.message, name: e.name });
+            const e = toWireError(err);
+            send(res, USER_ERRORS.includes(e.name) ? 400 : 500, { error: e.message, name: e.name });
           },
         );
       });
@@ -111,14 +111,17 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
   });
   const port = (server.address() as AddressInfo).port;
   allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  const broadcast = <E extends ApiEvent>(event: E, payload: ApiEvents[E]) => {
+    const text = JSON.stringify({ event, payload });
+    for (const ws of sockets.clients as Set<WebSocket>) if (ws.readyState === ws.OPEN) ws.send(text);
+  };
+  const stopEvents = options.events?.onAny(broadcast);
   return {
     url: `http://127.0.0.1:${port}`,
-    broadcast(event, payload) {
-      const text = JSON.stringify({ event, payload });
-      for (const ws of sockets.clients as Set<WebSocket>) if (ws.readyState === ws.OPEN) ws.send(text);
-    },
+    broadcast,
     close: () =>
       new Promise<void>((resolve) => {
+        stopEvents?.();
         for (const ws of sockets.clients) ws.terminate();
         sockets.close();
         server.closeAllConnections();

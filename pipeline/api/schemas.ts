@@ -1,7 +1,16 @@
 import { z } from 'zod';
-import type { ApiMethod } from './contract.ts';
+import type { Api, ApiEvent, ApiEvents, ApiMethod, JsonValue } from './contract.ts';
 
-/** Argument schemas for every API method: payloads are validated here, at the boundary. */
+/**
+ * The zod schemas of the typed API: one argument tuple per method and one payload per event,
+ * each checked against the contract's own types (`ArgSchemas`, `EventSchemas`), so a schema that
+ * drifts from `Api` or `ApiEvents` fails to compile. Calls are validated once, by the dispatcher
+ * (dispatch.ts), where they enter the service; events where they leave it.
+ *
+ * Adding a method: declare it in `Api` (contract.ts) and `API_METHODS`, add its tuple here,
+ * implement it in app.ts with typed parameters (no validation there). Trailing optional
+ * arguments are `.optional()` elements of one tuple: a union of tuples only says "Invalid input".
+ */
 export const laneSchema = z.enum(['gpu', 'cpu', 'io'], {
   error: (issue) => `"${String(issue.input)}" is not a lane; the lanes are gpu, cpu and io.`,
 });
@@ -24,76 +33,63 @@ const searchDateSchema = z.union([
   z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'A date is written YYYY-MM-DD (or as an ISO time).'),
 ]);
 
-export const argSchemas = {
+/** A method's argument tuple, as its zod schema must produce it. */
+type ArgSchemas = { [K in ApiMethod]: z.ZodType<Parameters<Api[K]>> };
+
+export const argSchemas: ArgSchemas = {
   status: z.tuple([]),
-  jobs: z.union([
-    z.tuple([]),
-    z.tuple([
-      z
-        .object({
-          state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']).optional(),
-          lane: laneSchema.optional(),
-          limit: z.number().int().positive().max(10_000).optional(),
-        })
-        .strict()
-        .optional(),
-    ]),
+  jobs: z.tuple([
+    z
+      .object({
+        state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']).optional(),
+        lane: laneSchema.optional(),
+        limit: z.number().int().positive().max(10_000).optional(),
+      })
+      .strict()
+      .optional(),
   ]),
   workflow: z.tuple([workflowIdSchema]),
-  retry: z.union([z.tuple([workflowIdSchema]), z.tuple([workflowIdSchema, z.string().min(1).optional()])]),
+  episodeWorkflow: z.tuple([episodeIdSchema]),
+  retry: z.tuple([workflowIdSchema, z.string().min(1).optional()]),
   cancel: z.tuple([workflowIdSchema]),
   pauseLane: z.tuple([laneSchema]),
   resumeLane: z.tuple([laneSchema]),
-  subscribe: z.union([
-    z.tuple([z.string().min(1, 'Give the feed address.')]),
-    z.tuple([z.string().min(1), z.string().optional()]),
-  ]),
+  subscribe: z.tuple([z.string().min(1, 'Give the feed address.'), z.string().optional()]),
   unsubscribe: z.tuple([feedIdSchema]),
-  refresh: z.union([z.tuple([]), z.tuple([feedIdSchema.optional()])]),
+  refresh: z.tuple([feedIdSchema.optional()]),
   feeds: z.tuple([]),
-  importOpml: z.union([z.tuple([z.string()]), z.tuple([z.string(), z.string().optional()])]),
+  importOpml: z.tuple([z.string(), z.string().optional()]),
   exportOpml: z.tuple([]),
   doctor: z.tuple([]),
   transcript: z.tuple([episodeIdSchema]),
   importFiles: z.tuple([z.array(z.string().min(1)).min(1, 'Name at least one file or folder to import.')]),
-  process: z.union([
-    z.tuple([]),
-    z.tuple([z.array(episodeIdSchema).optional()]),
-    z.tuple([
-      z.array(episodeIdSchema).optional(),
-      z
-        .object({ whisper: z.enum(['auto', 'always']).optional() })
-        .strict()
-        .optional(),
-    ]),
+  process: z.tuple([
+    z.array(episodeIdSchema).optional(),
+    z
+      .object({ whisper: z.enum(['auto', 'always']).optional() })
+      .strict()
+      .optional(),
   ]),
-  episodes: z.union([
-    z.tuple([]),
-    z.tuple([
-      z
-        .object({
-          feedId: feedIdSchema.optional(),
-          limit: z.number().int().positive().max(100_000).optional(),
-        })
-        .strict()
-        .optional(),
-    ]),
+  episodes: z.tuple([
+    z
+      .object({
+        feedId: feedIdSchema.optional(),
+        limit: z.number().int().positive().max(100_000).optional(),
+      })
+      .strict()
+      .optional(),
   ]),
   models: z.tuple([]),
   installModel: z.tuple([modelIdSchema]),
   importModel: z.tuple([z.string().min(1, 'Name the model file (or embedding-model folder) to import.')]),
   removeModel: z.tuple([modelIdSchema]),
   useModel: z.tuple([modelIdSchema]),
-  adviseModels: z.union([
-    z.tuple([]),
-    z.tuple([
-      z
-        .object({ seconds: z.number().int().min(5).max(600).optional() })
-        .strict()
-        .optional(),
-    ]),
+  adviseModels: z.tuple([
+    z
+      .object({ seconds: z.number().int().min(5).max(600).optional() })
+      .strict()
+      .optional(),
   ]),
-  // One tuple with an optional options object (a union would only say "Invalid input").
   search: z.tuple([
     z.string().trim().min(1, 'Give something to search for.').max(1000, 'That search is too long.'),
     z
@@ -108,21 +104,18 @@ export const argSchemas = {
       .optional(),
   ]),
   show: z.tuple([episodeIdSchema]),
-  entities: z.union([
-    z.tuple([]),
-    z.tuple([
-      z
-        .object({
-          limit: z.number().int().positive().max(10_000).optional(),
-          type: z
-            .enum(['person', 'organization', 'place', 'topic'], {
-              error: 'An entity type is person, organization, place or topic.',
-            })
-            .optional(),
-        })
-        .strict()
-        .optional(),
-    ]),
+  entities: z.tuple([
+    z
+      .object({
+        limit: z.number().int().positive().max(10_000).optional(),
+        type: z
+          .enum(['person', 'organization', 'place', 'topic'], {
+            error: 'An entity type is person, organization, place or topic.',
+          })
+          .optional(),
+      })
+      .strict()
+      .optional(),
   ]),
   entity: z.tuple([
     z
@@ -167,7 +160,62 @@ export const argSchemas = {
       .min(1, 'Give the corrected text of the segment.')
       .max(10_000, 'That is too long for one segment.'),
   ]),
-} satisfies Record<ApiMethod, z.ZodType>;
+} satisfies ArgSchemas;
+
+const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([
+    z.null(),
+    z.boolean(),
+    z.number(),
+    z.string(),
+    z.array(jsonValue),
+    z.record(z.string(), jsonValue),
+  ]),
+);
+const count = z.number().int().nonnegative();
+const id = z.number().int().positive();
+
+/** An event's payload, as its zod schema must produce it. */
+type EventSchemas = { [E in ApiEvent]: z.ZodType<ApiEvents[E]> };
+
+export const eventSchemas: EventSchemas = {
+  onJobStarted: z.object({
+    jobId: id,
+    workflowId: z.string(),
+    step: z.string(),
+    lane: laneSchema,
+    workerId: z.string(),
+  }),
+  onJobProgress: z.object({
+    jobId: id,
+    workflowId: z.string(),
+    step: z.string(),
+    fraction: z.number().min(0).max(1),
+    detail: jsonValue.optional(),
+  }),
+  onJobFinished: z.object({
+    jobId: id,
+    workflowId: z.string(),
+    step: z.string(),
+    outcome: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('committed'), workflowDone: z.boolean() }),
+      z.object({ kind: z.literal('retry'), runAt: z.number() }),
+      z.object({ kind: z.literal('dead'), reason: z.string() }),
+      z.object({ kind: z.literal('stale') }),
+    ]),
+  }),
+  onModelProgress: z.object({ id: z.string(), bytes: count, total: count.nullable() }),
+  onEpisodeChanged: z.object({ episodeId: id, status: z.string() }),
+  onLaneChanged: z.object({
+    lane: laneSchema,
+    paused: z.boolean(),
+    concurrency: count,
+    queued: count,
+    delayed: count,
+    running: count,
+  }),
+  onDigestReady: z.object({ digestId: id, from: z.number(), to: z.number() }),
+} satisfies EventSchemas;
 
 export class ApiInputError extends Error {
   constructor(message: string) {
@@ -176,8 +224,21 @@ export class ApiInputError extends Error {
   }
 }
 
-export function parseArgs<K extends ApiMethod>(method: K, args: unknown[]): z.infer<(typeof argSchemas)[K]> {
+function explain(error: z.ZodError): string {
+  return error.issues.map((i) => i.message).join('; ');
+}
+
+/** A method's arguments, validated: an ApiInputError says what was wrong, in the user's terms. */
+export function parseArgs<K extends ApiMethod>(method: K, args: readonly unknown[]): Parameters<Api[K]> {
   const r = argSchemas[method].safeParse(args);
-  if (!r.success) throw new ApiInputError(r.error.issues.map((i) => i.message).join('; '));
-  return r.data as z.infer<(typeof argSchemas)[K]>;
+  if (!r.success) throw new ApiInputError(explain(r.error));
+  return r.data as Parameters<Api[K]>;
+}
+
+/** An event's payload, validated before it leaves the service (a payload that does not fit is a bug). */
+export function parseEvent<E extends ApiEvent>(event: E, payload: unknown): ApiEvents[E] {
+  const r = eventSchemas[event].safeParse(payload);
+  if (!r.success)
+    throw new TypeError(`The ${event} event's payload does not fit the contract: ${explain(r.error)}`);
+  return r.data as ApiEvents[E];
 }

@@ -5,8 +5,8 @@ import { resolveDataDir } from '../store/paths.ts';
 import { App, openApp } from '../api/app.ts';
 import { serveApi } from '../api/http-server.ts';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from '../api/schemas.ts';
 import { startEngineHost } from '../api/engine-host.ts';
+import { ApiInputError } from '../api/schemas.ts';
 import { positiveInt, print, table, when, withApp } from './io.ts';
 
 function parseLanes(value: string): Partial<Record<Lane, number>> {
@@ -100,11 +100,17 @@ export function registerEngineCommands(program: Command): void {
   const workflow = program.command('workflow').description('inspect workflows');
   workflow
     .command('show')
-    .argument('<id>', 'workflow id')
-    .description('steps with state, attempts, timings and errors')
-    .action(async (id: string, _opts, cmd: Command) => {
+    .argument('[id]', 'workflow id')
+    .option('--episode <id>', "an episode's latest workflow instead (see `earshot episodes`)", (v) =>
+      positiveInt(v, 'an episode id (see `earshot episodes`)'),
+    )
+    .description('steps with their lane, state, attempts, timings and errors')
+    .action(async (id: string | undefined, opts: { episode?: number }, cmd: Command) => {
+      if ((id === undefined) === (opts.episode === undefined))
+        throw new ApiInputError('Name a workflow id, or an episode with --episode ID (not both).');
       await withApp(cmd, async (app) => {
-        const w = await app.workflow(id);
+        const w =
+          opts.episode !== undefined ? await app.episodeWorkflow(opts.episode) : await app.workflow(id!);
         print(cmd, w, () => {
           const head = `${w.id}  ${w.kind}  ${w.subject}\nstatus: ${w.status}${w.deadReason ? ` — ${w.deadReason}` : ''}`;
           const steps = table([
@@ -164,8 +170,7 @@ export function registerEngineCommands(program: Command): void {
       )
       .action(async (lane: string, _opts, cmd: Command) => {
         await withApp(cmd, async (app) => {
-          const [l] = parseArgs('pauseLane', [lane]);
-          const v = paused ? await app.pauseLane(l) : await app.resumeLane(l);
+          const v = paused ? await app.pauseLane(lane as Lane) : await app.resumeLane(lane as Lane);
           print(cmd, v, () => `The ${v.lane} lane is ${v.paused ? 'paused' : 'running'}.`);
         });
       });
@@ -249,14 +254,8 @@ export function registerEngineCommands(program: Command): void {
         lanes: opts.engine ? undefined : { gpu: 0, cpu: 0, io: 0 },
       });
       const staticDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
-      const app = new App(host.ctx);
-      const server = await serveApi({ api: app, staticDir, port: opts.port ?? 4747 });
-      app.events.on('onModelProgress', (payload: unknown) => server.broadcast('onModelProgress', payload));
-      for (const event of ['started', 'progress', 'finished'] as const) {
-        host.engine.on(event, (payload: unknown) =>
-          server.broadcast(`onJob${event[0]!.toUpperCase()}${event.slice(1)}`, payload),
-        );
-      }
+      const app = host.app;
+      const server = await serveApi({ api: app, events: app.events, staticDir, port: opts.port ?? 4747 });
       if (opts.engine) host.ingest?.start();
       process.stdout.write(`Earshot is at ${server.url}/ (Ctrl-C to stop)\n`);
       await untilSignal();
@@ -279,13 +278,15 @@ async function startEngineProcess(
 ) {
   const leaseMs = process.env.EARSHOT_LEASE_MS ? Number(process.env.EARSHOT_LEASE_MS) : undefined;
   const ctx = await openApp(dataDir, { lanes: opts.lanes, leaseMs, detectGpus: true });
+  const app = new App(ctx);
   const host = startEngineHost(ctx, {
     leaseMs,
+    events: app.events,
     onError: (err) => process.stderr.write(`earshot: ${err.message}\n`),
   });
   const shutdown = () => host.shutdown(opts.grace ?? 10_000);
   // A second signal while stopping is not an abort: the grace period still applies.
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
-  return { ctx, engine: host.engine, ingest: host.ingest, shutdown };
+  return { ctx, app, engine: host.engine, ingest: host.ingest, shutdown };
 }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolveDataDir } from '../store/paths.ts';
 import { App, openApp, type AppContext } from '../api/app.ts';
+import { validated } from '../api/dispatch.ts';
 
 export interface GlobalOptions {
   dataDir?: string;
@@ -21,7 +22,8 @@ export function print(cmd: Command, value: unknown, human: () => string): void {
 export async function withApp<T>(cmd: Command, fn: (app: App, ctx: AppContext) => Promise<T>): Promise<T> {
   const ctx = await openApp(resolveDataDir(globals(cmd).dataDir));
   try {
-    return await fn(new App(ctx), ctx);
+    // Through the dispatcher: a command line's arguments meet the same schemas as a window's.
+    return await fn(validated(new App(ctx)), ctx);
   } finally {
     ctx.db.close();
   }

@@ -2,15 +2,15 @@
  * How the UI reaches the typed API: through the preload bridge inside Electron, or over HTTP and
  * a WebSocket from the page `earshot serve` hands to a browser. Views never know which.
  */
-import type { Api, ApiMethod } from '../../pipeline/api/contract.ts';
+import type { Api, ApiEvent, ApiEvents, ApiMethod, ApiResult } from '../../pipeline/api/contract.ts';
 
-export type ApiResult<K extends ApiMethod> = Awaited<ReturnType<Api[K]>>;
+export type { ApiResult };
 
 export interface Transport {
   readonly kind: 'ipc' | 'http';
   invoke<K extends ApiMethod>(name: K, ...args: Parameters<Api[K]>): Promise<ApiResult<K>>;
-  /** Returns a function that removes the listener. */
-  on(event: string, listener: (payload: unknown) => void): () => void;
+  /** An event of the contract (`ApiEvents`), with its typed payload. Returns a function that removes the listener. */
+  on<E extends ApiEvent>(event: E, listener: (payload: ApiEvents[E]) => void): () => void;
 }
 
 /** What Electron's preload puts on `window.earshot`. */
@@ -23,7 +23,7 @@ export function ipcTransport(bridge: EarshotBridge): Transport {
   return {
     kind: 'ipc',
     invoke: (name, ...args) => bridge.invoke(name, ...args) as Promise<ApiResult<typeof name>>,
-    on: (event, listener) => bridge.on(event, listener),
+    on: (event, listener) => bridge.on(event, listener as (payload: unknown) => void),
   };
 }
 
@@ -99,10 +99,11 @@ export function httpTransport(options: HttpTransportOptions): Transport {
     on(event, listener) {
       let set = listeners.get(event);
       if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener);
+      const l = listener as (payload: unknown) => void;
+      set.add(l);
       if (!socket && !retryTimer) connect();
       return () => {
-        set.delete(listener);
+        set.delete(l);
         if (set.size === 0) listeners.delete(event);
         if (listeners.size === 0) disconnect();
       };

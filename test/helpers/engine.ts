@@ -6,6 +6,7 @@ import { fixtureWorkflowsModule, tempDir } from './env.ts';
 import { workflows as pipelineWorkflows } from '../../pipeline/workflows.ts';
 import { afterEach } from 'vitest';
 import { App, defaultWorkflowsModule, openApp, type AppContext } from '../../pipeline/api/app.ts';
+import { validated } from '../../pipeline/api/dispatch.ts';
 
 export function fixtureEngine(
   dataDir: string,
@@ -81,7 +82,7 @@ export function pipelineLibraries(): {
     async open() {
       const ctx = await openApp(tempDir(), { registryModule: defaultWorkflowsModule });
       libraries.push(ctx);
-      return { ctx, app: new App(ctx) };
+      return { ctx, app: validated(new App(ctx)) };
     },
     async runUntilIdle(ctx) {
       const engine = pipelineEngine(ctx.db, ctx.dataDir, { lanes: { gpu: 1, cpu: 1, io: 2 } });

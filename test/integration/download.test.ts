@@ -6,6 +6,7 @@ import { openDatabase, databasePath, type Db } from '../../pipeline/store/index.
 import { Subscriptions } from '../../pipeline/ingest/subscriptions.ts';
 import { startEpisodes } from '../../pipeline/ingest/episodes.ts';
 import { App, defaultWorkflowsModule, openApp } from '../../pipeline/api/app.ts';
+import { validated } from '../../pipeline/api/dispatch.ts';
 import { systemClock } from '../../pipeline/engine/clock.ts';
 import { repoRoot, tempDir } from '../helpers/env.ts';
 import { makeAudio } from '../helpers/audio.ts';
@@ -165,7 +166,7 @@ describe('episode downloads on the io lane', () => {
 
     // The publisher puts the file back; asking for the episode again runs it again.
     server.route('/media/never-there.mp3', { body: audio, headers: { 'content-type': 'audio/mpeg' } });
-    const app = new App(await openApp(dataDir, { registryModule: defaultWorkflowsModule }));
+    const app = validated(new App(await openApp(dataDir, { registryModule: defaultWorkflowsModule })));
     expect(await app.process([episode.id])).toEqual([wfId]);
     const engine = engines[engines.length - 1]!;
     engine.tick();

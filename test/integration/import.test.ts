@@ -5,6 +5,7 @@ import { ffmpegPath } from '../../pipeline/ingest/ffmpeg.ts';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../pipeline/engine/engine.ts';
 import { App, openApp, defaultWorkflowsModule } from '../../pipeline/api/app.ts';
+import { validated } from '../../pipeline/api/dispatch.ts';
 import { childEnv, cliPath, tempDir } from '../helpers/env.ts';
 import { makeAudio } from '../helpers/audio.ts';
 import { pipelineEngine } from '../helpers/engine.ts';
@@ -32,7 +33,7 @@ afterEach(async () => {
 describe('local import', () => {
   it('imports every supported format from a folder, rejects the rest with reasons, and processes them', async () => {
     const ctx = await openApp(tempDir(), { registryModule: defaultWorkflowsModule });
-    const app = new App(ctx);
+    const app = validated(new App(ctx));
     await installEmptyWhisper(ctx.dataDir, ctx.db);
     const r = await app.importFiles([
       folder,
@@ -115,7 +116,7 @@ describe('local import', () => {
       file,
     ]);
     const ctx = await openApp(tempDir(), { registryModule: defaultWorkflowsModule });
-    const app = new App(ctx);
+    const app = validated(new App(ctx));
     const r = await app.importFiles([file]);
     expect(r.imported).toEqual([expect.objectContaining({ title: 'Chaptered talk' })]);
     const engine = pipelineEngine(ctx.db, ctx.dataDir);

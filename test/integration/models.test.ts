@@ -7,6 +7,7 @@ import { openDatabase, databasePath } from '../../pipeline/store/index.ts';
 import { ModelManager, activeModel, resolveInstalledModel } from '../../models/manager.ts';
 import type { CatalogEntry } from '../../models/catalog.ts';
 import { App, openApp } from '../../pipeline/api/app.ts';
+import { validated } from '../../pipeline/api/dispatch.ts';
 import type { ModelProgressEvent } from '../../pipeline/api/contract.ts';
 import { childEnv, cliPath, fixtureWorkflowsModule, tempDir } from '../helpers/env.ts';
 import { startModelServer, type ModelServer } from '../helpers/model-server.ts';
@@ -293,7 +294,7 @@ describe('model manager: install', () => {
         catalog: [entry],
         progressIntervalMs: 0,
       });
-      const app = new App(ctx, undefined, manager);
+      const app = validated(new App(ctx, undefined, manager));
       const events: ModelProgressEvent[] = [];
       app.events.on('onModelProgress', (e: ModelProgressEvent) => events.push(e));
       const r = await app.installModel(entry.id);

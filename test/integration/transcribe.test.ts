@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../pipeline/engine/engine.ts';
 import { App, openApp, defaultWorkflowsModule, type AppContext } from '../../pipeline/api/app.ts';
+import { validated } from '../../pipeline/api/dispatch.ts';
 import { tempDir } from '../helpers/env.ts';
 import { makeAudio } from '../helpers/audio.ts';
 import { next, pipelineEngine } from '../helpers/engine.ts';
@@ -35,7 +36,7 @@ afterEach(async () => {
 async function library(): Promise<{ ctx: AppContext; app: App }> {
   const ctx = await openApp(tempDir(), { registryModule: defaultWorkflowsModule });
   libraries.push(ctx);
-  return { ctx, app: new App(ctx) };
+  return { ctx, app: validated(new App(ctx)) };
 }
 
 function stepOutput(ctx: AppContext, episodeId: number, step: string): TranscribeOutput | null {

@@ -24,6 +24,8 @@ const { claimSingleInstance } = await import('../../electron/main/single-instanc
 const { appMenuTemplate } = await import('../../electron/main/app-menu.ts');
 const { registerApi, sendEvent } = await import('../../electron/main/ipc.ts');
 const { forwardEvents } = await import('../../electron/main/events.ts');
+const { ApiEventBus } = await import('../../pipeline/api/dispatch.ts');
+const { forwardEngineEvents } = await import('../../pipeline/api/engine-host.ts');
 const { moduleSpecifier, parentPortAdapter, parseBoot } = await import('../../electron/main/worker-port.ts');
 // The renderer is type-checked by tsconfig.web.json; importing it by a computed URL keeps it out of
 // tsconfig.node.json's program (which may not list it), so only its behaviour is tested here.
@@ -516,7 +518,7 @@ describe('IPC: main side', () => {
         throw new Error(`There is no workflow with id ${id}`);
       },
     };
-    const dispose = registerApi(ipc as never, api, ['status', 'retry'], trusted);
+    const dispose = registerApi(ipc as never, api as never, ['status', 'retry'], trusted);
     expect([...ipc.handlers.keys()]).toEqual(['earshot:status', 'earshot:retry']);
 
     expect(await ipc.handlers.get('earshot:status')!(from('file:///app/index.html'))).toEqual({
@@ -540,9 +542,7 @@ describe('IPC: main side', () => {
   });
 
   it('refuses to register a name the API does not have', () => {
-    expect(() =>
-      registerApi(fakeIpcMain() as never, {} as unknown as { nope: () => void }, ['nope'], trusted),
-    ).toThrow(/no method "nope"/);
+    expect(() => registerApi(fakeIpcMain() as never, {}, ['status'], trusted)).toThrow(/no method "status"/);
   });
 
   it('sends events on their own channel, and not to a closed window', () => {
@@ -557,13 +557,16 @@ describe('IPC: main side', () => {
 
 describe('events: main process to windows', () => {
   const window = (destroyed = false) => ({ send: vi.fn(), isDestroyed: () => destroyed });
+  /** A library with no episodes: the engine's events name no episode to report. */
+  const noEpisodes = { prepare: () => ({ get: () => undefined }) } as never;
 
-  it("forwards model progress and the engine's job events under the names earshot serve uses", () => {
-    const app = new EventEmitter();
+  it("forwards model progress and the engine's job events under the contract's names", () => {
+    const bus = new ApiEventBus();
     const engine = new EventEmitter();
     const win = window();
-    forwardEvents({ app, engine }, () => [win]);
-    app.emit('onModelProgress', { id: 'whisper-base.en', bytes: 10, total: 100 });
+    forwardEngineEvents(engine as never, bus, noEpisodes);
+    forwardEvents(bus, () => [win]);
+    bus.emit('onModelProgress', { id: 'whisper-base.en', bytes: 10, total: 100 });
     engine.emit('started', { jobId: 1, workflowId: 'w', step: 'download', lane: 'io', workerId: 'io-0' });
     engine.emit('progress', { jobId: 1, workflowId: 'w', step: 'download', fraction: 0.5 });
     engine.emit('finished', { jobId: 1, workflowId: 'w', step: 'download', outcome: { kind: 'stale' } });
@@ -583,15 +586,14 @@ describe('events: main process to windows', () => {
   });
 
   it('asks for the windows at each event, skips closed ones, and stops when told', () => {
-    const app = new EventEmitter();
-    const engine = new EventEmitter();
+    const bus = new ApiEventBus();
     let windows = [window()];
-    const stop = forwardEvents({ app, engine }, () => windows);
-    app.emit('onModelProgress', { id: 'a', bytes: 1, total: 2 });
+    const stop = forwardEvents(bus, () => windows);
+    bus.emit('onModelProgress', { id: 'a', bytes: 1, total: 2 });
     const [first] = windows;
     const closed = window(true);
     windows = [window(), closed];
-    app.emit('onModelProgress', { id: 'a', bytes: 2, total: 2 });
+    bus.emit('onModelProgress', { id: 'a', bytes: 2, total: 2 });
     expect(first!.send).toHaveBeenCalledTimes(1);
     expect(windows[0]!.send).toHaveBeenCalledWith('earshot:event:onModelProgress', {
       id: 'a',
@@ -601,13 +603,13 @@ describe('events: main process to windows', () => {
     expect(closed.send).not.toHaveBeenCalled();
 
     stop();
-    expect(app.listenerCount('onModelProgress')).toBe(0);
-    expect(engine.eventNames()).toEqual([]);
-    app.emit('onModelProgress', { id: 'a', bytes: 2, total: 2 });
+    expect(bus.listenerCount('onModelProgress')).toBe(0);
+    bus.emit('onModelProgress', { id: 'a', bytes: 2, total: 2 });
     expect(windows[0]!.send).toHaveBeenCalledTimes(1);
   });
 
   it('never throws into the engine when a window cannot take an event', () => {
+    const bus = new ApiEventBus();
     const engine = new EventEmitter();
     const broken = {
       send: vi.fn(() => {
@@ -616,9 +618,26 @@ describe('events: main process to windows', () => {
       isDestroyed: () => false,
     };
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
-    forwardEvents({ app: new EventEmitter(), engine }, () => [broken]);
-    expect(() => engine.emit('progress', { jobId: 1, fraction: 0.1 })).not.toThrow();
+    forwardEngineEvents(engine as never, bus, noEpisodes);
+    forwardEvents(bus, () => [broken]);
+    expect(() =>
+      engine.emit('progress', { jobId: 1, workflowId: 'w', step: 'download', fraction: 0.1 }),
+    ).not.toThrow();
     expect(logged).toHaveBeenCalledWith(expect.stringMatching(/could not send onJobProgress/));
+  });
+
+  it('drops a payload that does not fit the contract, and says why', () => {
+    const errors: Error[] = [];
+    const bus = new ApiEventBus((err) => errors.push(err));
+    const win = window();
+    forwardEvents(bus, () => [win]);
+    bus.emit('onModelProgress', { id: 'a', bytes: -1, total: null });
+    bus.emit('onLaneChanged', { lane: 'warp' } as never);
+    expect(win.send).not.toHaveBeenCalled();
+    expect(errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/onModelProgress event's payload does not fit the contract/),
+      expect.stringMatching(/onLaneChanged event's payload does not fit the contract: "warp" is not a lane/),
+    ]);
   });
 });
 

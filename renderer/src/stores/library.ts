@@ -4,12 +4,6 @@ import type { EpisodeView, FeedView } from '../../../pipeline/api/contract.ts';
 import { transport as defaultTransport } from '../api.ts';
 import type { Transport } from '../transport.ts';
 
-/** Payload of `onJobFinished` (the engine's `finished` event), as far as this store reads it. */
-interface JobFinished {
-  workflowId: string;
-  outcome: { kind: 'committed'; workflowDone: boolean } | { kind: 'retry' | 'dead' | 'stale' };
-}
-
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -84,8 +78,7 @@ export const useLibraryStore = defineStore('library', () => {
    */
   function watchJobs(): () => void {
     let pending: ReturnType<typeof setTimeout> | null = null;
-    const off = api.on('onJobFinished', (payload) => {
-      const { workflowId, outcome } = payload as JobFinished;
+    const off = api.on('onJobFinished', ({ workflowId, outcome }) => {
       // A Whisper run asked for here has ended (done or failed for good): its row stops saying "queued".
       if (outcome.kind === 'dead' || (outcome.kind === 'committed' && outcome.workflowDone)) {
         for (const [episodeId, queued] of Object.entries(whisperQueued.value)) {
