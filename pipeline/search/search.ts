@@ -124,6 +124,9 @@ interface Moment {
   moment: number | null;
 }
 
+/** A passage found by its words plays from this long before the first of them. */
+const LEAD_IN_MS = 1000;
+
 /** Moments closer than this are one (two overlapping chunks matching the same words). */
 const SAME_MOMENT_MS = 10_000;
 
@@ -437,10 +440,16 @@ export class Searcher {
       if (!row) continue;
       const marked = matched ? (highlight.get(matched, id) as string | undefined) : undefined;
       const { snippet, highlights } = makeSnippet(marked ?? row.text);
+      const moment = momentOf(row, marked);
+      // A passage found by its words plays from just before them, not from the chunk's start.
+      const playFrom =
+        row.kind === 'transcript' && moment !== null && highlights.length > 0
+          ? Math.max(row.start_ms!, moment - LEAD_IN_MS)
+          : row.start_ms;
       found.push({
         rank: found.length,
         row,
-        moment: momentOf(row, marked),
+        moment,
         hit: {
           chunkId: row.id,
           episodeId: row.episode_id,
@@ -452,7 +461,7 @@ export class Searcher {
           kinds: [row.kind],
           snippet,
           highlights,
-          startMs: row.start_ms,
+          startMs: playFrom,
           endMs: row.end_ms,
           matchedBy: [...s.by],
           score: Number(s.score.toFixed(6)),
