@@ -147,47 +147,61 @@ function momentOf(row: ChunkRow, marked: string | undefined): number | null {
  * Titles and show notes have no moment and stand alone. A group is shown by its passage when the
  * passage matched the query's words (its highlights), else by its best-ranked member; `kinds`
  * lists every source, the shown one first, and `matchedBy` every way any member was found.
+ * Hits are added in rank order, so the search reads only the rows it shows (and the few that join them).
  */
-export function groupByMoment(found: Moment[]): SearchHit[] {
-  const groups: Moment[][] = [];
-  const inPassage = (g: Moment[], m: number) =>
-    g.some(
-      (x) => x.row.kind === 'transcript' && m >= x.row.start_ms! && m <= (x.row.end_ms ?? x.row.start_ms!),
-    );
-  for (const f of found.filter((x) => x.row.kind !== 'insight')) {
-    const g =
-      f.row.kind === 'transcript' && f.moment !== null
-        ? groups.find(
+export class MomentGroups {
+  readonly groups: Moment[][] = [];
+
+  /** Add a hit: to the group of its moment, or as a group of its own. */
+  add(f: Moment): void {
+    const ep = f.row.episode_id;
+    const passage = (x: Moment, m: number) =>
+      x.row.kind === 'transcript' && m >= x.row.start_ms! && m <= (x.row.end_ms ?? x.row.start_ms!);
+    if (f.moment === null || (f.row.kind !== 'transcript' && f.row.kind !== 'insight')) {
+      this.groups.push([f]);
+      return;
+    }
+    const m = f.moment;
+    const home =
+      f.row.kind === 'transcript'
+        ? this.groups.find(
             (g) =>
-              g[0]!.row.episode_id === f.row.episode_id &&
-              g.some((x) => x.row.kind === 'transcript' && Math.abs(x.moment! - f.moment!) <= SAME_MOMENT_MS),
+              g[0]!.row.episode_id === ep &&
+              g.some((x) => x.row.kind === 'transcript' && Math.abs(x.moment! - m) <= SAME_MOMENT_MS),
           )
-        : undefined;
-    if (g) g.push(f);
-    else groups.push([f]);
-  }
-  for (const f of found.filter((x) => x.row.kind === 'insight')) {
-    const g =
-      f.moment === null
-        ? undefined
-        : groups.find(
+        : this.groups.find(
             (g) =>
-              g[0]!.row.episode_id === f.row.episode_id &&
-              (inPassage(g, f.moment!) || g.some((x) => x.row.kind === 'insight' && x.moment === f.moment)),
+              g[0]!.row.episode_id === ep &&
+              g.some((x) => passage(x, m) || (x.row.kind === 'insight' && x.moment === m)),
           );
-    if (g) g.push(f);
-    else groups.push([f]);
+    const target = home ?? [];
+    target.push(f);
+    if (!home) this.groups.push(target);
+    // A passage takes in the insights already found at a moment inside it.
+    if (f.row.kind === 'transcript')
+      for (let i = this.groups.length - 1; i >= 0; i--) {
+        const g = this.groups[i]!;
+        if (g === target || g[0]!.row.episode_id !== ep) continue;
+        if (g.every((x) => x.row.kind === 'insight' && x.moment !== null && passage(f, x.moment))) {
+          target.push(...g);
+          this.groups.splice(i, 1);
+        }
+      }
   }
-  return groups
-    .map((g) => {
-      g.sort((x, y) => x.rank - y.rank);
-      const shown = g.find((x) => x.row.kind === 'transcript' && x.hit.highlights.length > 0) ?? g[0]!;
-      const kinds = [...new Set([shown.row.kind, ...g.map((x) => x.row.kind)])];
-      const matchedBy = [...new Set(g.flatMap((x) => x.hit.matchedBy))];
-      return { rank: g[0]!.rank, hit: { ...shown.hit, kinds, matchedBy, score: g[0]!.hit.score } };
-    })
-    .sort((x, y) => x.rank - y.rank)
-    .map((x) => x.hit);
+
+  /** The groups as hits, best first. */
+  hits(): SearchHit[] {
+    return this.groups
+      .map((g) => {
+        g.sort((x, y) => x.rank - y.rank);
+        const shown = g.find((x) => x.row.kind === 'transcript' && x.hit.highlights.length > 0) ?? g[0]!;
+        const kinds = [...new Set([shown.row.kind, ...g.map((x) => x.row.kind)])];
+        const matchedBy = [...new Set(g.flatMap((x) => x.hit.matchedBy))];
+        return { rank: g[0]!.rank, hit: { ...shown.hit, kinds, matchedBy, score: g[0]!.hit.score } };
+      })
+      .sort((x, y) => x.rank - y.rank)
+      .map((x) => x.hit);
+  }
 }
 
 export interface SearcherOptions {
@@ -431,10 +445,11 @@ export class Searcher {
     );
     // One hit per episode and moment: an insight whose quote is in a transcript passage that also
     // matched, or two overlapping transcript chunks that matched the same words, are one hit.
-    const found: Moment[] = [];
+    const groups = new MomentGroups();
+    let rank = 0;
     for (const [id, s] of ranked) {
-      // Enough rows that grouping still leaves `limit` hits.
-      if (found.length >= limit * 3) break;
+      // Rows are read (and highlighted) only until there are `limit` hits.
+      if (groups.groups.length >= limit) break;
       // A vector label whose chunk is gone (re-indexed or removed since) is skipped.
       const row = rowOf.get(id) as ChunkRow | undefined;
       if (!row) continue;
@@ -446,8 +461,8 @@ export class Searcher {
         row.kind === 'transcript' && moment !== null && highlights.length > 0
           ? Math.max(row.start_ms!, moment - LEAD_IN_MS)
           : row.start_ms;
-      found.push({
-        rank: found.length,
+      groups.add({
+        rank: rank++,
         row,
         moment,
         hit: {
@@ -468,7 +483,7 @@ export class Searcher {
         },
       });
     }
-    const hits = groupByMoment(found).slice(0, limit);
+    const hits = groups.hits();
     return { query, mode: modelId ? 'hybrid' : 'keyword', note, modelId, hits };
   }
 }
