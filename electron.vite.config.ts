@@ -16,10 +16,14 @@ export default defineConfig({
       rolldownOptions: {
         input: {
           index: at('electron/main/index.ts'),
+          // The library service's utility process (out/main/service.js): the API and the engine.
+          service: at('electron/service/index.ts'),
           // The utility-process worker entry (out/main/worker.js).
           worker: at('electron/main/worker.ts'),
           // The workflow registry the engine and its workers import by path (out/main/workflows.js).
           workflows: at('pipeline/workflows.ts'),
+          // The audio decoder's own process (out/main/decoder.js), run with ELECTRON_RUN_AS_NODE.
+          decoder: at('pipeline/ingest/decoder-main.ts'),
         },
         external: ['better-sqlite3'],
       },

@@ -10,6 +10,8 @@ import { registerModelCommands } from './commands/models.ts';
 import { registerTranscriptCommands } from './commands/transcripts.ts';
 import { registerSearchCommands } from './commands/search.ts';
 import { registerUnderstandCommands } from './commands/understand.ts';
+import { privateUmask } from './store/paths.ts';
+import { terminalSafe } from './ingest/clean-text.ts';
 
 export function buildProgram(): Command {
   const program = new Command('earshot')
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // The library (and every file the engine and its workers write) is for this user alone.
+  privateUmask();
   const program = buildProgram();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {
@@ -36,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`earshot: ${message.split('\n')[0]}\n`);
+    process.stderr.write(`earshot: ${terminalSafe(message.split('\n')[0] ?? '')}\n`);
     return 1;
   }
 }

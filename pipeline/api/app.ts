@@ -3,17 +3,20 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { openDatabase, databasePath, type Db } from '../store/index.ts';
+import { StoreError } from '../store/errors.ts';
+import { insideDataDir, insideDataDirMessage, secureDataDir } from '../store/paths.ts';
 import { Queue } from '../engine/queue.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
 import { defaultLaneConcurrency } from '../engine/engine.ts';
 import { LANES, loadRegistry, type Lane, type Registry } from '../engine/workflow.ts';
 import type { JobRow, StepRow, WorkflowRow } from '../engine/queue.ts';
 import { isProcessAlive } from '../engine/process-alive.ts';
+import { LaneHolds } from '../engine/holds.ts';
+import type { GpuBinding } from '../engine/devices.ts';
 import { detectHardware, planLanes } from '../../models/hardware.ts';
 import { advise } from '../../models/advisor.ts';
 import { chooseBinding } from '../../models/whisper/choose.ts';
-import { ffmpegPath } from '../ingest/ffmpeg.ts';
-import { execFileSync } from 'node:child_process';
+import { decoderInfo } from '../ingest/ffmpeg.ts';
 import { activeModel, ModelManager, modelsDir } from '../../models/manager.ts';
 import type {
   Api,
@@ -65,6 +68,9 @@ import type { GraphQuery, GraphView } from './contract.ts';
 import type { SearchQuery, SearchView } from './contract.ts';
 import { Searcher, searchDate } from '../search/search.ts';
 
+/** The hold `adviseModels` puts on the gpu lane while it measures. */
+export const ADVISE_HOLD = 'measuring this machine (models advise)';
+
 export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
 
 export function workflowsModule(env: NodeJS.ProcessEnv = process.env): string {
@@ -79,6 +85,8 @@ export interface AppContext {
   queue: Queue;
   clock: Clock;
   lanes: Record<Lane, number>;
+  /** The GPUs found (with `detectGpus`): gpu-lane worker i is bound to the i-th. */
+  gpus: GpuBinding[];
 }
 
 export async function openApp(
@@ -98,9 +106,12 @@ export async function openApp(
 ): Promise<AppContext> {
   const registryModule = options.registryModule ?? workflowsModule();
   const registry = await loadRegistry(registryModule);
+  refuseOrphanedMedia(dataDir);
   const db = openDatabase(databasePath(dataDir));
+  secureDataDir(dataDir);
   const clock = options.clock ?? systemClock;
-  const detected = options.detectGpus ? planLanes(await detectHardware()) : null;
+  const hardware = options.detectGpus ? await detectHardware() : null;
+  const detected = hardware ? planLanes(hardware) : null;
   const lanes = {
     ...defaultLaneConcurrency(),
     ...(detected ? { gpu: detected.gpu.concurrency } : {}),
@@ -113,8 +124,31 @@ export async function openApp(
     registryModule,
     clock,
     lanes,
+    gpus: (hardware?.gpus ?? []).map((g) => ({ backend: g.backend, index: g.index, name: g.name })),
     queue: new Queue(db, registry, clock, { leaseMs: options.leaseMs }),
   };
+}
+
+/**
+ * A library whose database is missing or empty while its media folder holds episodes has lost
+ * its database (a failed copy, a truncated file): say so rather than start a new library over it.
+ */
+function refuseOrphanedMedia(dataDir: string): void {
+  const file = databasePath(dataDir);
+  const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
+  if (size !== undefined && size > 0) return;
+  let media: string[] = [];
+  try {
+    media = fs.readdirSync(path.join(dataDir, 'media')).filter((f) => !f.startsWith('.'));
+  } catch {
+    return;
+  }
+  if (media.length === 0) return;
+  throw new StoreError(
+    'EARSHOT_DB_EMPTY',
+    `The library database ${file} is ${size === 0 ? 'empty' : 'missing'}, but ${path.join(dataDir, 'media')} holds ${media.length} file${media.length === 1 ? '' : 's'} of an earlier library. ` +
+      'Earshot did not start a new library over them. Restore earshot.db from a backup, or move the folder aside to start afresh.',
+  );
 }
 
 function jobView(r: JobRow): JobView {
@@ -181,6 +215,7 @@ export class App implements Api {
     return {
       lane,
       paused: this.ctx.queue.isPaused(lane),
+      holds: this.ctx.queue.holds(lane),
       concurrency: this.ctx.lanes[lane],
       queued: counts.queued ?? 0,
       delayed: counts.delayed ?? 0,
@@ -416,7 +451,10 @@ export class App implements Api {
   }
 
   async importFiles(list: string[]): Promise<ImportView> {
-    const result = await importFiles(this.ctx.db, this.ctx.clock, list);
+    // Earshot's own files (its database, media, models) are never imported from a named path.
+    const result = await importFiles(this.ctx.db, this.ctx.clock, list, {
+      exclude: (p) => insideDataDir(this.ctx.dataDir, p),
+    });
     if (result.imported.length > 0 && this.ctx.registry.has('episode')) {
       startEpisodes(this.ctx.db, this.ctx.queue, {
         ids: result.imported.map((i) => i.episodeId),
@@ -459,14 +497,11 @@ export class App implements Api {
   async doctor(): Promise<DoctorView> {
     const hardware = await detectHardware();
     const plan = planLanes(hardware);
-    let ffmpeg: DoctorView['ffmpeg'];
+    let decoder: DoctorView['decoder'];
     try {
-      const file = ffmpegPath();
-      const version =
-        execFileSync(file, ['-version'], { encoding: 'utf8', timeout: 5000 }).split('\n')[0] ?? '';
-      ffmpeg = { ok: true, path: file, version };
+      decoder = { ok: true, ...(await decoderInfo()) };
     } catch (err) {
-      ffmpeg = { ok: false, error: (err as Error).message };
+      decoder = { ok: false, error: (err as Error).message };
     }
     let whisper: DoctorView['whisper'];
     try {
@@ -489,7 +524,7 @@ export class App implements Api {
         cpu: { ...plan.cpu, configured: this.ctx.lanes.cpu },
         io: { ...plan.io, configured: this.ctx.lanes.io },
       },
-      ffmpeg,
+      decoder,
     };
   }
 
@@ -504,6 +539,8 @@ export class App implements Api {
   }
 
   async importModel(file: string): Promise<ModelActionView> {
+    if (insideDataDir(this.ctx.dataDir, file))
+      throw new ApiInputError(insideDataDirMessage(this.ctx.dataDir, file));
     return this.modelStore.import(file);
   }
 
@@ -515,7 +552,47 @@ export class App implements Api {
     return this.modelStore.use(id);
   }
 
+  /** This process's live holds on lanes (the power source in the app, `models advise` anywhere). */
+  get holds(): LaneHolds {
+    this.laneHolds ??= new LaneHolds(this.ctx.queue);
+    return this.laneHolds;
+  }
+  private laneHolds: LaneHolds | undefined;
+
+  /** Hold or release a lane for a live reason, and tell every shell (`onLaneChanged`). */
+  setHold(lane: Lane, reason: string, on: boolean): LaneView {
+    if (this.holds.set(lane, reason, on)) return this.laneChanged(lane);
+    return this.lane(lane);
+  }
+
+  /**
+   * Measure through the gpu lane: hold it (no new job starts, in any process), wait for the
+   * jobs running on it to end, measure, release. Whisper is never measured beside a job that
+   * already has the GPU, and the figures are not skewed by one.
+   */
   async adviseModels(opts?: { seconds?: number }): Promise<AdviceView> {
+    this.setHold('gpu', ADVISE_HOLD, true);
+    try {
+      await this.untilLaneIdle('gpu');
+      return await this.measureAndAdvise(opts);
+    } finally {
+      this.setHold('gpu', ADVISE_HOLD, false);
+    }
+  }
+
+  /** Resolves once no job of `lane` runs (nor is winding down after a cancel) in any process. */
+  private async untilLaneIdle(lane: Lane, pollMs = 250): Promise<void> {
+    const busy = this.db.prepare(
+      `SELECT EXISTS (SELECT 1 FROM jobs WHERE lane = ? AND state = 'running' AND state IN ('queued', 'running'))
+           OR EXISTS (SELECT 1 FROM jobs WHERE lane = ? AND state = 'cancelled'
+                        AND lease_expires_at IS NOT NULL AND lease_expires_at > ?) AS busy`,
+    );
+    while ((busy.get(lane, lane, this.ctx.clock.now()) as { busy: number }).busy) {
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  private async measureAndAdvise(opts?: { seconds?: number }): Promise<AdviceView> {
     const hardware = await detectHardware();
     const backlog = this.ctx.db
       .prepare(

@@ -10,7 +10,13 @@ export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface LaneView {
   lane: LaneName;
+  /** Paused by the user (`earshot pause`, the tray, the UI): stored, survives restarts. */
   paused: boolean;
+  /**
+   * Live reasons the lane waits besides the user's pause, e.g. "on battery" or "measuring this
+   * machine (models advise)": never stored over the user's choice, gone when the reason is.
+   */
+  holds: string[];
   /** Jobs this lane runs at once (for gpu: the number of GPU devices). */
   concurrency: number;
   queued: number;
@@ -170,7 +176,13 @@ export interface DoctorView {
   };
   /** What each lane runs on here, and the concurrency this library's engine is configured with. */
   lanes: Record<LaneName, { concurrency: number; uses: string; configured: number }>;
-  ffmpeg: { ok: true; path: string; version: string } | { ok: false; error: string };
+  /**
+   * What decodes audio: FFmpeg's libraries through node-av (shipped per platform on npm), or a
+   * system ffmpeg named by EARSHOT_FFMPEG; its FFmpeg version and where it came from.
+   */
+  decoder:
+    | { ok: true; name: string; version: string; major: number; source: string; path: string }
+    | { ok: false; error: string };
   /** The whisper.cpp binding chosen for this machine (models/whisper/choose.ts) and the active model. */
   whisper:
     | {
@@ -523,6 +535,8 @@ export interface JobStartedEvent {
   step: string;
   lane: LaneName;
   workerId: string;
+  /** The GPU its worker is bound to, e.g. "cuda:1"; null off the gpu lane or without a GPU. */
+  device: string | null;
 }
 
 /** A running step reported how far it is (0..1), with anything the step adds. */

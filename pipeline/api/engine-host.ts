@@ -21,7 +21,9 @@ export interface EngineHost {
   engine: Engine;
   /** Refreshes due feeds and starts the episodes they queued; null without an episode pipeline. */
   ingest: BackgroundIngest | null;
-  /** Stop ingesting, let running steps finish within `graceMs`, close the library. Idempotent. */
+  /** Stop ingesting, let running steps finish within `graceMs`; the library stays open. Idempotent. */
+  stopEngine(graceMs?: number): Promise<void>;
+  /** stopEngine, then close the library. Idempotent. */
   shutdown(graceMs?: number): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export function startEngineHost(ctx: AppContext, options: EngineHostOptions = {}
     lanes: ctx.lanes,
     leaseMs: options.leaseMs,
     host: options.host,
+    devices: ctx.gpus,
   });
   engine.on('error', onError);
   if (options.events) forwardEngineEvents(engine, options.events, ctx.db);
@@ -47,17 +50,24 @@ export function startEngineHost(ctx: AppContext, options: EngineHostOptions = {}
     ? new BackgroundIngest(new Subscriptions(ctx.db, ctx.clock), engine.queue, { onError })
     : null;
   let stopping: Promise<void> | null = null;
+  let closing: Promise<void> | null = null;
   engine.start();
+  const stopEngine = (graceMs = 10_000): Promise<void> => {
+    stopping ??= (async () => {
+      await ingest?.stop();
+      await engine.stop(graceMs);
+    })();
+    return stopping;
+  };
   return {
     engine,
     ingest,
+    stopEngine,
     shutdown(graceMs = 10_000) {
-      stopping ??= (async () => {
-        await ingest?.stop();
-        await engine.stop(graceMs);
+      closing ??= stopEngine(graceMs).then(() => {
         ctx.db.close();
-      })();
-      return stopping;
+      });
+      return closing;
     },
   };
 }

@@ -185,6 +185,7 @@ export const eventSchemas: EventSchemas = {
     step: z.string(),
     lane: laneSchema,
     workerId: z.string(),
+    device: z.string().nullable(),
   }),
   onJobProgress: z.object({
     jobId: id,
@@ -209,6 +210,7 @@ export const eventSchemas: EventSchemas = {
   onLaneChanged: z.object({
     lane: laneSchema,
     paused: z.boolean(),
+    holds: z.array(z.string()),
     concurrency: count,
     queued: count,
     delayed: count,

@@ -1,13 +1,22 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { LANES, isLane, type Lane } from '../engine/workflow.ts';
+import type { LaneView } from '../api/contract.ts';
 import { resolveDataDir } from '../store/paths.ts';
-import { App, openApp } from '../api/app.ts';
 import { serveApi } from '../api/http-server.ts';
 import { fileURLToPath } from 'node:url';
-import { startEngineHost } from '../api/engine-host.ts';
+import { startService } from '../api/service.ts';
 import { ApiInputError } from '../api/schemas.ts';
 import { positiveInt, print, table, when, withApp } from './io.ts';
+import { terminalSafe } from '../ingest/clean-text.ts';
+
+/** A lane's state in words: "active", "paused" (by the user), "paused: on battery" (held), or both. */
+export function laneState(l: LaneView): string {
+  if (l.paused && l.holds.length) return `paused (by you); ${l.holds.join('; ')}`;
+  if (l.paused) return 'paused';
+  if (l.holds.length) return `paused: ${l.holds.join('; ')}`;
+  return 'active';
+}
 
 function parseLanes(value: string): Partial<Record<Lane, number>> {
   const out: Partial<Record<Lane, number>> = {};
@@ -36,7 +45,7 @@ export function registerEngineCommands(program: Command): void {
             ['LANE', 'STATE', 'CONCURRENCY', 'QUEUED', 'WAITING', 'RUNNING'],
             ...s.lanes.map((l) => [
               l.lane,
-              l.paused ? 'paused' : 'active',
+              laneState(l),
               String(l.concurrency),
               String(l.queued),
               String(l.delayed),
@@ -171,7 +180,13 @@ export function registerEngineCommands(program: Command): void {
       .action(async (lane: string, _opts, cmd: Command) => {
         await withApp(cmd, async (app) => {
           const v = paused ? await app.pauseLane(lane as Lane) : await app.resumeLane(lane as Lane);
-          print(cmd, v, () => `The ${v.lane} lane is ${v.paused ? 'paused' : 'running'}.`);
+          print(cmd, v, () =>
+            v.paused
+              ? `The ${v.lane} lane is paused.`
+              : v.holds.length
+                ? `The ${v.lane} lane is resumed, but waits while: ${v.holds.join('; ')}.`
+                : `The ${v.lane} lane is running.`,
+          );
         });
       });
   }
@@ -179,7 +194,7 @@ export function registerEngineCommands(program: Command): void {
   program
     .command('doctor')
     .description(
-      'this machine as Earshot sees it: CPU, memory, GPUs (Metal, CUDA), what each lane uses, ffmpeg',
+      'this machine as Earshot sees it: CPU, memory, GPUs (Metal, CUDA), what each lane uses, the audio decoder',
     )
     .action(async (_opts, cmd: Command) => {
       await withApp(cmd, async (app) => {
@@ -199,7 +214,9 @@ export function registerEngineCommands(program: Command): void {
             ...(['gpu', 'cpu', 'io'] as const).map(
               (l) => `${l} lane: ${d.lanes[l].uses} (runs ${d.lanes[l].configured} at once)`,
             ),
-            d.ffmpeg.ok ? `decoder: ${d.ffmpeg.version}` : `decoder: missing — ${d.ffmpeg.error}`,
+            d.decoder.ok
+              ? `decoder: ${d.decoder.name} ${d.decoder.version} (${d.decoder.source})`
+              : `decoder: missing — ${d.decoder.error}`,
             `library: ${d.dataDir}`,
             `models: ${d.modelsDir}`,
             ...d.hardware.notes,
@@ -222,7 +239,7 @@ export function registerEngineCommands(program: Command): void {
         cmd: Command,
       ) => {
         const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
-        const { engine, ingest, shutdown } = await startEngineProcess(resolveDataDir(dirOpt), opts);
+        const { engine, ingest, shutdown } = await startServiceProcess(resolveDataDir(dirOpt), opts);
         if (opts.untilIdle) {
           await ingest?.tick();
           engine.tick();
@@ -239,7 +256,7 @@ export function registerEngineCommands(program: Command): void {
   program
     .command('serve')
     .description(
-      'the UI in your browser at http://127.0.0.1:PORT, with the engine running (build the UI first: npm run build)',
+      'the UI in your browser at the address it prints (http://127.0.0.1:PORT/?token=…), with the engine running (build the UI first: npm run build)',
     )
     .option('--port <n>', 'port on 127.0.0.1 (default 4747; 0 picks a free one)', (v) => {
       const n = Number(v);
@@ -250,14 +267,13 @@ export function registerEngineCommands(program: Command): void {
     .option('--no-engine', 'serve the API and UI only; process nothing')
     .action(async (opts: { port?: number; engine: boolean }, cmd: Command) => {
       const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
-      const host = await startEngineProcess(resolveDataDir(dirOpt), {
-        lanes: opts.engine ? undefined : { gpu: 0, cpu: 0, io: 0 },
-      });
+      const host = await startServiceProcess(resolveDataDir(dirOpt), { engine: opts.engine });
       const staticDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
-      const app = host.app;
+      const { app } = host.service;
       const server = await serveApi({ api: app, events: app.events, staticDir, port: opts.port ?? 4747 });
       if (opts.engine) host.ingest?.start();
-      process.stdout.write(`Earshot is at ${server.url}/ (Ctrl-C to stop)\n`);
+      // The token is new at each start and lives only in this process; the address carries it.
+      process.stdout.write(`Earshot is at ${server.openUrl} (Ctrl-C to stop)\n`);
       await untilSignal();
       await server.close();
       await host.shutdown();
@@ -271,22 +287,27 @@ function untilSignal(): Promise<void> {
   });
 }
 
-/** The engine as a long-running process (run, serve): a clean stop on SIGINT/SIGTERM. */
-async function startEngineProcess(
+/**
+ * The library service as a long-running process (run, serve): the same service the desktop app
+ * runs in its utility process, with a clean stop on SIGINT/SIGTERM.
+ */
+async function startServiceProcess(
   dataDir: string,
-  opts: { lanes?: Partial<Record<Lane, number>>; grace?: number },
+  opts: { lanes?: Partial<Record<Lane, number>>; grace?: number; engine?: boolean },
 ) {
   const leaseMs = process.env.EARSHOT_LEASE_MS ? Number(process.env.EARSHOT_LEASE_MS) : undefined;
-  const ctx = await openApp(dataDir, { lanes: opts.lanes, leaseMs, detectGpus: true });
-  const app = new App(ctx);
-  const host = startEngineHost(ctx, {
+  const service = await startService({
+    dataDir,
+    lanes: opts.lanes,
     leaseMs,
-    events: app.events,
-    onError: (err) => process.stderr.write(`earshot: ${err.message}\n`),
+    engine: opts.engine ?? true,
+    // The schedule starts when the command says so (`run --until-idle` does one round instead).
+    ingest: false,
+    onError: (err) => process.stderr.write(`earshot: ${terminalSafe(err.message)}\n`),
   });
-  const shutdown = () => host.shutdown(opts.grace ?? 10_000);
+  const shutdown = () => service.shutdown(opts.grace ?? 10_000);
   // A second signal while stopping is not an abort: the grace period still applies.
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
-  return { ctx, app, engine: host.engine, ingest: host.ingest, shutdown };
+  return { service, engine: service.engine, ingest: service.ingest, shutdown };
 }

@@ -2,11 +2,13 @@ import type { Db } from '../store/db.ts';
 import { writeTx } from '../store/db.ts';
 import type { Queue } from '../engine/queue.ts';
 import type { Json } from '../engine/workflow.ts';
+import { hostOf } from './net-policy.ts';
 import { IngestError } from './errors.ts';
-import type { EpisodeInput } from '../workflows.ts';
+import type { EpisodeInput } from '../episode-input.ts';
 import type { Chapter, Enclosure, TranscriptRef } from './feed-parse.ts';
 import { buildVocabulary } from './vocabulary.ts';
 import { activeEmbeddingModel } from '../search/store.ts';
+import { whisperModelFor } from '../../models/whisper/languages.ts';
 
 interface EpisodeRow {
   id: number;
@@ -17,11 +19,13 @@ interface EpisodeRow {
   enclosure_url: string | null;
   enclosure_type: string | null;
   enclosure_length: number | null;
+  duration_ms: number | null;
   extra: string;
   status: string;
 }
 
 interface FeedFacts {
+  url: string;
   title: string | null;
   author: string | null;
   language: string | null;
@@ -84,6 +88,8 @@ function inputOf(
     podloveChapters: plain(extra.podloveChapters ?? []),
     localPath: extra.localPath ?? null,
     sha256: extra.sha256 ?? null,
+    trustedHost: hostOf(feed?.url),
+    durationMs: e.duration_ms ?? null,
     whisperModel,
     whisper,
     vocabulary: buildVocabulary({
@@ -108,7 +114,10 @@ export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}):
   const whisperModel = activeWhisperModel(db);
   const embeddingModel = activeEmbeddingModel(db);
   const llmModel = activeLlmModel(db);
-  const feedOf = db.prepare('SELECT title, author, language FROM feeds WHERE id = ?');
+  const feedOf = db.prepare('SELECT url, title, author, language FROM feeds WHERE id = ?');
+  const installedWhisper = (
+    db.prepare(`SELECT id FROM models WHERE kind = 'whisper' ORDER BY id`).all() as { id: string }[]
+  ).map((r) => r.id);
   const rows = options.ids
     ? options.ids.map((id) => {
         const row = db.prepare('SELECT * FROM episodes WHERE id = ?').get(id) as EpisodeRow | undefined;
@@ -123,8 +132,11 @@ export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}):
   return writeTx(db, 'starting episodes', () => [
     ...rows.map((row) => {
       const feed = row.feed_id === null ? undefined : (feedOf.get(row.feed_id) as FeedFacts | undefined);
+      // A show in another language never gets an English-only model (an installed multilingual
+      // one instead, when there is one).
+      const model = whisperModelFor(whisperModel, feed?.language, installedWhisper);
       const input = {
-        ...inputOf(row, feed, whisperModel, options.whisper ?? 'auto'),
+        ...inputOf(row, feed, model, options.whisper ?? 'auto'),
         embeddingModel,
         llmModel,
       };

@@ -509,6 +509,24 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 14,
+    name: 'lane holds: live reasons a lane waits (on battery, a measurement), apart from the user pause',
+    // lanes.paused is the user's own pause and only theirs. A hold is live state with a lease: its
+    // holder renews it while it lasts; one whose holder stopped or died is void (expired, or its
+    // process gone on this machine) and is never read back as a pause after a restart.
+    sql: `
+      CREATE TABLE lane_holds (
+        lane TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (lane, reason, holder)
+      );
+    `,
+  },
+  {
+    version: 15,
     name: 'the knowledge graph: relations with the episodes and quotes that back them',
     // Written by the understand step's commit (pipeline/understand/relations.ts), replaced whole
     // per episode when it is understood again; read by the graph API across the library. Nodes

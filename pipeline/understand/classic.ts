@@ -6,9 +6,9 @@ import type { TranscriptText } from './text.ts';
 import type { InsightDraft, SummaryDraft } from './grounding.ts';
 import { MAX_INSIGHTS, MAX_KEY_POINTS, type InsightType } from './types.ts';
 
-const require = createRequire(import.meta.url);
+const requireCjs = createRequire(import.meta.url);
 // A CommonJS file without an extension: Node's ESM resolver needs require() for it.
-const bm25Vectorizer = require('wink-nlp/utilities/bm25-vectorizer') as typeof bm25VectorizerType;
+const bm25Vectorizer = requireCjs('wink-nlp/utilities/bm25-vectorizer') as typeof bm25VectorizerType;
 
 /**
  * The classic tier's summary and insights: sentences ranked by TextRank over BM25-weighted

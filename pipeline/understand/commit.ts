@@ -1,5 +1,5 @@
-import type { CommitContext } from '../engine/workflow.ts';
-import type { EpisodeInput } from '../workflows.ts';
+import type { TypedCommitContext } from '../engine/workflow.ts';
+import type { EpisodeInput } from '../episode-input.ts';
 import { mergeEpisodeEntities, proposalMatcher } from './canonical.ts';
 import { projectRelations } from './relations.ts';
 import type { UnderstandOutput } from './step.ts';
@@ -10,8 +10,8 @@ import { UNDERSTAND_SCHEMA_VERSION } from './types.ts';
  * artifacts with their model id and prompt version, the episode's entities merged into the
  * library's canonical ones, and its relations stored against those (relations.ts).
  */
-export function commitUnderstanding(ctx: CommitContext): void {
-  const input = ctx.input as unknown as EpisodeInput;
+export function commitUnderstanding(ctx: TypedCommitContext<EpisodeInput, UnderstandOutput>): void {
+  const input = ctx.input;
   const out = ctx.output as unknown as UnderstandOutput;
   if (out.skipped || !out.summaryPath || !out.giPath || !out.kgPath) return;
   const upsert = ctx.db.prepare(

@@ -8,14 +8,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { cliPath, repoRoot, tempDir } from '../helpers/env.ts';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.ts';
 import { makeAudio } from '../helpers/audio.ts';
-import { buildUi, servedUrl } from '../helpers/ui-build.ts';
+import { buildUi } from '../helpers/ui-build.ts';
+import { startServe, type ServeProcess } from '../helpers/serve.ts';
 import { databasePath, openDatabase } from '../../pipeline/store/index.ts';
 
 const CHROMIUM = process.env.EARSHOT_CHROMIUM ?? '/usr/bin/chromium';
@@ -28,7 +29,7 @@ if (!haveChromium)
 const run = promisify(execFile);
 const shots = path.join(repoRoot, 'test/.tmp');
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, name) });
-const servers: ChildProcess[] = [];
+const servers: ServeProcess[] = [];
 let feeds: FeedServer;
 let browser: Browser | null = null;
 let url = '';
@@ -39,20 +40,10 @@ delete env.EARSHOT_WORKFLOWS_MODULE;
 /** A page-side condition: the graph's last layout drew this many nodes (a JS expression). */
 
 async function serve(dir: string): Promise<string> {
-  const child = spawn(process.execPath, [cliPath, '--data-dir', dir, 'serve', '--port', '0', '--no-engine'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env,
-  });
-  servers.push(child);
-  return new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const at = servedUrl(out);
-      if (at) resolve(at);
-    });
-    child.on('exit', (code) => reject(new Error(`earshot serve exited with ${code}`)));
-  });
+  const served = await startServe({ dataDir: dir, env });
+  servers.push(served);
+  // The exact address it printed (with its token).
+  return served.url;
 }
 
 /** The page's address for a route (the hash), keeping what `serve` printed (its token, if any). */
@@ -204,7 +195,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  for (const s of servers) s.kill('SIGTERM');
+  await Promise.all(servers.map((s) => s.close()));
   await feeds?.close();
 });
 

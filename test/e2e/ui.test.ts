@@ -8,7 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -16,6 +16,7 @@ import { cliPath, repoRoot, tempDir } from '../helpers/env.ts';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.ts';
 import { makeAudio } from '../helpers/audio.ts';
 import { buildUi } from '../helpers/ui-build.ts';
+import { startServe, type ServeProcess } from '../helpers/serve.ts';
 
 const CHROMIUM = process.env.EARSHOT_CHROMIUM ?? '/usr/bin/chromium';
 const haveChromium = fs.existsSync(CHROMIUM);
@@ -24,7 +25,7 @@ if (!haveChromium)
     `SKIPPED: UI tests need Chromium at ${CHROMIUM} (apt-get install chromium, or set EARSHOT_CHROMIUM).`,
   );
 
-let serve: ChildProcess | null = null;
+let serve: ServeProcess | null = null;
 let feeds: FeedServer;
 let models: { url(p: string): string; close(): Promise<void> } | null = null;
 let browser: Browser | null = null;
@@ -122,20 +123,12 @@ beforeAll(async () => {
   // One build at a time for the UI test files (test/helpers/ui-build.ts).
   await buildUi();
   execFileSync(process.execPath, [cliPath, '--data-dir', dataDir, 'pause', 'gpu']);
-  serve = spawn(process.execPath, [cliPath, '--data-dir', dataDir, 'serve', '--port', '0', '--no-engine'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  serve = await startServe({
+    dataDir,
     // The test catalog, and never the models of the machine running the tests.
     env: { ...process.env, EARSHOT_MODEL_CATALOG: catalog, EARSHOT_MODELS_DIR: '' },
   });
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    serve!.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /Earshot is at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    serve!.on('exit', (code) => reject(new Error(`earshot serve exited with ${code}`)));
-  });
+  url = serve.url;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -150,7 +143,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  serve?.kill('SIGTERM');
+  await serve?.close();
   await feeds?.close();
   await models?.close();
 });
@@ -160,7 +153,17 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
     const page = await browser!.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // A Content-Security-Policy violation (the header's or the page's) is logged as an error.
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to (load|connect|execute|apply)/i.test(m.text()))
+        errors.push(m.text());
+    });
     await page.goto(`${url}#/status`);
+    // The token was traded for a cookie the page's scripts cannot read, and left the address bar.
+    expect(page.url()).toBe(`${serve!.origin}/#/status`);
+    expect(await page.evaluate('document.cookie')).toBe('');
+    const cookies = await page.context().cookies();
+    expect(cookies.map((c) => [c.httpOnly, c.sameSite])).toEqual([[true, 'Strict']]);
     const rows = page.locator('table tbody tr');
     await rows.first().waitFor();
     const cells = await rows.evaluateAll((trs) =>
@@ -417,9 +420,9 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
     await row.getByText('Queued for Whisper').waitFor();
     await shot(page, 'podcasts-whisper-queued.png');
     const jobs = (await (
-      await fetch(new URL('/api/jobs', url), {
+      await fetch(new URL('/api/jobs', serve!.origin), {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: serve!.auth({ 'content-type': 'application/json' }),
         body: '[]',
       })
     ).json()) as { step: string; state: string }[];
@@ -646,10 +649,47 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
     expect(errors).toEqual([]);
   });
 
+  it('cannot be framed by a page on another site, and that page cannot call the API', async () => {
+    const evil = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(
+        `<!doctype html><iframe id="f" src="${url}"></iframe>
+         <img id="i" src="${serve!.origin}/api/%ZZ">
+         <script>
+           fetch('${serve!.origin}/api/status', { method: 'POST', mode: 'no-cors', body: '[]' });
+         </script>`,
+      );
+    });
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
+    const page = await browser!.newPage();
+    try {
+      // The page opened the real address once (so the browser holds the cookie), then another site.
+      await page.goto(url);
+      await page.locator('nav').waitFor();
+      const blocked = page.waitForEvent('console', (m) =>
+        /frame-ancestors|refused to display/i.test(m.text()),
+      );
+      await page.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
+      await blocked;
+      const frame = page.frames().find((f) => f !== page.mainFrame());
+      expect(await frame?.locator('nav').count()).toBe(0);
+      // The server is still there for its own page.
+      const res = await fetch(new URL('/api/status', serve!.origin), {
+        method: 'POST',
+        headers: serve!.auth({ 'content-type': 'application/json' }),
+        body: '[]',
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      await page.close();
+      evil.closeAllConnections();
+      evil.close();
+    }
+  });
+
   it('refuses API calls that are not JSON (what a form on another site would send)', async () => {
-    const res = await fetch(new URL('/api/status', url), {
+    const res = await fetch(new URL('/api/status', serve!.origin), {
       method: 'POST',
-      headers: { 'content-type': 'text/plain' },
+      headers: serve!.auth({ 'content-type': 'text/plain' }),
       body: '[]',
     });
     expect(res.status).toBe(415);

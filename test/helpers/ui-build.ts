@@ -57,8 +57,3 @@ export async function buildUi(): Promise<void> {
     fs.rmSync(LOCK, { recursive: true, force: true });
   }
 }
-
-/** The address `earshot serve` prints ("Earshot is at http://127.0.0.1:PORT/…"), as printed. */
-export function servedUrl(stdout: string): string | null {
-  return /Earshot is at (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(stdout)?.[1] ?? null;
-}
