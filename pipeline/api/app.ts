@@ -63,6 +63,8 @@ import {
   NotUnderstood,
 } from '../understand/read.ts';
 import { EditError, editSegment } from '../understand/edit.ts';
+import { graph } from '../understand/graph.ts';
+import type { GraphQuery, GraphView } from './contract.ts';
 import type { SearchQuery, SearchView } from './contract.ts';
 import { Searcher, searchDate } from '../search/search.ts';
 import type {
@@ -675,6 +677,15 @@ export class App implements Api {
   async entity(entityId: number): Promise<CanonicalEntityDetailView> {
     try {
       return canonicalEntity(this.ctx.db, entityId);
+    } catch (err) {
+      if (err instanceof NotUnderstood) throw new ApiInputError(err.message);
+      throw err;
+    }
+  }
+
+  async graph(query?: GraphQuery): Promise<GraphView> {
+    try {
+      return graph(this.ctx.db, query ?? {});
     } catch (err) {
       if (err instanceof NotUnderstood) throw new ApiInputError(err.message);
       throw err;

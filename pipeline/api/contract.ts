@@ -301,6 +301,11 @@ export interface SearchHitView {
   publishedAt: number | null;
   /** Where the text comes from: the transcript, the episode title, its show notes, or an insight. */
   kind: 'transcript' | 'title' | 'notes' | 'insight';
+  /**
+   * Every source found at this moment, `kind` first: hits are grouped by episode and moment, so
+   * an insight quoting a passage that also matched is one hit with kinds ['transcript', 'insight'].
+   */
+  kinds: ('transcript' | 'title' | 'notes' | 'insight')[];
   /** A passage of the hit, whitespace collapsed. */
   snippet: string;
   /** [start, end) offsets in `snippet` of the words that matched the query. */
@@ -394,6 +399,63 @@ export interface CanonicalEntityDetailView extends CanonicalEntityView {
     /** Where the episode first names it; null when the transcript has no times. */
     firstMs: number | null;
   }[];
+}
+
+/** What a node of the knowledge graph is. */
+export type GraphNodeType = EntityKind | 'show' | 'episode' | 'insight' | 'quote';
+/** How two nodes are related (stored per episode with the quotes that back it). */
+export type GraphEdgeKind = 'host-of' | 'guest-on' | 'mentions' | 'co-occurs' | 'insight-supports' | 'about';
+
+/** Which graph `graph` returns: the library's, one entity's neighbourhood, or one episode's. */
+export interface GraphQuery {
+  /** One entity in focus (id from `entities`) with its neighbours and the episodes that name it. */
+  entityId?: number;
+  /** One episode's graph: its insights, their quotes and the entities they name. */
+  episodeId?: number;
+  /** Only these kinds of entity. Default: all four. */
+  types?: EntityKind[];
+  /** Only what this show's episodes say (see `feeds`). */
+  feedId?: number;
+  /** Leave out nodes with fewer edges than this (after the other filters). Default 0. */
+  minDegree?: number;
+  /** At most this many nodes, the ones in most episodes first. Default 500, at most 5,000. */
+  limit?: number;
+}
+
+export interface GraphNodeView {
+  /** 'entity:12', 'episode:3', 'show:1', 'insight:3:c-120', 'quote:3:120-180'. */
+  id: string;
+  type: GraphNodeType;
+  label: string;
+  /** Episodes it is in (an entity, a show); 1 for an episode, an insight or a quote. */
+  episodes: number;
+  /** The library entity (`entity`), for entity nodes. */
+  entityId?: number;
+  /** The episode it belongs to (episode, insight and quote nodes). */
+  episodeId?: number;
+  /** Where to play it from (insights and quotes); null for an untimed transcript. */
+  startMs?: number | null;
+  /** An episode graph's people: their part in it. */
+  role?: 'host' | 'guest' | 'mentioned';
+}
+
+export interface GraphEdgeView {
+  source: string;
+  target: string;
+  kind: GraphEdgeKind;
+  /** Summed over the episodes that back it: sentences (co-occurs), mentions, episodes (host-of, guest-on). */
+  weight: number;
+  /** How many episodes back it. */
+  episodes: number;
+}
+
+export interface GraphView {
+  nodes: GraphNodeView[];
+  edges: GraphEdgeView[];
+  /** The node in focus (an entity or an episode), or null for the library's graph. */
+  focus: string | null;
+  /** Nodes the filters kept before the limit cut them (so a view can say "500 of 2,300"). */
+  matched: number;
 }
 
 export interface SegmentEditView {
@@ -719,6 +781,8 @@ export interface Api {
   entities(query?: { limit?: number; type?: EntityKind }): Promise<CanonicalEntityView[]>;
   /** One canonical entity (id from `entities`) with the episodes that name it, newest first. */
   entity(id: number): Promise<CanonicalEntityDetailView>;
+  /** The knowledge graph: the library's entities and how they relate, one entity's neighbourhood, or an episode's insights, quotes and entities. */
+  graph(query?: GraphQuery): Promise<GraphView>;
   /** Correct one transcript segment (index from 0); understanding and what follows it run again. */
   editSegment(episodeId: number, index: number, text: string): Promise<SegmentEditView>;
   /** The shows in the library with artwork and unplayed counts; "Your files" last when there are imported episodes. */
@@ -896,6 +960,7 @@ export const API_METHODS = [
   'show',
   'entities',
   'entity',
+  'graph',
   'editSegment',
   'shows',
   'episodePage',

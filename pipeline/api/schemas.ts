@@ -138,6 +138,35 @@ export const argSchemas: ArgSchemas = {
       .int('An entity id is a whole number (see `earshot entities`).')
       .positive('An entity id is a number above 0 (see `earshot entities`).'),
   ]),
+  graph: z.union([
+    z.tuple([]),
+    z.tuple([
+      z
+        .object({
+          entityId: z
+            .number({ error: 'An entity id is a number (see `earshot entities`).' })
+            .int('An entity id is a whole number (see `earshot entities`).')
+            .positive('An entity id is a number above 0 (see `earshot entities`).')
+            .optional(),
+          episodeId: episodeIdSchema.optional(),
+          types: z
+            .array(
+              z.enum(['person', 'organization', 'place', 'topic'], {
+                error: 'An entity type is person, organization, place or topic.',
+              }),
+            )
+            .optional(),
+          feedId: feedIdSchema.optional(),
+          minDegree: z.number().int('A degree is a whole number.').min(0).max(10_000).optional(),
+          limit: z.number().int().positive().max(5000, 'A graph has at most 5,000 nodes.').optional(),
+        })
+        .strict()
+        .refine((q) => q.entityId === undefined || q.episodeId === undefined, {
+          message: 'Ask for one entity or one episode, not both.',
+        })
+        .optional(),
+    ]),
+  ]),
   editSegment: z.tuple([
     episodeIdSchema,
     z.number().int('A segment index is a whole number.').min(0, 'Segments are numbered from 0.'),

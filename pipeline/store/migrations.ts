@@ -571,6 +571,31 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX digests_to ON digests (scheduled, to_ms);
     `,
   },
+  {
+    version: 17,
+    name: 'the knowledge graph: relations with the episodes and quotes that back them',
+    // Written by the understand step's commit (pipeline/understand/relations.ts), replaced whole
+    // per episode when it is understood again; read by the graph API across the library. Nodes
+    // are text ids: 'entity:<entities.id>', 'episode:<episodes.id>', 'show:<feeds.id>',
+    // 'insight:<episode id>:<insight id>', 'quote:<episode id>:<charStart>-<charEnd>'. Kinds:
+    // host-of, guest-on, mentions, co-occurs, insight-supports, about. `quotes`: JSON spans of
+    // the transcript (text, charStart, charEnd, startMs, endMs).
+    sql: `
+      CREATE TABLE kg_relations (
+        episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        source TEXT NOT NULL,
+        target TEXT NOT NULL,
+        weight INTEGER NOT NULL,
+        quotes TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (episode_id, kind, source, target)
+      ) WITHOUT ROWID;
+      CREATE INDEX kg_relations_kind ON kg_relations (kind, source, target);
+      CREATE INDEX kg_relations_source ON kg_relations (source);
+      CREATE INDEX kg_relations_target ON kg_relations (target);
+
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]?.version ?? 0;

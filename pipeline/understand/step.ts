@@ -7,7 +7,7 @@ import { writeJsonArtifact } from '../base/artifacts.ts';
 import type { EpisodeInput } from '../episode-input.ts';
 import { loadLlmTier } from './llm-seam.ts';
 import { understandTranscript } from './run.ts';
-import type { KgEntity, Tier } from './types.ts';
+import type { KgEntity, KgRelation, Tier } from './types.ts';
 import { proposeEntityMatches, type CandidateEntity, type EntityMatch } from './entity-match.ts';
 import { databasePath, openDatabase } from '../store/index.ts';
 import { installedModel } from '../../models/manager.ts';
@@ -29,6 +29,11 @@ export interface UnderstandOutput {
   /** The episode's entities, for the commit to merge into the library's canonical ones. */
   entities: Pick<KgEntity, 'id' | 'name' | 'type' | 'role' | 'aliases' | 'mentionCount'>[];
   firstMs: Record<string, number | null>;
+  /**
+   * The episode's graph (kg.json's relations, local ids) for the commit to store with the
+   * library's entity ids (the kg_relations table). Absent in outputs from before it.
+   */
+  relations?: KgRelation[];
   insights: number;
   groundedInsights: number;
   /**
@@ -164,6 +169,7 @@ export async function understand(ctx: TypedStepContext<EpisodeInput>): Promise<U
     kgPath: paths.kg,
     entities: docs.kg.entities.map(episodeEntity),
     firstMs: Object.fromEntries(docs.kg.entities.map((e) => [e.id, e.mentions[0]?.startMs ?? null])),
+    relations: docs.kg.relations,
     insights: docs.gi.insights.length,
     groundedInsights: docs.gi.insights.filter((i) => i.grounded).length,
     elapsedMs: Date.now() - started,

@@ -14,6 +14,7 @@ const ModelsView = () => import('./views/ModelsView.vue');
 const StatusView = () => import('./views/StatusView.vue');
 const DigestView = () => import('./views/DigestView.vue');
 const ExportView = () => import('./views/ExportView.vue');
+const GraphView = () => import('./views/GraphView.vue');
 
 // Hash history: the same URLs work from a file:// page in Electron and from `earshot serve`.
 export const router = createRouter({
@@ -32,6 +33,7 @@ export const router = createRouter({
         { path: '', name: 'episode', component: EpisodeNotesView, props: true },
         { path: 'transcript', name: 'transcript', component: TranscriptView, props: true },
         { path: 'insights', name: 'insights', component: InsightsView, props: true },
+        { path: 'graph', name: 'episode-graph', component: GraphView, props: true },
       ],
     },
     { path: '/search', name: 'search', component: SearchView },
@@ -52,6 +54,8 @@ export const router = createRouter({
       meta: { section: 'digest' },
     },
     { path: '/export', name: 'export', component: ExportView, meta: { section: 'digest' } },
+    // The library's graph; ?entity=ID puts one entity in focus.
+    { path: '/graph', name: 'graph', component: GraphView, meta: { section: 'graph' } },
     { path: '/models', name: 'models', component: ModelsView },
     { path: '/status', name: 'status', component: StatusView },
   ],
