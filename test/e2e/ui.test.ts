@@ -24,7 +24,6 @@ import {
   type Serve,
 } from '../helpers/ui.ts';
 
-
 warnIfNoChromium();
 
 let serve: Serve | null = null;
