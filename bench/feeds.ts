@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Parser from 'rss-parser';
+import { generateFeed } from './feed-gen.ts';
 import { parseFeed } from '../pipeline/ingest/feed-parse.ts';
 import { decodeFeedBytes } from '../pipeline/ingest/decode-text.ts';
 import { Subscriptions } from '../pipeline/ingest/subscriptions.ts';
@@ -22,24 +23,6 @@ const ITEMS = Number(process.env.BENCH_ITEMS ?? 5000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const FEEDS = Number(process.env.BENCH_FEEDS ?? 200);
 const OPML_FEEDS = Number(process.env.BENCH_OPML_FEEDS ?? 100);
-
-function generateFeed(items: number, title = 'Generated Show'): string {
-  const out = [
-    `<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:podcast="https://podcastindex.org/namespace/1.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>${title}</title><link>https://example.org/</link><description>A generated feed</description><itunes:author>Bench</itunes:author>`,
-  ];
-  for (let i = items - 1; i >= 0; i--) {
-    const date = new Date(Date.UTC(2010, 0, 1) + i * 86_400_000).toUTCString();
-    out.push(
-      `<item><title>Episode ${i}: about things &amp; stuff</title><guid isPermaLink="false">gen-${i}</guid><pubDate>${date}</pubDate>` +
-        `<description><![CDATA[<p>Show notes for episode ${i}, with <a href="https://example.org/${i}">a link</a>.</p>]]></description>` +
-        `<itunes:duration>${1800 + (i % 1800)}</itunes:duration><itunes:episode>${i}</itunes:episode>` +
-        `<enclosure url="https://cdn.example.org/audio/${i}.mp3" type="audio/mpeg" length="${30_000_000 + i}"/>` +
-        `<podcast:transcript url="https://cdn.example.org/t/${i}.vtt" type="text/vtt"/></item>`,
-    );
-  }
-  out.push('</channel></rss>');
-  return out.join('\n');
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 

@@ -198,6 +198,45 @@ try {
     }
   }
 
+  // A candidate with prebuilt N-API binaries for every platform the installers target (usearch:
+  // darwin universal, linux x64/arm64, win32 x64), where hnswlib-node is compiled by node-gyp on
+  // the host: the same vectors, the same queries, the same graph parameters (M 16, ef 64 when
+  // building, 96 searching), against the same brute force. Measured, not used.
+  const usearch = await import('usearch').catch(() => null);
+  if (usearch && !process.env.BENCH_SKIP_CANDIDATE) {
+    const { Index, MetricKind, ScalarKind } = usearch;
+    t = performance.now();
+    cpu = process.cpuUsage();
+    const u = new Index({
+      dimensions: D,
+      metric: MetricKind.IP,
+      quantization: ScalarKind.F32,
+      connectivity: 16,
+      expansion_add: 64,
+      expansion_search: 96,
+      multi: false,
+    });
+    // One thread, as hnswlib-node builds here.
+    for (let i = 0; i < N; i++) u.add(BigInt(ids[i]!), vectors.subarray(i * D, (i + 1) * D), 1);
+    figures.usearch_buildS = +((performance.now() - t) / 1000).toFixed(1);
+    figures.usearch_buildCpuS = cpuSince(cpu);
+    const times: number[] = [];
+    let found = 0;
+    for (let r = 0; r < queries.length; r++) {
+      const t0 = performance.now();
+      const m = u.search(queries[r]!.v, K, 1);
+      times.push(performance.now() - t0);
+      for (const key of m.keys) if (exact[r]!.has(Number(key))) found++;
+    }
+    times.sort((a, b) => a - b);
+    figures.usearch_knnP50Ms = ms(percentile(times, 50));
+    figures.usearch_knnP95Ms = ms(percentile(times, 95));
+    figures.usearch_recallAt10 = +(found / (queries.length * K)).toFixed(4);
+    console.log(
+      `candidate usearch (prebuilt N-API), expansion 96: p50 ${figures.usearch_knnP50Ms} ms, p95 ${figures.usearch_knnP95Ms} ms, recall@10 ${figures.usearch_recallAt10}; built in ${figures.usearch_buildS} s (${figures.usearch_buildCpuS} s of CPU). hnswlib at ef 96: p50 ${figures.knnP50Ms} ms, recall@10 ${figures.recallAt10}`,
+    );
+  }
+
   // Whole hybrid searches (what `earshot search` does after the query is embedded): FTS5 BM25
   // over the chunk text, kNN with the default ef, reciprocal rank fusion, rows and snippets.
   const byText = new Map<string, Float32Array>();

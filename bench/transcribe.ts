@@ -39,7 +39,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { decodeToPcm, ffmpegPath } from '../pipeline/ingest/ffmpeg.ts';
+import { decodeToPcm } from '../pipeline/ingest/ffmpeg.ts';
+import { encoderPath } from '../test/helpers/encoder.ts';
 import { pcmToFloat } from '../pipeline/steps/transcribe.ts';
 import { planChunks } from '../models/whisper/chunks.ts';
 import { detectHardware } from '../models/hardware.ts';
@@ -112,7 +113,7 @@ const line = (label: string, value: string) => console.log(`   ${label.padEnd(60
 // Audio
 
 function ffmpeg(args: string[]): void {
-  const r = spawnSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...args], {
+  const r = spawnSync(encoderPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...args], {
     encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`ffmpeg failed (${r.status}): ${r.stderr || r.error}`);

@@ -8,6 +8,7 @@ import { chooseBinding, type BindingChoice } from './whisper/choose.ts';
 import { loadWhisper } from './whisper/index.ts';
 import { writeEmptyWhisperModel, type WhisperModelSize } from './whisper/empty-model.ts';
 import { SAMPLE_RATE } from './whisper/types.ts';
+import { declaresNonEnglish, languageName } from './whisper/languages.ts';
 
 /**
  * `earshot models advise`: which Whisper model and which language model suit this machine, and
@@ -131,14 +132,23 @@ export async function advise(options: {
   const threads = options.threads ?? (binding.gpu ? Math.min(4, hw.cpu.cores) : hw.cpu.cores);
   const seconds = options.seconds ?? 30;
   const notes: string[] = [];
-  const english = (options.feedLanguages ?? []).every((l) => !l || /^en\b/i.test(l));
+  const others = [
+    ...new Set((options.feedLanguages ?? []).filter(declaresNonEnglish).map((l) => languageName(l))),
+  ];
+  const english = others.length === 0;
+  // English-only models are a little better at English; a show in any other language needs a
+  // multilingual one (they come in every size).
   const sizes: WhisperModelSize[] = english
     ? binding.gpu
       ? ['base.en', 'small.en', 'medium', 'large-v3-turbo']
       : ['tiny.en', 'base.en', 'small.en', 'medium']
-    : ['medium', 'large-v3-turbo'];
+    : binding.gpu
+      ? ['base', 'small', 'medium', 'large-v3-turbo']
+      : ['tiny', 'base', 'small', 'medium'];
   if (!english)
-    notes.push('Some feeds are not in English: only multilingual Whisper models were considered.');
+    notes.push(
+      `Some shows you follow are not in English (${others.join(', ')}): only multilingual Whisper models were considered; an English-only (".en") model is never used for them.`,
+    );
   // EARSHOT_ADVISE_SIZES=tiny.en,base.en limits the sizes tried (tests, impatient users).
   const only = env.EARSHOT_ADVISE_SIZES?.split(',').map((x) => x.trim());
   if (only?.length) sizes.splice(0, sizes.length, ...sizes.filter((x) => only.includes(x)));

@@ -52,6 +52,30 @@ const NOTES: Record<string, { label: string; quality: string }> = {
     label: 'Whisper small (English, compact)',
     quality: 'Small, quantized: good accuracy in 190 MB.',
   },
+  'whisper-tiny': {
+    label: 'Whisper tiny (multilingual)',
+    quality: 'Fastest, any language; misses names and quiet speech.',
+  },
+  'whisper-tiny-q5_1': {
+    label: 'Whisper tiny (multilingual, compact)',
+    quality: 'Tiny, quantized, any language: smallest download, lowest accuracy.',
+  },
+  'whisper-base': {
+    label: 'Whisper base (multilingual)',
+    quality: 'Fast, any language; usable for clear studio speech.',
+  },
+  'whisper-base-q5_1': {
+    label: 'Whisper base (multilingual, compact)',
+    quality: 'Base, quantized, any language: 60 MB, near the same accuracy.',
+  },
+  'whisper-small': {
+    label: 'Whisper small (multilingual)',
+    quality: 'Good accuracy in any language; the CPU default for shows not in English.',
+  },
+  'whisper-small-q5_1': {
+    label: 'Whisper small (multilingual, compact)',
+    quality: 'Small, quantized, any language: good accuracy in 190 MB.',
+  },
   'whisper-medium': {
     label: 'Whisper medium (multilingual)',
     quality: 'High accuracy, any language; wants a GPU.',

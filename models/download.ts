@@ -3,8 +3,8 @@ import path from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { fsyncFile } from '../pipeline/store/fsync.ts';
-import { streamToFile } from '../pipeline/ingest/stream-to-file.ts';
-import { USER_AGENT, describeNetworkError } from '../pipeline/ingest/http.ts';
+import { streamToFile } from '../pipeline/base/stream-to-file.ts';
+import { USER_AGENT, networkProblem } from '../pipeline/base/net.ts';
 import { ModelError } from './errors.ts';
 import { clause } from '../pipeline/clause.ts';
 
@@ -161,7 +161,7 @@ export async function downloadModel(
       if (options.signal?.aborted) throw options.signal.reason ?? err;
       if (stall.signal.aborted) throw stall.signal.reason;
       if (err instanceof ModelError) throw err;
-      const net = describeNetworkError(err, url);
+      const net = networkProblem(err, url);
       const onDisk = fs.statSync(part, { throwIfNoEntry: false })?.size ?? 0;
       throw new ModelError(
         'MODEL_INTERRUPTED',

@@ -15,6 +15,7 @@ import { systemClock, type Clock } from '../pipeline/engine/clock.ts';
 import type { ModelActionView, ModelView } from '../pipeline/api/contract.ts';
 import { fsyncDir } from '../pipeline/store/fsync.ts';
 import { hostReachable } from './reachable.ts';
+import { commitFile } from '../pipeline/base/artifacts.ts';
 
 export { modelsDir } from './location.ts';
 
@@ -428,8 +429,7 @@ export class ModelManager {
           progressIntervalMs: this.options.progressIntervalMs,
         });
         fs.mkdirSync(path.dirname(target), { recursive: true });
-        fs.renameSync(got.file, target);
-        fsyncDir(path.dirname(target));
+        commitFile(got.file, target);
         fs.rmSync(`${got.file}.json`, { force: true });
         ({ bytes, sha256, verified } = got);
         how = got.resumedFrom > 0 ? `downloaded (resumed at ${size(got.resumedFrom)})` : 'downloaded';
@@ -594,8 +594,7 @@ export class ModelManager {
 
   private placeFile(staged: string, target: string): void {
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.renameSync(staged, target);
-    fsyncDir(path.dirname(target));
+    commitFile(staged, target);
   }
 
   private importFolder(from: string): ModelActionView {

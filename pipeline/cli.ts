@@ -12,6 +12,10 @@ import { registerTranscriptCommands } from './commands/transcripts.ts';
 import { registerSearchCommands } from './commands/search.ts';
 import { registerUnderstandCommands } from './commands/understand.ts';
 import { registerFailureCommands } from './commands/failures.ts';
+import { privateUmask } from './store/paths.ts';
+import { terminalSafe } from './ingest/clean-text.ts';
+import { registerListenCommands } from './commands/listen.ts';
+import { registerDigestCommands } from './commands/digest.ts';
 
 export function buildProgram(): Command {
   const program = new Command('earshot')
@@ -28,10 +32,14 @@ export function buildProgram(): Command {
   registerSearchCommands(program);
   registerUnderstandCommands(program);
   registerFailureCommands(program);
+  registerListenCommands(program);
+  registerDigestCommands(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // The library (and every file the engine and its workers write) is for this user alone.
+  privateUmask();
   const program = buildProgram();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {
@@ -47,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
       return err.code === 'commander.invalidArgument' ? 1 : 2;
     }
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`earshot: ${message.split('\n')[0]}\n`);
+    process.stderr.write(`earshot: ${terminalSafe(message.split('\n')[0] ?? '')}\n`);
     return 1;
   }
 }

@@ -1,28 +1,54 @@
 /**
- * The Electron main process: wiring only. Each piece lives in its own module that takes the
- * Electron objects it needs, so it can be tested without Electron.
+ * The Electron main process: windows, tray, menus, the power source, and the library service it
+ * forks (a utility process that owns the library and runs the API and the engine; main brokers
+ * MessagePorts to it and forks the workers it asks for). Wiring only: each piece lives in its own
+ * module that takes the Electron objects it needs, so it can be tested without Electron.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, ipcMain, Menu, Tray, nativeImage, powerMonitor, session, shell } from 'electron';
-import { resolveDataDir } from '../../pipeline/store/paths.ts';
-import { startEngine, type RunningEngine } from './engine-host.ts';
-import { UtilityWorkerHost } from './utility-host.ts';
+import {
+  app,
+  BrowserWindow,
+  ipcMain,
+  Menu,
+  MessageChannelMain,
+  Notification,
+  Tray,
+  nativeImage,
+  powerMonitor,
+  protocol,
+  session,
+  shell,
+  utilityProcess,
+} from 'electron';
+import { privateUmask, resolveDataDir } from '../../pipeline/store/paths.ts';
+import { BATTERY_HOLD } from '../shared/service-protocol.ts';
 import { appMenuTemplate } from './app-menu.ts';
+import { acceptWindows } from './connect.ts';
 import { watchPowerSource } from './power.ts';
-import { createProcessingSwitch } from './processing.ts';
+import { createProcessingSwitch, followLanes, type LanesClient } from './processing.ts';
+import { startServiceHost, type ServiceHost } from './service-host.ts';
 import { claimSingleInstance } from './single-instance.ts';
+import { handleAssetScheme, registerAssetScheme } from './media-protocol.ts';
+import { respondAsset } from '../../pipeline/listen/assets.ts';
+import type { AssetSource } from '../../pipeline/api/contract.ts';
 import { createTray, type EarshotTray } from './tray.ts';
+import { notifyDigestReady } from './notify.ts';
 import {
   createMainWindow,
   denyPermissions,
   entryUrl,
+  guardAllContents,
   hideOnClose,
   isAppUrl,
   reveal,
   type RendererEntry,
 } from './window.ts';
 
+// The library (and every file the engine and its workers write) is for this user alone.
+privateUmask();
+// The player's audio and the artwork come through earshot:// (privileged before the app is ready).
+registerAssetScheme(protocol);
 // One name in development and in the packaged app, so both use the same data folder.
 app.setName('Earshot');
 if (process.platform === 'win32') app.setAppUserModelId('app.earshot.desktop');
@@ -34,16 +60,27 @@ const devServer = process.env.ELECTRON_RENDERER_URL;
 const entry: RendererEntry =
   !app.isPackaged && devServer ? { url: devServer } : { file: path.join(mainDir, '../renderer/index.html') };
 
+/**
+ * The one place a link leaves Earshot for the user's browser. Every caller goes through
+ * window.ts's openWebLink, which passes only http(s) addresses with a host and no credentials.
+ */
+const openExternal = (url: string) => shell.openExternal(url);
+// Any web contents, whichever window it belongs to, is held to Earshot's page.
+guardAllContents(app, entryUrl(entry), openExternal);
+
+// The decoder runs as a process of its own from the bundle (workers inherit the environment).
+process.env.EARSHOT_DECODER_ENTRY ??= path.join(mainDir, 'decoder.js');
+
 const processing = createProcessingSwitch();
 let window: BrowserWindow | null = null;
 // Held here so the icon is not garbage-collected off the menu bar.
 let tray: EarshotTray | null = null;
 let quitting = false;
-let engine: RunningEngine | null = null;
+let service: ServiceHost | null = null;
 
 function openWindow(): BrowserWindow {
   const win = createMainWindow(
-    { BrowserWindow, openExternal: (url) => shell.openExternal(url) },
+    { BrowserWindow, openExternal },
     {
       preload,
       entry,
@@ -68,21 +105,41 @@ function trayImage() {
 
 async function start(): Promise<void> {
   denyPermissions(session.defaultSession);
+  const dataDir = resolveDataDir(undefined, process.env);
   // The same library as the CLI: EARSHOT_DATA_DIR, else the app-data folder (userData).
-  engine = await startEngine({
-    ipcMain,
-    host: new UtilityWorkerHost({ entry: path.join(mainDir, 'worker.js') }),
-    dataDir: resolveDataDir(undefined, process.env),
-    mainDir,
-    processing,
-    isTrustedSender: (url) => isAppUrl(url, entryUrl(entry)),
-    // Every Earshot window, focused or not: one hidden to the tray shows current progress when it
-    // comes back. A window showing anything but Earshot's page gets nothing.
-    eventTargets: () =>
-      BrowserWindow.getAllWindows()
-        .map((win) => win.webContents)
-        .filter((contents) => !contents.isDestroyed() && isAppUrl(contents.getURL(), entryUrl(entry))),
+  const host = startServiceHost({
+    utilityProcess,
+    MessageChannelMain,
+    serviceEntry: path.join(mainDir, 'service.js'),
+    workerEntry: path.join(mainDir, 'worker.js'),
+    // Read at each start of the service: the power source as it is now, never a stored pause.
+    boot: () => ({
+      dataDir,
+      registryModule: path.join(mainDir, 'workflows.js'),
+      holds: powerMonitor.isOnBatteryPower() ? [{ lane: 'gpu', reason: BATTERY_HOLD }] : [],
+    }),
+    onReady: () => void lanes.refresh(),
   });
+  service = host;
+  const lanes = followLanes(host.client as LanesClient, processing);
+  // Only Earshot's own page gets a port to the service.
+  acceptWindows(ipcMain, host, (url) => isAppUrl(url, entryUrl(entry)));
+  // The bytes come from where the service says they are: main reads files and streams, never the library.
+  handleAssetScheme(protocol, {
+    respond: async (request) =>
+      respondAsset(
+        (await host.client.call('assetSource', [new URL(request.url).pathname])) as AssetSource,
+        request,
+      ),
+  });
+  // A scheduled digest was made: a system notification that opens it.
+  host.client.on('onDigestReady', (event) =>
+    notifyDigestReady(Notification, event, (id) => {
+      showWindow();
+      // The renderer routes by hash: open the digest it announced.
+      void window?.webContents.executeJavaScript(`location.hash = '#/digest/${Number(id)}'`);
+    }),
+  );
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(appMenuTemplate({ platform: process.platform, isDev: !app.isPackaged })),
   );
@@ -90,12 +147,16 @@ async function start(): Promise<void> {
   const shellTray = createTray(
     { Tray, Menu, platform: process.platform },
     trayImage(),
-    { show: showWindow, setPaused: (paused) => processing.setUserPaused(paused), quit: () => app.quit() },
+    { show: showWindow, setPaused: (paused) => void lanes.setUserPaused(paused), quit: () => app.quit() },
     processing.state,
   );
   tray = shellTray;
   processing.onChange((state) => shellTray.update(state));
-  watchPowerSource(powerMonitor, (source) => processing.setOnBattery(source === 'battery'));
+  watchPowerSource(powerMonitor, (source) => {
+    const onBattery = source === 'battery';
+    processing.setOnBattery(onBattery);
+    host.setHold('gpu', BATTERY_HOLD, onBattery);
+  });
 }
 
 if (!claimSingleInstance(app, showWindow)) {
@@ -103,11 +164,11 @@ if (!claimSingleInstance(app, showWindow)) {
 } else {
   app.on('before-quit', (event) => {
     quitting = true;
-    if (!engine) return;
+    if (!service) return;
     // Let running steps finish (or hand them back) before the process goes.
     event.preventDefault();
-    const stopping = engine;
-    engine = null;
+    const stopping = service;
+    service = null;
     void stopping.stop().finally(() => app.quit());
   });
   // Earshot keeps working from the tray: closing every window is not quitting.

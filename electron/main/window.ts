@@ -32,7 +32,16 @@ export function mainWindowOptions(options: MainWindowOptions): BrowserWindowCons
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
       webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      navigateOnDragDrop: false,
+      safeDialogs: true,
+      // A middle click would otherwise open a link in a new window without asking the handler.
+      disableBlinkFeatures: 'Auxclick',
     },
   };
 }
@@ -58,41 +67,96 @@ export function isAppUrl(candidate: string, appUrl: string): boolean {
   return c.origin === a.origin;
 }
 
-function isWebLink(url: string): boolean {
-  return /^https?:\/\//i.test(url);
+/**
+ * The address a link may be opened at in the user's browser, or null: http(s) only, a real host,
+ * no user name or password in it (which would hide the real host from a reader), at most 2,048
+ * characters. Returned as re-serialized by the URL parser, never the raw text.
+ */
+export function safeExternalUrl(candidate: string): string | null {
+  if (typeof candidate !== 'string' || candidate.length > 2048) return null;
+  let url: URL;
+  try {
+    url = new URL(candidate);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  if (!url.hostname || url.username || url.password) return null;
+  return url.href;
 }
 
-/** Links to the web open in the browser; the window never navigates away from Earshot. */
+/** Open a web link in the user's browser after validation; anything else is dropped. */
+export function openWebLink(openExternal: (url: string) => unknown, candidate: string): boolean {
+  const url = safeExternalUrl(candidate);
+  if (url === null) return false;
+  // Validated just above: http(s), a host, no credentials.
+  openExternal(url);
+  return true;
+}
+
+type GuardedContents = Pick<WebContents, 'setWindowOpenHandler' | 'on'>;
+const guarded = new WeakSet<object>();
+
+/**
+ * Links to the web open in the browser; the window never navigates away from Earshot, opens no
+ * window of its own, follows no redirect off its page and attaches no <webview>.
+ */
 export function guardNavigation(
-  contents: WebContents,
+  contents: GuardedContents,
   appUrl: string,
   openExternal: (url: string) => unknown,
 ) {
+  if (guarded.has(contents)) return;
+  guarded.add(contents);
   contents.setWindowOpenHandler(({ url }) => {
-    if (isWebLink(url)) openExternal(url);
+    openWebLink(openExternal, url);
     return { action: 'deny' };
   });
   contents.on('will-navigate', (event) => {
     if (isAppUrl(event.url, appUrl)) return;
     event.preventDefault();
-    if (isWebLink(event.url)) openExternal(event.url);
+    openWebLink(openExternal, event.url);
   });
+  contents.on('will-redirect', (event) => {
+    if (isAppUrl(event.url, appUrl)) return;
+    event.preventDefault();
+  });
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+}
+
+/**
+ * Every web contents the app ever creates (not only the main window's) gets the same guard:
+ * Electron's `web-contents-created` is the one place no window can slip past.
+ */
+export function guardAllContents(
+  app: {
+    on(event: 'web-contents-created', listener: (event: unknown, contents: WebContents) => void): unknown;
+  },
+  appUrl: string,
+  openExternal: (url: string) => unknown,
+) {
+  app.on('web-contents-created', (_event, contents) => guardNavigation(contents, appUrl, openExternal));
 }
 
 /** The UI asks for nothing a web page may ask for (camera, location, ...), so nothing is granted. */
 export function denyPermissions(
-  session: Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler'>,
+  session: Pick<
+    Session,
+    'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'setDevicePermissionHandler'
+  >,
 ) {
   session.setPermissionRequestHandler((_contents, permission, callback) =>
     callback(permission === 'clipboard-sanitized-write'),
   );
   session.setPermissionCheckHandler((_contents, permission) => permission === 'clipboard-sanitized-write');
+  // USB, HID and serial devices: never.
+  session.setDevicePermissionHandler(() => false);
 }
 
 export function createMainWindow(deps: WindowDeps, options: MainWindowOptions): BrowserWindow {
   const win = new deps.BrowserWindow(mainWindowOptions(options));
   win.once('ready-to-show', () => win.show());
-  guardNavigation(win.webContents, entryUrl(options.entry), (url) => deps.openExternal(url));
+  guardNavigation(win.webContents, entryUrl(options.entry), deps.openExternal);
   const loading = 'url' in options.entry ? win.loadURL(options.entry.url) : win.loadFile(options.entry.file);
   loading.catch((err: unknown) => console.error('Earshot could not load its window:', err));
   return win;

@@ -1,39 +1,65 @@
 /**
  * The only bridge between the window and the rest of Earshot. It exposes two verbs on
- * `window.earshot`, never `ipcRenderer` itself, so a page can reach nothing but the typed API.
- * Runs sandboxed: it may import only `electron` (bundled to CommonJS by electron-vite).
+ * `window.earshot`, never `ipcRenderer` or a port itself, so a page can reach nothing but the
+ * typed API. Calls and events travel on a MessagePort straight to the library service (a utility
+ * process); main only hands the port over (`earshot:port`) when this page asks (`earshot:connect`),
+ * and again whenever the service restarts. Runs sandboxed: it may import only `electron`, plus
+ * pure modules bundled into it (electron-vite makes one CommonJS file).
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import {
-  eventChannel,
-  invokeChannel,
-  isApiName,
-  type EarshotBridge,
-  type InvokeResult,
-} from '../shared/bridge.ts';
+import { rpcClient, type RpcPort } from '../../pipeline/api/rpc.ts';
+import { CONNECT_CHANNEL, isApiName, PORT_CHANNEL, type EarshotBridge } from '../shared/bridge.ts';
 
 function checkName(kind: string, name: unknown): string {
   if (!isApiName(name)) throw new TypeError(`${JSON.stringify(name)} is not an Earshot ${kind} name`);
   return name;
 }
 
+/** What the page's side of a port offers (a DOM MessagePort). */
+export interface DomPortLike {
+  start(): void;
+  postMessage(message: unknown): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener(type: 'close', listener: () => void): void;
+  removeEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  close(): void;
+}
+
+/** A DOM MessagePort (what a renderer receives) as the RPC layer's port. */
+export function domPort(port: DomPortLike): RpcPort {
+  port.start();
+  return {
+    postMessage: (message) => port.postMessage(message),
+    onMessage(listener) {
+      const forward = (event: { data: unknown }) => listener(event.data);
+      port.addEventListener('message', forward);
+      return () => port.removeEventListener('message', forward);
+    },
+    onClose: (listener) => port.addEventListener('close', listener),
+    close: () => port.close(),
+  };
+}
+
+const client = rpcClient();
+ipcRenderer.on(PORT_CHANNEL, (event: IpcRendererEvent) => {
+  const port = event.ports[0] as unknown as DomPortLike | undefined;
+  if (port) client.attach(domPort(port));
+});
+ipcRenderer.send(CONNECT_CHANNEL);
+
 const bridge: EarshotBridge = {
-  async invoke(name, ...args) {
-    const result = (await ipcRenderer.invoke(invokeChannel(checkName('API', name)), ...args)) as InvokeResult;
-    if (result.ok) return result.value;
-    const error = new Error(result.error.message);
-    error.name = result.error.name;
-    throw error;
+  invoke(name, ...args) {
+    try {
+      return client.call(checkName('API', name), args);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   },
   on(event, listener) {
-    const channel = eventChannel(checkName('event', event));
+    const name = checkName('event', event);
     if (typeof listener !== 'function') throw new TypeError('An Earshot event listener must be a function');
-    // The IPC event object (with its sender) stays on this side of the bridge.
-    const forward = (_event: IpcRendererEvent, payload: unknown) => listener(payload);
-    ipcRenderer.on(channel, forward);
-    return () => {
-      ipcRenderer.removeListener(channel, forward);
-    };
+    // Only the payload crosses into the page.
+    return client.listen(name, (payload) => listener(payload));
   },
 };
 

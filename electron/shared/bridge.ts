@@ -1,6 +1,6 @@
 /**
- * What the preload bridge and the main process agree on: channel names and the envelope a call's
- * result travels in. Pure (no electron, no Node) so both sides and their tests can import it.
+ * What the preload bridge and the main process agree on: channel names and the bridge's shape.
+ * Pure (no electron, no Node) so both sides and their tests can import it.
  */
 
 /** API and event names are plain identifiers, so a name can never reach another channel. */
@@ -10,22 +10,11 @@ export function isApiName(name: unknown): name is string {
   return typeof name === 'string' && NAME.test(name);
 }
 
-/** Channel of an API call (`ipcRenderer.invoke` / `ipcMain.handle`). */
-export function invokeChannel(name: string): string {
-  return `earshot:${name}`;
-}
+/** The page asks main for a port to the library service (ipcRenderer.send). */
+export const CONNECT_CHANNEL = 'earshot:connect';
 
-/** Channel of an event pushed from the main process to the window. */
-export function eventChannel(event: string): string {
-  return `earshot:event:${event}`;
-}
-
-/**
- * A call's result. Errors travel as data, not as a rejected `invoke`, because Electron rewrites a
- * rejection's message ("Error invoking remote method ...") and the user should read ours.
- */
-export type InvokeResult =
-  { ok: true; value: unknown } | { ok: false; error: { name: string; message: string } };
+/** Main hands the page its port to the library service (webContents.postMessage). */
+export const PORT_CHANNEL = 'earshot:port';
 
 /** What the preload puts on `window.earshot`: the typed API's two verbs and nothing else. */
 export interface EarshotBridge {

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import type { HardwareReport } from '../hardware.ts';
 import type {
   ChatHistoryItem,
   Llama,
@@ -16,10 +15,10 @@ import type {
  * kept loaded ("warm") per worker process, like Whisper in pipeline/steps/transcribe.ts: loading a
  * multi-gigabyte GGUF takes seconds, and a summary job makes dozens of calls.
  *
- * Lanes: `llmLane(hardware)` says where the workflow should queue LLM work — the `gpu` lane when a
- * GPU the llama binding can use is present (its work then shares the device with Whisper, one job at
- * a time), else the `cpu` lane. The step passes `gpu: gpuForLane(lane)` to `acquireLlm`, so a job
- * on the cpu lane never touches the GPU that a gpu-lane job may be using.
+ * Lanes: LLM work runs on the gpu lane, which runs one job per GPU device (sharing it with Whisper,
+ * one job at a time), or one at a time on the CPU where there is no GPU; the model is loaded once
+ * per gpu-lane worker, never once per cpu worker. The step passes `gpu: llmGpu(ctx.device)` to
+ * `acquireLlm`: the worker's process sees only its own device.
  */
 
 /** Where generation runs: 'auto' picks CUDA/Metal (then Vulkan) when a binary for it works; false is CPU only. */
@@ -107,18 +106,14 @@ export function llmThreads(gpu: boolean, env: NodeJS.ProcessEnv = process.env): 
 }
 
 /**
- * The lane for LLM work on this machine: `gpu` when it has a GPU the llama binding can use (CUDA
- * or Metal) and EARSHOT_LLM_GPU is not 'off', else `cpu`. Decide when queueing a job, and load the
- * model for that lane with `gpuForLane`.
+ * Where a job's generation runs: on its worker's GPU ('auto': the layers that fit, the rest on
+ * the CPU) when the worker is bound to one, else on the CPU. LLM work runs on the gpu lane (one
+ * job per device, the model loaded once per device); on a machine without a GPU that lane runs
+ * it on the CPU, one job at a time. EARSHOT_LLM_GPU=off keeps it off the GPU.
  */
-export function llmLane(hw: HardwareReport, env: NodeJS.ProcessEnv = process.env): 'gpu' | 'cpu' {
-  if (env.EARSHOT_LLM_GPU === 'off') return 'cpu';
-  return hw.backends.cuda || hw.backends.metal ? 'gpu' : 'cpu';
-}
-
-/** The runtime's gpu setting for a job on this lane: a cpu-lane job stays off the GPU. */
-export function gpuForLane(lane: 'gpu' | 'cpu'): LlmGpu {
-  return lane === 'gpu' ? 'auto' : false;
+export function llmGpu(device: { backend: string } | null, env: NodeJS.ProcessEnv = process.env): LlmGpu {
+  if (env.EARSHOT_LLM_GPU === 'off' || !device) return false;
+  return 'auto';
 }
 
 /** The context to ask for: the model's train context, capped by `maxContext` (default 4096). */

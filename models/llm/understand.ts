@@ -92,7 +92,7 @@ export interface LlmUnderstandOptions {
   model: { id: string; path: string };
   signal?: AbortSignal;
   onProgress?: (p: LlmUnderstandProgress) => void;
-  /** 'auto' on the gpu lane, false on the cpu lane (see gpuForLane). Default 'auto'. */
+  /** 'auto' on a worker bound to a GPU, false on the CPU (see llmGpu). Default 'auto'. */
   gpu?: LlmGpu;
   /** Default llmThreads(). */
   threads?: number;

@@ -18,7 +18,8 @@
  */
 import fs from 'node:fs';
 
-export type WhisperModelSize = 'tiny.en' | 'tiny' | 'base.en' | 'small.en' | 'medium' | 'large-v3-turbo';
+export type WhisperModelSize =
+  'tiny.en' | 'tiny' | 'base.en' | 'base' | 'small.en' | 'small' | 'medium' | 'large-v3-turbo';
 
 export interface WhisperDims {
   n_vocab: number;
@@ -38,7 +39,9 @@ export const WHISPER_DIMS: Readonly<Record<WhisperModelSize, Readonly<WhisperDim
   'tiny.en': dims(51864, 384, 6, 4, 4),
   tiny: dims(51865, 384, 6, 4, 4),
   'base.en': dims(51864, 512, 8, 6, 6),
+  base: dims(51865, 512, 8, 6, 6),
   'small.en': dims(51864, 768, 12, 12, 12),
+  small: dims(51865, 768, 12, 12, 12),
   medium: dims(51865, 1024, 16, 24, 24),
   'large-v3-turbo': dims(51866, 1280, 20, 32, 4, 128),
 };

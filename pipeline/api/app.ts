@@ -3,17 +3,20 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { openDatabase, databasePath, type Db } from '../store/index.ts';
+import { StoreError } from '../store/errors.ts';
+import { insideDataDir, insideDataDirMessage, secureDataDir } from '../store/paths.ts';
 import { Queue } from '../engine/queue.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
 import { defaultLaneConcurrency } from '../engine/engine.ts';
 import { LANES, loadRegistry, type Lane, type Registry } from '../engine/workflow.ts';
 import type { JobRow, StepRow, WorkflowRow } from '../engine/queue.ts';
 import { isProcessAlive } from '../engine/process-alive.ts';
+import { LaneHolds } from '../engine/holds.ts';
+import type { GpuBinding } from '../engine/devices.ts';
 import { detectHardware, planLanes } from '../../models/hardware.ts';
 import { advise } from '../../models/advisor.ts';
 import { chooseBinding } from '../../models/whisper/choose.ts';
-import { ffmpegPath } from '../ingest/ffmpeg.ts';
-import { execFileSync } from 'node:child_process';
+import { decoderInfo } from '../ingest/ffmpeg.ts';
 import { activeModel, ModelManager, modelsDir } from '../../models/manager.ts';
 import type {
   Api,
@@ -62,12 +65,45 @@ import {
   NotUnderstood,
 } from '../understand/read.ts';
 import { EditError, editSegment } from '../understand/edit.ts';
+import { graph } from '../understand/graph.ts';
+import type { GraphQuery, GraphView } from './contract.ts';
 import type { SearchQuery, SearchView } from './contract.ts';
 import { Searcher, searchDate } from '../search/search.ts';
 import { episodeRefs, failureGroups } from './failures.ts';
-import { modelResource } from '../workflows.ts';
+import { modelResource } from '../episode-input.ts';
 import { writeTx } from '../store/index.ts';
 import { clause } from '../clause.ts';
+import type {
+  EpisodeDetailView,
+  EpisodePageQuery,
+  EpisodePageView,
+  InboxView,
+  PlaybackView,
+  ShowView,
+  AssetSource,
+  DigestQuery,
+  DigestSettingsView,
+  DigestSummaryView,
+  DigestView,
+  ExportOptions,
+  ExportView,
+} from './contract.ts';
+import { Listening, NoSuchEpisode } from '../listen/library.ts';
+import { AssetSources } from '../listen/assets.ts';
+import { buildDigest } from '../digest/build.ts';
+import { DigestInputError, digestWindow, parseDuration } from '../digest/window.ts';
+import {
+  DigestNotFound,
+  digestSettings,
+  listDigests,
+  readDigest,
+  saveDigestSettings,
+  settingsView,
+} from '../digest/store.ts';
+import { ExportError, exportLibrary } from '../export/export.ts';
+
+/** The hold `adviseModels` puts on the gpu lane while it measures. */
+export const ADVISE_HOLD = 'measuring this machine (models advise)';
 
 export const defaultWorkflowsModule = fileURLToPath(new URL('../workflows.ts', import.meta.url));
 
@@ -83,6 +119,8 @@ export interface AppContext {
   queue: Queue;
   clock: Clock;
   lanes: Record<Lane, number>;
+  /** The GPUs found (with `detectGpus`): gpu-lane worker i is bound to the i-th. */
+  gpus: GpuBinding[];
 }
 
 export async function openApp(
@@ -102,9 +140,12 @@ export async function openApp(
 ): Promise<AppContext> {
   const registryModule = options.registryModule ?? workflowsModule();
   const registry = await loadRegistry(registryModule);
+  refuseOrphanedMedia(dataDir);
   const db = openDatabase(databasePath(dataDir));
+  secureDataDir(dataDir);
   const clock = options.clock ?? systemClock;
-  const detected = options.detectGpus ? planLanes(await detectHardware()) : null;
+  const hardware = options.detectGpus ? await detectHardware() : null;
+  const detected = hardware ? planLanes(hardware) : null;
   const lanes = {
     ...defaultLaneConcurrency(),
     ...(detected ? { gpu: detected.gpu.concurrency } : {}),
@@ -117,8 +158,31 @@ export async function openApp(
     registryModule,
     clock,
     lanes,
+    gpus: (hardware?.gpus ?? []).map((g) => ({ backend: g.backend, index: g.index, name: g.name })),
     queue: new Queue(db, registry, clock, { leaseMs: options.leaseMs }),
   };
+}
+
+/**
+ * A library whose database is missing or empty while its media folder holds episodes has lost
+ * its database (a failed copy, a truncated file): say so rather than start a new library over it.
+ */
+function refuseOrphanedMedia(dataDir: string): void {
+  const file = databasePath(dataDir);
+  const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
+  if (size !== undefined && size > 0) return;
+  let media: string[] = [];
+  try {
+    media = fs.readdirSync(path.join(dataDir, 'media')).filter((f) => !f.startsWith('.'));
+  } catch {
+    return;
+  }
+  if (media.length === 0) return;
+  throw new StoreError(
+    'EARSHOT_DB_EMPTY',
+    `The library database ${file} is ${size === 0 ? 'empty' : 'missing'}, but ${path.join(dataDir, 'media')} holds ${media.length} file${media.length === 1 ? '' : 's'} of an earlier library. ` +
+      'Earshot did not start a new library over them. Restore earshot.db from a backup, or move the folder aside to start afresh.',
+  );
 }
 
 function jobView(r: JobRow, episode: EpisodeRefView | null): JobView {
@@ -190,6 +254,7 @@ export class App implements Api {
     return {
       lane,
       paused: this.ctx.queue.isPaused(lane),
+      holds: this.ctx.queue.holds(lane),
       concurrency: this.ctx.lanes[lane],
       queued: counts.queued ?? 0,
       delayed: counts.delayed ?? 0,
@@ -449,7 +514,10 @@ export class App implements Api {
   }
 
   async importFiles(list: string[]): Promise<ImportView> {
-    const result = await importFiles(this.ctx.db, this.ctx.clock, list);
+    // Earshot's own files (its database, media, models) are never imported from a named path.
+    const result = await importFiles(this.ctx.db, this.ctx.clock, list, {
+      exclude: (p) => insideDataDir(this.ctx.dataDir, p),
+    });
     if (result.imported.length > 0 && this.ctx.registry.has('episode')) {
       startEpisodes(this.ctx.db, this.ctx.queue, {
         ids: result.imported.map((i) => i.episodeId),
@@ -492,14 +560,11 @@ export class App implements Api {
   async doctor(): Promise<DoctorView> {
     const hardware = await detectHardware();
     const plan = planLanes(hardware);
-    let ffmpeg: DoctorView['ffmpeg'];
+    let decoder: DoctorView['decoder'];
     try {
-      const file = ffmpegPath();
-      const version =
-        execFileSync(file, ['-version'], { encoding: 'utf8', timeout: 5000 }).split('\n')[0] ?? '';
-      ffmpeg = { ok: true, path: file, version };
+      decoder = { ok: true, ...(await decoderInfo()) };
     } catch (err) {
-      ffmpeg = { ok: false, error: (err as Error).message };
+      decoder = { ok: false, error: (err as Error).message };
     }
     let whisper: DoctorView['whisper'];
     try {
@@ -522,7 +587,7 @@ export class App implements Api {
         cpu: { ...plan.cpu, configured: this.ctx.lanes.cpu },
         io: { ...plan.io, configured: this.ctx.lanes.io },
       },
-      ffmpeg,
+      decoder,
     };
   }
 
@@ -537,6 +602,8 @@ export class App implements Api {
   }
 
   async importModel(file: string): Promise<ModelActionView> {
+    if (insideDataDir(this.ctx.dataDir, file))
+      throw new ApiInputError(insideDataDirMessage(this.ctx.dataDir, file));
     return this.modelStore.import(file);
   }
 
@@ -548,7 +615,47 @@ export class App implements Api {
     return this.modelStore.use(id);
   }
 
+  /** This process's live holds on lanes (the power source in the app, `models advise` anywhere). */
+  get holds(): LaneHolds {
+    this.laneHolds ??= new LaneHolds(this.ctx.queue);
+    return this.laneHolds;
+  }
+  private laneHolds: LaneHolds | undefined;
+
+  /** Hold or release a lane for a live reason, and tell every shell (`onLaneChanged`). */
+  setHold(lane: Lane, reason: string, on: boolean): LaneView {
+    if (this.holds.set(lane, reason, on)) return this.laneChanged(lane);
+    return this.lane(lane);
+  }
+
+  /**
+   * Measure through the gpu lane: hold it (no new job starts, in any process), wait for the
+   * jobs running on it to end, measure, release. Whisper is never measured beside a job that
+   * already has the GPU, and the figures are not skewed by one.
+   */
   async adviseModels(opts?: { seconds?: number }): Promise<AdviceView> {
+    this.setHold('gpu', ADVISE_HOLD, true);
+    try {
+      await this.untilLaneIdle('gpu');
+      return await this.measureAndAdvise(opts);
+    } finally {
+      this.setHold('gpu', ADVISE_HOLD, false);
+    }
+  }
+
+  /** Resolves once no job of `lane` runs (nor is winding down after a cancel) in any process. */
+  private async untilLaneIdle(lane: Lane, pollMs = 250): Promise<void> {
+    const busy = this.db.prepare(
+      `SELECT EXISTS (SELECT 1 FROM jobs WHERE lane = ? AND state = 'running' AND state IN ('queued', 'running'))
+           OR EXISTS (SELECT 1 FROM jobs WHERE lane = ? AND state = 'cancelled'
+                        AND lease_expires_at IS NOT NULL AND lease_expires_at > ?) AS busy`,
+    );
+    while ((busy.get(lane, lane, this.ctx.clock.now()) as { busy: number }).busy) {
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  private async measureAndAdvise(opts?: { seconds?: number }): Promise<AdviceView> {
     const hardware = await detectHardware();
     const backlog = this.ctx.db
       .prepare(
@@ -621,6 +728,15 @@ export class App implements Api {
     }
   }
 
+  async graph(query?: GraphQuery): Promise<GraphView> {
+    try {
+      return graph(this.ctx.db, query ?? {});
+    } catch (err) {
+      if (err instanceof NotUnderstood) throw new ApiInputError(err.message);
+      throw err;
+    }
+  }
+
   async editSegment(id: number, i: number, t: string): Promise<SegmentEditView> {
     try {
       return editSegment(this.ctx.db, this.ctx.queue, id, i, t);
@@ -662,6 +778,137 @@ export class App implements Api {
     });
     const byId = new Map((await this.subscriptions.episodesById(ids)).map((v) => [v.id, v]));
     return ids.map((id) => byId.get(id)!);
+  }
+
+  private listeningStore: Listening | undefined;
+  private assetSources: AssetSources | undefined;
+  /** Shows, episode pages, play state and the inbox over this library. */
+  get listening(): Listening {
+    this.listeningStore ??= new Listening(this.ctx.db, this.ctx.clock);
+    return this.listeningStore;
+  }
+
+  /** Run a listening read or change; an episode that is not there is the caller's mistake. */
+  private listen<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof NoSuchEpisode) throw new ApiInputError(err.message);
+      throw err;
+    }
+  }
+
+  async digest(query?: DigestQuery): Promise<DigestView> {
+    const q = query ?? {};
+    const now = this.ctx.clock.now();
+    let window;
+    try {
+      window = digestWindow(q, now, digestSettings(this.ctx.db).budgetMs);
+    } catch (err) {
+      if (err instanceof DigestInputError) throw new ApiInputError(err.message);
+      throw err;
+    }
+    return buildDigest(this.ctx.db, { ...window, now });
+  }
+
+  async digests(query?: { limit?: number }): Promise<DigestSummaryView[]> {
+    return listDigests(this.ctx.db, query?.limit);
+  }
+
+  async savedDigest(id: number): Promise<DigestView> {
+    try {
+      return readDigest(this.ctx.db, id);
+    } catch (err) {
+      if (err instanceof DigestNotFound) throw new ApiInputError(err.message);
+      throw err;
+    }
+  }
+
+  async shows(): Promise<ShowView[]> {
+    return this.listening.shows();
+  }
+
+  async episodePage(query: EpisodePageQuery = {}): Promise<EpisodePageView> {
+    if (typeof query.feedId === 'number') this.subscriptions.feed(query.feedId);
+    return this.listening.episodePage(query);
+  }
+
+  async episode(episodeId: number): Promise<EpisodeDetailView> {
+    return this.listen(() => this.listening.episode(episodeId));
+  }
+
+  async savePosition(episodeId: number, positionMs: number, durationMs?: number): Promise<PlaybackView> {
+    return this.listen(() => this.listening.savePosition(episodeId, positionMs, durationMs));
+  }
+
+  async markPlayed(episodeIds: number[], played = true): Promise<PlaybackView[]> {
+    return this.listen(() => this.listening.markPlayed(episodeIds, played));
+  }
+
+  async inbox(query: { limit?: number } = {}): Promise<InboxView> {
+    return this.listening.inbox(query.limit);
+  }
+
+  async visitInbox(): Promise<{ lastVisitAt: number }> {
+    return this.listening.visitInbox();
+  }
+
+  async dismissFromInbox(episodeIds: number[]): Promise<{ removed: number }> {
+    return this.listen(() => this.listening.dismissFromInbox(episodeIds));
+  }
+
+  async assetSource(assetPath: string): Promise<AssetSource> {
+    this.assetSources ??= new AssetSources({ db: this.ctx.db, dataDir: this.ctx.dataDir });
+    return this.assetSources.source(assetPath);
+  }
+
+  async digestSettings(): Promise<DigestSettingsView> {
+    return settingsView(this.ctx.db, this.ctx.clock.now());
+  }
+
+  async setDigestSettings(settings: {
+    every?: string | number;
+    budget?: string | number;
+  }): Promise<DigestSettingsView> {
+    const s = settings;
+    const ms = (v: string | number, what: string) => (typeof v === 'number' ? v : parseDuration(v, what));
+    try {
+      const every = s.every === undefined || s.every === 'off' ? null : ms(s.every, 'schedule (or off)');
+      if (every !== null && (every < 3_600_000 || every > 366 * 86_400_000))
+        throw new DigestInputError(
+          'A digest is made at most every hour and at least once a year (like 1d or 7d), or never (off).',
+        );
+      const budget = s.budget === undefined ? null : ms(s.budget, 'listening time');
+      if (budget !== null && budget > 24 * 3_600_000)
+        throw new DigestInputError('The listening time is at most 24h (like 30m or 1h).');
+      saveDigestSettings(
+        this.ctx.db,
+        {
+          ...(s.every !== undefined ? { everyMs: every } : {}),
+          ...(budget !== null ? { budgetMs: budget } : {}),
+        },
+        this.ctx.clock.now(),
+      );
+    } catch (err) {
+      if (err instanceof DigestInputError) throw new ApiInputError(err.message);
+      throw err;
+    }
+    return this.digestSettings();
+  }
+
+  async exportLibrary(dir: string, options?: ExportOptions): Promise<ExportView> {
+    const opts = options ?? {};
+    try {
+      return await exportLibrary(this.ctx.db, {
+        dir,
+        format: opts.format ?? 'obsidian',
+        ...(opts.feedId !== undefined ? { feedId: opts.feedId } : {}),
+        ...(opts.since !== undefined ? { since: searchDate(opts.since, 'from') } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ExportError) throw new ApiInputError(err.message);
+      throw err;
+    }
   }
 
   async episodes(query?: { feedId?: number; limit?: number }): Promise<EpisodeView[]> {

@@ -19,7 +19,13 @@ export interface EpisodeRefView {
 
 export interface LaneView {
   lane: LaneName;
+  /** Paused by the user (`earshot pause`, the tray, the UI): stored, survives restarts. */
   paused: boolean;
+  /**
+   * Live reasons the lane waits besides the user's pause, e.g. "on battery" or "measuring this
+   * machine (models advise)": never stored over the user's choice, gone when the reason is.
+   */
+  holds: string[];
   /** Jobs this lane runs at once (for gpu: the number of GPU devices). */
   concurrency: number;
   queued: number;
@@ -207,7 +213,13 @@ export interface DoctorView {
   };
   /** What each lane runs on here, and the concurrency this library's engine is configured with. */
   lanes: Record<LaneName, { concurrency: number; uses: string; configured: number }>;
-  ffmpeg: { ok: true; path: string; version: string } | { ok: false; error: string };
+  /**
+   * What decodes audio: FFmpeg's libraries through node-av (shipped per platform on npm), or a
+   * system ffmpeg named by EARSHOT_FFMPEG; its FFmpeg version and where it came from.
+   */
+  decoder:
+    | { ok: true; name: string; version: string; major: number; source: string; path: string }
+    | { ok: false; error: string };
   /** The whisper.cpp binding chosen for this machine (models/whisper/choose.ts) and the active model. */
   whisper:
     | {
@@ -339,6 +351,11 @@ export interface SearchHitView {
   publishedAt: number | null;
   /** Where the text comes from: the transcript, the episode title, its show notes, or an insight. */
   kind: 'transcript' | 'title' | 'notes' | 'insight';
+  /**
+   * Every source found at this moment, `kind` first: hits are grouped by episode and moment, so
+   * an insight quoting a passage that also matched is one hit with kinds ['transcript', 'insight'].
+   */
+  kinds: ('transcript' | 'title' | 'notes' | 'insight')[];
   /** A passage of the hit, whitespace collapsed. */
   snippet: string;
   /** [start, end) offsets in `snippet` of the words that matched the query. */
@@ -473,12 +490,335 @@ export interface FailureGroupView {
   actions: FailureActionView[];
 }
 
+/** What a node of the knowledge graph is. */
+export type GraphNodeType = EntityKind | 'show' | 'episode' | 'insight' | 'quote';
+/** How two nodes are related (stored per episode with the quotes that back it). */
+export type GraphEdgeKind = 'host-of' | 'guest-on' | 'mentions' | 'co-occurs' | 'insight-supports' | 'about';
+
+/** Which graph `graph` returns: the library's, one entity's neighbourhood, or one episode's. */
+export interface GraphQuery {
+  /** One entity in focus (id from `entities`) with its neighbours and the episodes that name it. */
+  entityId?: number;
+  /** One episode's graph: its insights, their quotes and the entities they name. */
+  episodeId?: number;
+  /** Only these kinds of entity. Default: all four. */
+  types?: EntityKind[];
+  /** Only what this show's episodes say (see `feeds`). */
+  feedId?: number;
+  /** Leave out nodes with fewer edges than this (after the other filters). Default 0. */
+  minDegree?: number;
+  /** At most this many nodes, the ones in most episodes first. Default 500, at most 5,000. */
+  limit?: number;
+}
+
+export interface GraphNodeView {
+  /** 'entity:12', 'episode:3', 'show:1', 'insight:3:c-120', 'quote:3:120-180'. */
+  id: string;
+  type: GraphNodeType;
+  label: string;
+  /** Episodes it is in (an entity, a show); 1 for an episode, an insight or a quote. */
+  episodes: number;
+  /** The library entity (`entity`), for entity nodes. */
+  entityId?: number;
+  /** The episode it belongs to (episode, insight and quote nodes). */
+  episodeId?: number;
+  /** Where to play it from (insights and quotes); null for an untimed transcript. */
+  startMs?: number | null;
+  /** An episode graph's people: their part in it. */
+  role?: 'host' | 'guest' | 'mentioned';
+}
+
+export interface GraphEdgeView {
+  source: string;
+  target: string;
+  kind: GraphEdgeKind;
+  /** Summed over the episodes that back it: sentences (co-occurs), mentions, episodes (host-of, guest-on). */
+  weight: number;
+  /** How many episodes back it. */
+  episodes: number;
+}
+
+export interface GraphView {
+  nodes: GraphNodeView[];
+  edges: GraphEdgeView[];
+  /** The node in focus (an entity or an episode), or null for the library's graph. */
+  focus: string | null;
+  /** Nodes the filters kept before the limit cut them (so a view can say "500 of 2,300"). */
+  matched: number;
+}
+
 export interface SegmentEditView {
   episodeId: number;
   index: number;
   workflowId: string;
   /** The steps queued again: understanding and what follows it. */
   rerun: string[];
+}
+
+/** Where a listener is in an episode: not started, started, or played to the end (or marked played). */
+export type PlayState = 'new' | 'in-progress' | 'played';
+
+/** A show in the library: a followed podcast, or "Your files" (imported episodes, `feedId` null). */
+export interface ShowView {
+  /** The feed's id; null for "Your files". */
+  feedId: number | null;
+  title: string;
+  author: string | null;
+  /** The feed's address; null for "Your files". */
+  url: string | null;
+  /** The show's artwork on Earshot's own origin ('/artwork/feed/3'), fetched once and cached; null when it has none. */
+  artwork: string | null;
+  episodeCount: number;
+  /** Episodes not played (new or in progress). */
+  unplayedCount: number;
+  /** Why the last refresh failed, written for the user; null when it worked. */
+  lastError: string | null;
+}
+
+/** Which episodes a list keeps: each filter that is true must hold. */
+export interface EpisodeFilter {
+  /** Not played yet (new or in progress). */
+  unplayed?: boolean;
+  /** Transcribed, understood and indexed: the whole pipeline has run. */
+  processed?: boolean;
+  /** A transcript is stored (the publisher's or Whisper's). */
+  hasTranscript?: boolean;
+}
+
+export interface EpisodePageQuery extends EpisodeFilter {
+  /** One show: a feed id, or null for "Your files" (imported episodes). Omitted: every show. */
+  feedId?: number | null;
+  /** Rows to skip, newest first. Default 0. */
+  offset?: number;
+  /** Rows to return. Default 100, at most 500. */
+  limit?: number;
+}
+
+/** An episode as lists show it. */
+export interface EpisodeListItem {
+  id: number;
+  feedId: number | null;
+  /** The show's title ("Your files" for an imported episode). */
+  showTitle: string;
+  title: string | null;
+  publishedAt: number | null;
+  durationMs: number | null;
+  /** Processing status: listed, queued, processing, downloaded, transcribed, failed, cancelled. */
+  status: string;
+  hasTranscript: boolean;
+  understood: boolean;
+  /** Transcribed, understood and indexed. */
+  processed: boolean;
+  state: PlayState;
+  /** Where listening resumes, in ms (0 when new or played). */
+  positionMs: number;
+  /** Artwork on Earshot's own origin (the episode's own, else its show's); null when there is none. */
+  artwork: string | null;
+}
+
+/** A window of an episode list (`episodePage`): `total` rows match, `items` start at `offset`. */
+export interface EpisodePageView {
+  total: number;
+  offset: number;
+  items: EpisodeListItem[];
+}
+
+export interface ChapterView {
+  startMs: number;
+  title: string;
+  url: string | null;
+}
+
+/** One episode's page (`episode`): what the header, the show notes and the player need. */
+export interface EpisodeDetailView extends EpisodeListItem {
+  showAuthor: string | null;
+  /** The episode's web page. */
+  link: string | null;
+  /**
+   * The show notes as the feed gives them (HTML, untrusted): sanitize before showing (the
+   * renderer uses DOMPurify). Null when there are none.
+   */
+  notesHtml: string | null;
+  /** What relative links in the notes are relative to: the episode's page, else the feed's address. */
+  notesBase: string | null;
+  /** From the publisher's chapters file or the feed (Podlove), else the file's own; by start time. */
+  chapters: ChapterView[];
+  /**
+   * What the player plays: `url` on Earshot's own origin ('/media/12') serves the downloaded
+   * file when there is one (`downloaded`), else streams the publisher's enclosure. Null when
+   * there is nothing to play.
+   */
+  media: { url: string; downloaded: boolean } | null;
+  playedAt: number | null;
+  /** The episode's latest pipeline run (for `retry`), and its status; null when never queued. */
+  workflowId: string | null;
+  workflowStatus: WorkflowStatus | null;
+}
+
+/** An episode's playback state after a change (`savePosition`, `markPlayed`). */
+export interface PlaybackView {
+  episodeId: number;
+  state: PlayState;
+  positionMs: number;
+  playedAt: number | null;
+}
+
+export interface InboxItemView extends EpisodeListItem {
+  /** When it entered the inbox. */
+  arrivedAt: number;
+  /** It arrived after your last visit. */
+  isNew: boolean;
+}
+
+/** New episodes across all shows (`inbox`), newest first: they stay until played or removed. */
+export interface InboxView {
+  /** Your last visit (`visitInbox`); null before the first. */
+  lastVisitAt: number | null;
+  /** Episodes that arrived since then. */
+  newCount: number;
+  total: number;
+  items: InboxItemView[];
+}
+
+/** Which window a digest covers and how much listening its playlist may take (`digest`). */
+export interface DigestQuery {
+  /** A window that ends now: "7d", "2w", "36h" (default 7d). Not together with from/to. */
+  since?: string;
+  /** Start of the window: YYYY-MM-DD, an ISO time, or ms since the epoch. */
+  from?: string | number;
+  /** End of the window (a bare YYYY-MM-DD includes that whole day). Default: now. */
+  to?: string | number;
+  /** Listening time for the playlist: "30m", "1h", "1h30m", or ms. Default 30 minutes. */
+  budget?: string | number;
+}
+
+export interface DigestEpisodeView {
+  episodeId: number;
+  title: string | null;
+  feedId: number | null;
+  feedTitle: string | null;
+  publishedAt: number | null;
+  durationMs: number | null;
+}
+
+/** A grounded insight of one of the story's episodes, with its verbatim quote and where it is said. */
+export interface DigestInsightView {
+  episodeId: number;
+  insightId: string;
+  type: InsightKind;
+  text: string;
+  quote: QuoteView;
+}
+
+export interface DigestEntityView {
+  /** The library entity (`entity`); null when the episode's entity was not merged into one. */
+  entityId: number | null;
+  name: string;
+  type: EntityKind;
+  /** How many of the story's episodes name it. */
+  episodes: number;
+}
+
+/** Episodes of one or more shows about the same thing, grouped by meaning or by shared names. */
+export interface DigestStoryView {
+  id: string;
+  title: string;
+  /** Most central first. */
+  episodes: DigestEpisodeView[];
+  /** Distinct shows among them. */
+  shows: number;
+  insights: DigestInsightView[];
+  entities: DigestEntityView[];
+}
+
+/** A person or topic named in more episodes this window than in the one before. */
+export interface RisingEntityView {
+  entityId: number;
+  name: string;
+  type: EntityKind;
+  episodes: number;
+  previousEpisodes: number;
+}
+
+/** A stretch of an episode worth hearing: a chapter, or the segment around an insight's quote. */
+export interface DigestPlaylistItemView {
+  episodeId: number;
+  episodeTitle: string | null;
+  feedTitle: string | null;
+  storyId: string;
+  kind: 'chapter' | 'segment';
+  /** The chapter's title, or the insight the segment was picked for. */
+  title: string;
+  startMs: number;
+  endMs: number;
+}
+
+/** A digest of a window of the library (schema: pipeline/digest/schema.ts, versioned). */
+export interface DigestView {
+  schemaVersion: 1;
+  /** The stored digest's id (`savedDigest`); null for one made on request and not stored. */
+  id: number | null;
+  generatedAt: number;
+  /** [from, to) in ms since the epoch. */
+  window: { from: number; to: number };
+  /** The window of the same length just before, that `rising` compares with. */
+  previousWindow: { from: number; to: number };
+  /** How stories were grouped: by the embedding model's vectors, or by shared names and words. */
+  grouping: { by: 'embedding' | 'keywords'; modelId: string | null };
+  counts: { episodes: number; understood: number; shows: number };
+  /** Most important first: most episodes, most shows. */
+  stories: DigestStoryView[];
+  rising: { people: RisingEntityView[]; topics: RisingEntityView[] };
+  playlist: { budgetMs: number; totalMs: number; items: DigestPlaylistItemView[] };
+  /** Things the reader should know (episodes not understood yet, why grouping fell back to names). */
+  notes: string[];
+}
+
+/** A stored digest in the list (`digests`), newest first. */
+export interface DigestSummaryView {
+  id: number;
+  window: { from: number; to: number };
+  generatedAt: number;
+  stories: number;
+  episodes: number;
+  /** Made by the schedule (true) or on request. */
+  scheduled: boolean;
+}
+
+export interface DigestSettingsView {
+  /** How often a digest is made, in ms (its window is as long); null: never (schedule off). */
+  everyMs: number | null;
+  /** The playlist's listening time, in ms. */
+  budgetMs: number;
+  /** The end of the last scheduled digest's window; null before the first. */
+  lastTo: number | null;
+  /** When the next one is due (it waits for the window's episodes to be processed); null when off. */
+  nextAt: number | null;
+}
+
+export type ExportFormat = 'obsidian' | 'md' | 'json' | 'srt' | 'vtt';
+
+export interface ExportOptions {
+  /** Default obsidian. */
+  format?: ExportFormat;
+  /** Only this show's episodes. */
+  feedId?: number;
+  /** Only episodes published on or after this date (YYYY-MM-DD, an ISO time, or ms). */
+  since?: string | number;
+}
+
+export interface ExportView {
+  dir: string;
+  format: ExportFormat;
+  episodes: number;
+  /** Entity notes (obsidian and md). */
+  entities: number;
+  /** Files created or changed. */
+  written: number;
+  /** Files that were already up to date. */
+  unchanged: number;
+  /** Episodes left out, and why (no transcript, untimed for subtitles, not understood yet). */
+  skipped: { episodeId: number; title: string | null; reason: string }[];
 }
 
 export interface Api {
@@ -530,13 +870,64 @@ export interface Api {
   entities(query?: { limit?: number; type?: EntityKind }): Promise<CanonicalEntityView[]>;
   /** One canonical entity (id from `entities`) with the episodes that name it, newest first. */
   entity(id: number): Promise<CanonicalEntityDetailView>;
+  /** The knowledge graph: the library's entities and how they relate, one entity's neighbourhood, or an episode's insights, quotes and entities. */
+  graph(query?: GraphQuery): Promise<GraphView>;
   /** Correct one transcript segment (index from 0); understanding and what follows it run again. */
   editSegment(episodeId: number, index: number, text: string): Promise<SegmentEditView>;
   /** What failed, grouped by cause and show, in plain words, with what can be done (waiting is not failing). */
   failures(): Promise<FailureGroupView[]>;
   /** Stop trying these episodes (a failed one stays listed, unprocessed) and clear their notes. */
   skipEpisodes(episodeIds: number[]): Promise<EpisodeView[]>;
+  /** The shows in the library with artwork and unplayed counts; "Your files" last when there are imported episodes. */
+  shows(): Promise<ShowView[]>;
+  /** A window of a show's episodes (or every episode), newest first, with filters and the total. */
+  episodePage(query?: EpisodePageQuery): Promise<EpisodePageView>;
+  /** One episode: show, dates, artwork, show notes, chapters, play state, what the player plays. */
+  episode(episodeId: number): Promise<EpisodeDetailView>;
+  /**
+   * Remember where listening is (`durationMs`: the length the player found). Near the end (the
+   * last 5 %, at most a minute) the episode is marked played.
+   */
+  savePosition(episodeId: number, positionMs: number, durationMs?: number): Promise<PlaybackView>;
+  /** Mark episodes played (or, with false, unplayed again: new, from the start). */
+  markPlayed(episodeIds: number[], played?: boolean): Promise<PlaybackView[]>;
+  /** New episodes across all shows, newest first, with those since your last visit marked. Default limit 200. */
+  inbox(query?: { limit?: number }): Promise<InboxView>;
+  /** Record a visit to the inbox now: what is in it stops counting as new. */
+  visitInbox(): Promise<{ lastVisitAt: number }>;
+  /** Take episodes out of the inbox without marking them played. */
+  dismissFromInbox(episodeIds: number[]): Promise<{ removed: number }>;
+  /**
+   * Where the bytes of a player or artwork address (`/media/ID`, `/artwork/feed/ID`,
+   * `/artwork/episode/ID`) are: for the shells that serve them (`earshot serve`, the desktop
+   * app's `earshot://`). Artwork is fetched into the cache first when it is not there yet.
+   */
+  assetSource(path: string): Promise<AssetSource>;
+  /** A digest of a window (default the last 7 days), made now and not stored. */
+  digest(query?: DigestQuery): Promise<DigestView>;
+  /** The stored digests (the schedule's, newest first). */
+  digests(query?: { limit?: number }): Promise<DigestSummaryView[]>;
+  /** One stored digest (id from `digests`). */
+  savedDigest(id: number): Promise<DigestView>;
+  digestSettings(): Promise<DigestSettingsView>;
+  /** every: "7d", "1d", "off" (or ms); budget: "30m" (or ms). */
+  setDigestSettings(settings: {
+    every?: string | number;
+    budget?: string | number;
+  }): Promise<DigestSettingsView>;
+  /** Write the library to a folder: an Obsidian/Markdown vault, JSON artifacts, or SRT/WebVTT subtitles. */
+  exportLibrary(dir: string, options?: ExportOptions): Promise<ExportView>;
 }
+
+/** Where an asset's bytes are (`assetSource`). */
+export type AssetSource =
+  /** An audio file on this computer (downloaded, or the imported original). */
+  | { kind: 'file'; path: string; contentType: string }
+  /** The publisher's file, streamed through; `trustedHost` is the one private host it may be on (the feed's). */
+  | { kind: 'remote'; url: string; trustedHost: string | null }
+  /** A cached picture. */
+  | { kind: 'image'; path: string; contentType: string; etag: string }
+  | { kind: 'missing'; message: string };
 
 export type ApiMethod = keyof Api;
 /** What a call resolves to. */
@@ -552,6 +943,8 @@ export interface JobStartedEvent {
   step: string;
   lane: LaneName;
   workerId: string;
+  /** The GPU its worker is bound to, e.g. "cuda:1"; null off the gpu lane or without a GPU. */
+  device: string | null;
 }
 
 /** A running step reported how far it is (0..1), with anything the step adds. */
@@ -584,12 +977,17 @@ export interface EpisodeChangedEvent {
   status: string;
 }
 
-/** A digest was written (issue 15 owns its content; this says which and for when). */
+/** The schedule made and stored a digest (`savedDigest(digestId)` reads it). */
 export interface DigestReadyEvent {
   digestId: number;
   /** The window it covers, ms since the epoch. */
   from: number;
   to: number;
+  stories: number;
+  /** Episodes in its stories. */
+  episodes: number;
+  /** One line for a notification, e.g. "5 stories from 12 episodes this week". */
+  headline: string;
 }
 
 /**
@@ -658,9 +1056,25 @@ export const API_METHODS = [
   'show',
   'entities',
   'entity',
+  'graph',
   'editSegment',
   'failures',
   'skipEpisodes',
+  'shows',
+  'episodePage',
+  'episode',
+  'savePosition',
+  'markPlayed',
+  'inbox',
+  'visitInbox',
+  'dismissFromInbox',
+  'assetSource',
+  'digest',
+  'digests',
+  'savedDigest',
+  'digestSettings',
+  'setDigestSettings',
+  'exportLibrary',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
 export const API_METHODS_COMPLETE: [MissingMethods] extends [never] ? true : never = true;

@@ -3,6 +3,8 @@ import type { WorkerHost } from '../engine/worker-host.ts';
 import { BackgroundIngest } from '../ingest/background.ts';
 import { Subscriptions } from '../ingest/subscriptions.ts';
 import type { AppContext } from './app.ts';
+import type { DigestReadyEvent } from './contract.ts';
+import { watchDigests } from '../digest/events.ts';
 import type { ApiEventBus } from './dispatch.ts';
 import type { Db } from '../store/db.ts';
 import type { JobFinishedEvent, JobProgressEvent, JobStartedEvent } from './contract.ts';
@@ -13,6 +15,8 @@ export interface EngineHostOptions {
   /** Lease length in ms (tests shorten it). Default: the engine's. */
   leaseMs?: number;
   onError?: (err: Error) => void;
+  /** A scheduled digest was made (`onDigestReady`): for a notification. */
+  onDigestReady?: (event: DigestReadyEvent) => void;
   /** Where the engine's job events go, as the contract names them (onJobStarted, ...). Default none. */
   events?: ApiEventBus;
 }
@@ -21,7 +25,9 @@ export interface EngineHost {
   engine: Engine;
   /** Refreshes due feeds and starts the episodes they queued; null without an episode pipeline. */
   ingest: BackgroundIngest | null;
-  /** Stop ingesting, let running steps finish within `graceMs`, close the library. Idempotent. */
+  /** Stop ingesting, let running steps finish within `graceMs`; the library stays open. Idempotent. */
+  stopEngine(graceMs?: number): Promise<void>;
+  /** stopEngine, then close the library. Idempotent. */
   shutdown(graceMs?: number): Promise<void>;
 }
 
@@ -40,24 +46,46 @@ export function startEngineHost(ctx: AppContext, options: EngineHostOptions = {}
     lanes: ctx.lanes,
     leaseMs: options.leaseMs,
     host: options.host,
+    devices: ctx.gpus,
   });
   engine.on('error', onError);
   if (options.events) forwardEngineEvents(engine, options.events, ctx.db);
+  // A scheduled digest made: onDigestReady on the bus (windows, /events) and to the caller (a
+  // notification, a line on the terminal).
+  if (options.events || options.onDigestReady) {
+    const bus = options.events;
+    const callback = options.onDigestReady;
+    watchDigests(engine, ctx.db, (event) => {
+      bus?.emit('onDigestReady', event);
+      try {
+        callback?.(event);
+      } catch (err) {
+        onError(err as Error);
+      }
+    });
+  }
   const ingest = ctx.registry.has('episode')
     ? new BackgroundIngest(new Subscriptions(ctx.db, ctx.clock), engine.queue, { onError })
     : null;
   let stopping: Promise<void> | null = null;
+  let closing: Promise<void> | null = null;
   engine.start();
+  const stopEngine = (graceMs = 10_000): Promise<void> => {
+    stopping ??= (async () => {
+      await ingest?.stop();
+      await engine.stop(graceMs);
+    })();
+    return stopping;
+  };
   return {
     engine,
     ingest,
+    stopEngine,
     shutdown(graceMs = 10_000) {
-      stopping ??= (async () => {
-        await ingest?.stop();
-        await engine.stop(graceMs);
+      closing ??= stopEngine(graceMs).then(() => {
         ctx.db.close();
-      })();
-      return stopping;
+      });
+      return closing;
     },
   };
 }

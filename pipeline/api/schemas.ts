@@ -27,6 +27,15 @@ const modelIdSchema = z
   .string({ error: 'A model id is text, like whisper-base.en (see `earshot models list`).' })
   .min(1, 'Give a model id (see `earshot models list`).')
   .max(200, 'That is too long for a model id (see `earshot models list`).');
+const episodeIdsSchema = z
+  .array(episodeIdSchema, { error: 'Give a list of episode ids (see `earshot episodes`).' })
+  .min(1, 'Name at least one episode (see `earshot episodes`).')
+  .max(10_000, 'That is too many episodes at once (at most 10,000).');
+/** A time in an episode, in ms. */
+const positionSchema = z
+  .number({ error: 'A position is a time in ms.' })
+  .min(0, 'A position is 0 or more ms.')
+  .max(7 * 24 * 3_600_000, 'That is longer than any episode.');
 const workflowIdSchema = z.string().min(1, 'Give a workflow id (see `earshot jobs`).');
 
 const searchDateSchema = z.union([
@@ -40,6 +49,12 @@ const searchDateSchema = z.union([
         message: `"${v}" is not a date; write it YYYY-MM-DD (or as an ISO time).`,
       });
   }),
+]);
+
+/** A length of time: "30m", "7d", "1h30m" (read by pipeline/digest/window.ts), or ms. */
+const durationSchema = z.union([
+  z.number().int().positive('A length of time is more than 0 ms.'),
+  z.string().trim().min(1, 'Give a length of time, like 30m or 7d.').max(50),
 ]);
 
 /** A method's argument tuple, as its zod schema must produce it. */
@@ -137,6 +152,35 @@ export const argSchemas: ArgSchemas = {
       .int('An entity id is a whole number (see `earshot entities`).')
       .positive('An entity id is a number above 0 (see `earshot entities`).'),
   ]),
+  graph: z.union([
+    z.tuple([]),
+    z.tuple([
+      z
+        .object({
+          entityId: z
+            .number({ error: 'An entity id is a number (see `earshot entities`).' })
+            .int('An entity id is a whole number (see `earshot entities`).')
+            .positive('An entity id is a number above 0 (see `earshot entities`).')
+            .optional(),
+          episodeId: episodeIdSchema.optional(),
+          types: z
+            .array(
+              z.enum(['person', 'organization', 'place', 'topic'], {
+                error: 'An entity type is person, organization, place or topic.',
+              }),
+            )
+            .optional(),
+          feedId: feedIdSchema.optional(),
+          minDegree: z.number().int('A degree is a whole number.').min(0).max(10_000).optional(),
+          limit: z.number().int().positive().max(5000, 'A graph has at most 5,000 nodes.').optional(),
+        })
+        .strict()
+        .refine((q) => q.entityId === undefined || q.episodeId === undefined, {
+          message: 'Ask for one entity or one episode, not both.',
+        })
+        .optional(),
+    ]),
+  ]),
   editSegment: z.tuple([
     episodeIdSchema,
     z.number().int('A segment index is a whole number.').min(0, 'Segments are numbered from 0.'),
@@ -148,6 +192,84 @@ export const argSchemas: ArgSchemas = {
   failures: z.tuple([]),
   skipEpisodes: z.tuple([
     z.array(episodeIdSchema).min(1, 'Name at least one episode to skip (see `earshot failures`).'),
+  ]),
+  shows: z.tuple([]),
+  // One tuple with an optional object, so a wrong field gets its own message (not "Invalid input").
+  episodePage: z.tuple([
+    z
+      .object({
+        feedId: feedIdSchema.nullable().optional(),
+        offset: z
+          .number({ error: 'An offset is a number of episodes to skip.' })
+          .int('An offset is a whole number.')
+          .min(0, 'An offset is 0 or more.')
+          .optional(),
+        limit: z.number().int().positive().max(500, 'A page holds at most 500 episodes.').optional(),
+        unplayed: z.boolean().optional(),
+        processed: z.boolean().optional(),
+        hasTranscript: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  ]),
+  digest: z.tuple([
+    z
+      .object({
+        since: z.string().min(1).max(50).optional(),
+        from: searchDateSchema.optional(),
+        to: searchDateSchema.optional(),
+        budget: durationSchema.optional(),
+      })
+      .strict()
+      .optional(),
+  ]),
+  episode: z.tuple([episodeIdSchema]),
+  savePosition: z.tuple([episodeIdSchema, positionSchema, positionSchema.optional()]),
+  markPlayed: z.tuple([episodeIdsSchema, z.boolean({ error: 'Played is true or false.' }).optional()]),
+  inbox: z.tuple([
+    z
+      .object({ limit: z.number().int().positive().max(10_000).optional() })
+      .strict()
+      .optional(),
+  ]),
+  visitInbox: z.tuple([]),
+  dismissFromInbox: z.tuple([episodeIdsSchema]),
+  assetSource: z.tuple([z.string().max(200)]),
+  digests: z.tuple([
+    z
+      .object({ limit: z.number().int().positive().max(1000).optional() })
+      .strict()
+      .optional(),
+  ]),
+  savedDigest: z.tuple([
+    z
+      .number({ error: 'A digest id is a number (see `earshot digests`).' })
+      .int('A digest id is a whole number (see `earshot digests`).')
+      .positive('A digest id is a number above 0 (see `earshot digests`).'),
+  ]),
+  digestSettings: z.tuple([]),
+  setDigestSettings: z.tuple([
+    z
+      .object({
+        every: z.union([z.literal('off'), durationSchema]).optional(),
+        budget: durationSchema.optional(),
+      })
+      .strict(),
+  ]),
+  exportLibrary: z.tuple([
+    z.string().trim().min(1, 'Name the folder to export into.'),
+    z
+      .object({
+        format: z
+          .enum(['obsidian', 'md', 'json', 'srt', 'vtt'], {
+            error: 'An export format is obsidian, md, json, srt or vtt.',
+          })
+          .optional(),
+        feedId: feedIdSchema.optional(),
+        since: searchDateSchema.optional(),
+      })
+      .strict()
+      .optional(),
   ]),
 } satisfies ArgSchemas;
 
@@ -174,6 +296,7 @@ export const eventSchemas: EventSchemas = {
     step: z.string(),
     lane: laneSchema,
     workerId: z.string(),
+    device: z.string().nullable(),
   }),
   onJobProgress: z.object({
     jobId: id,
@@ -198,12 +321,20 @@ export const eventSchemas: EventSchemas = {
   onLaneChanged: z.object({
     lane: laneSchema,
     paused: z.boolean(),
+    holds: z.array(z.string()),
     concurrency: count,
     queued: count,
     delayed: count,
     running: count,
   }),
-  onDigestReady: z.object({ digestId: id, from: z.number(), to: z.number() }),
+  onDigestReady: z.object({
+    digestId: id,
+    from: z.number(),
+    to: z.number(),
+    stories: count,
+    episodes: count,
+    headline: z.string(),
+  }),
   onFeedProgress: z.object({
     phase: z.enum(['refresh', 'import']),
     done: count,

@@ -1,15 +1,25 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { LANES, isLane, type Lane } from '../engine/workflow.ts';
+import type { LaneView } from '../api/contract.ts';
 import { resolveDataDir } from '../store/paths.ts';
-import { App, openApp } from '../api/app.ts';
 import { serveApi } from '../api/http-server.ts';
 import { fileURLToPath } from 'node:url';
+import { startService } from '../api/service.ts';
 import { ApiInputError } from '../api/schemas.ts';
-import { startEngineHost } from '../api/engine-host.ts';
+import { count, episodeLabel, positiveInt, print, table, when, withApp } from './io.ts';
 import { RunReport } from './run-report.ts';
 import type { ModelKind } from '../api/contract.ts';
-import { count, episodeLabel, positiveInt, print, table, when, withApp } from './io.ts';
+import { App, openApp } from '../api/app.ts';
+import { terminalSafe } from '../ingest/clean-text.ts';
+
+/** A lane's state in words: "active", "paused" (by the user), "paused: on battery" (held), or both. */
+export function laneState(l: LaneView): string {
+  if (l.paused && l.holds.length) return `paused (by you); ${l.holds.join('; ')}`;
+  if (l.paused) return 'paused';
+  if (l.holds.length) return `paused: ${l.holds.join('; ')}`;
+  return 'active';
+}
 
 function parseLanes(value: string): Partial<Record<Lane, number>> {
   const out: Partial<Record<Lane, number>> = {};
@@ -38,7 +48,7 @@ export function registerEngineCommands(program: Command): void {
             ['LANE', 'STATE', 'CONCURRENCY', 'QUEUED', 'RETRY LATER', 'RUNNING'],
             ...s.lanes.map((l) => [
               l.lane,
-              l.paused ? 'paused' : 'active',
+              laneState(l),
               String(l.concurrency),
               String(l.queued),
               String(l.delayed),
@@ -202,7 +212,13 @@ export function registerEngineCommands(program: Command): void {
       .action(async (lane: string, _opts, cmd: Command) => {
         await withApp(cmd, async (app) => {
           const v = paused ? await app.pauseLane(lane as Lane) : await app.resumeLane(lane as Lane);
-          print(cmd, v, () => `The ${v.lane} lane is ${v.paused ? 'paused' : 'running'}.`);
+          print(cmd, v, () =>
+            v.paused
+              ? `The ${v.lane} lane is paused.`
+              : v.holds.length
+                ? `The ${v.lane} lane is resumed, but waits while: ${v.holds.join('; ')}.`
+                : `The ${v.lane} lane is running.`,
+          );
         });
       });
   }
@@ -210,7 +226,7 @@ export function registerEngineCommands(program: Command): void {
   program
     .command('doctor')
     .description(
-      'this machine as Earshot sees it: CPU, memory, GPUs (Metal, CUDA), what each lane uses, ffmpeg',
+      'this machine as Earshot sees it: CPU, memory, GPUs (Metal, CUDA), what each lane uses, the audio decoder',
     )
     .action(async (_opts, cmd: Command) => {
       await withApp(cmd, async (app) => {
@@ -230,7 +246,9 @@ export function registerEngineCommands(program: Command): void {
             ...(['gpu', 'cpu', 'io'] as const).map(
               (l) => `${l} lane: ${d.lanes[l].uses} (runs ${d.lanes[l].configured} at once)`,
             ),
-            d.ffmpeg.ok ? `decoder: ${d.ffmpeg.version}` : `decoder: missing — ${d.ffmpeg.error}`,
+            d.decoder.ok
+              ? `decoder: ${d.decoder.name} ${d.decoder.version} (${d.decoder.source})`
+              : `decoder: missing — ${d.decoder.error}`,
             `library: ${d.dataDir}`,
             `models: ${d.modelsDir}`,
             ...d.hardware.notes,
@@ -254,9 +272,9 @@ export function registerEngineCommands(program: Command): void {
       ) => {
         const { dataDir: dirOpt, json } = cmd.optsWithGlobals<{ dataDir?: string; json?: boolean }>();
         const dataDir = resolveDataDir(dirOpt);
-        const { ctx, engine, ingest, shutdown } = await startEngineProcess(dataDir, opts);
+        const { service, engine, ingest, shutdown } = await startServiceProcess(dataDir, opts);
         const report = new RunReport({
-          db: ctx.db,
+          db: service.app.ctx.db,
           dataDir,
           lanes: engine.concurrency,
           write: (t) => process.stdout.write(t),
@@ -266,11 +284,23 @@ export function registerEngineCommands(program: Command): void {
           untilIdle: opts.untilIdle === true,
         });
         report.attach(engine);
+        service.app.events.on('onDigestReady', (e) =>
+          json
+            ? undefined
+            : process.stdout.write(
+                `Your digest is ready: ${e.headline} (\`earshot digest --id ${e.digestId}\`).\n`,
+              ),
+        );
         if (opts.untilIdle) {
-          await ingest?.tick();
-          report.start();
-          engine.tick();
-          await Promise.race([engine.untilIdle(), new Promise<void>((r) => process.once('SIGTERM', r))]);
+          const stopped = new Promise<void>((r) => process.once('SIGTERM', r));
+          // Two rounds: what the first makes due (the digest of a week whose episodes it
+          // processed) runs in the second.
+          for (let round = 0; round < 2; round++) {
+            await ingest?.tick();
+            if (round === 0) report.start();
+            engine.tick();
+            await Promise.race([engine.untilIdle(), stopped]);
+          }
           await shutdown();
         } else {
           report.start();
@@ -285,7 +315,7 @@ export function registerEngineCommands(program: Command): void {
   program
     .command('serve')
     .description(
-      'the UI in your browser at http://127.0.0.1:PORT, with the engine running (build the UI first: npm run build)',
+      'the UI in your browser at the address it prints (http://127.0.0.1:PORT/?token=…), with the engine running (build the UI first: npm run build)',
     )
     .option('--port <n>', 'port on 127.0.0.1 (default 4747; 0 picks a free one)', (v) => {
       const n = Number(v);
@@ -300,23 +330,20 @@ export function registerEngineCommands(program: Command): void {
       let server!: Awaited<ReturnType<typeof serveApi>>;
       const port = opts.port ?? 4747;
       // The port first: taken, and nothing is started (no engine left running without a server).
-      const host = await startEngineProcess(
-        resolveDataDir(dirOpt),
-        { lanes: opts.engine ? undefined : { gpu: 0, cpu: 0, io: 0 } },
-        async (app) => {
-          try {
-            server = await serveApi({ api: app, events: app.events, staticDir, port });
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
-              throw new ApiInputError(
-                `Port ${port} on 127.0.0.1 is taken by another program (another \`earshot serve\`?). Choose another with --port N, or --port 0 for any free one.`,
-              );
-            throw err;
-          }
-        },
-      );
+      const host = await startServiceProcess(resolveDataDir(dirOpt), { engine: opts.engine }, async (app) => {
+        try {
+          server = await serveApi({ api: app, events: app.events, staticDir, port });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+            throw new ApiInputError(
+              `Port ${port} on 127.0.0.1 is taken by another program (another \`earshot serve\`?). Choose another with --port N, or --port 0 for any free one.`,
+            );
+          throw err;
+        }
+      });
       if (opts.engine) host.ingest?.start();
-      process.stdout.write(`Earshot is at ${server.url}/ (Ctrl-C to stop)\n`);
+      // The token is new at each start and lives only in this process; the address carries it.
+      process.stdout.write(`Earshot is at ${server.openUrl} (Ctrl-C to stop)\n`);
       await untilSignal();
       await server.close();
       await host.shutdown();
@@ -347,30 +374,30 @@ function untilSignal(): Promise<void> {
   });
 }
 
-/** The engine as a long-running process (run, serve): a clean stop on SIGINT/SIGTERM. */
-async function startEngineProcess(
+/**
+ * The library service as a long-running process (run, serve): the same service the desktop app
+ * runs in its utility process, with a clean stop on SIGINT/SIGTERM.
+ */
+async function startServiceProcess(
   dataDir: string,
-  opts: { lanes?: Partial<Record<Lane, number>>; grace?: number },
+  opts: { lanes?: Partial<Record<Lane, number>>; grace?: number; engine?: boolean },
   /** What must work before any worker starts (serve: the port); when it throws, nothing is left running. */
   first?: (app: App) => Promise<void>,
 ) {
   const leaseMs = process.env.EARSHOT_LEASE_MS ? Number(process.env.EARSHOT_LEASE_MS) : undefined;
-  const ctx = await openApp(dataDir, { lanes: opts.lanes, leaseMs, detectGpus: true });
-  const app = new App(ctx);
-  try {
-    await first?.(app);
-  } catch (err) {
-    ctx.db.close();
-    throw err;
-  }
-  const host = startEngineHost(ctx, {
+  const service = await startService({
+    dataDir,
+    lanes: opts.lanes,
     leaseMs,
-    events: app.events,
-    onError: (err) => process.stderr.write(`earshot: ${err.message}\n`),
+    engine: opts.engine ?? true,
+    // The schedule starts when the command says so (`run --until-idle` does one round instead).
+    ingest: false,
+    ...(first ? { beforeEngine: first } : {}),
+    onError: (err) => process.stderr.write(`earshot: ${terminalSafe(err.message)}\n`),
   });
-  const shutdown = () => host.shutdown(opts.grace ?? 10_000);
+  const shutdown = () => service.shutdown(opts.grace ?? 10_000);
   // A second signal while stopping is not an abort: the grace period still applies.
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
-  return { ctx, app, engine: host.engine, ingest: host.ingest, shutdown };
+  return { service, engine: service.engine, ingest: service.ingest, shutdown };
 }

@@ -41,6 +41,7 @@ function feedProgress(app: App, cmd: Command, doing: string): () => void {
     if (drawn) process.stderr.write('\r\x1b[K');
   };
 }
+import { commitFile } from '../base/artifacts.ts';
 
 const feedId = (value: string) => positiveInt(value, 'a feed id (see `earshot feeds`)');
 
@@ -227,9 +228,7 @@ export function registerFeedCommands(program: Command): void {
       await withApp(cmd, async (app) => {
         const doc = await app.exportOpml();
         const target = path.resolve(file);
-        const tmp = `${target}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, doc);
-        fs.renameSync(tmp, target);
+        writeFileAtomic(target, doc);
         const feeds = (await app.feeds()).length;
         print(cmd, { file: target, feeds }, () => `Wrote ${count(feeds, 'subscription')} to ${target}.`);
       });
@@ -290,4 +289,43 @@ export function registerFeedCommands(program: Command): void {
         );
       });
     });
+}
+
+/**
+ * Write a file whole: into a temporary file beside the target, flushed, then renamed over it; on
+ * any failure the temporary file is removed and the error says what to do.
+ */
+export function writeFileAtomic(target: string, text: string): void {
+  const st = fs.statSync(target, { throwIfNoEntry: false });
+  if (st?.isDirectory()) {
+    throw new IngestError(
+      'EXPORT_IS_FOLDER',
+      `${target} is a folder; name a file to write to, e.g. ${path.join(target, 'earshot.opml')}.`,
+    );
+  }
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
+  try {
+    const fd = fs.openSync(tmp, 'wx', 0o644);
+    try {
+      fs.writeFileSync(fd, text);
+    } finally {
+      fs.closeSync(fd);
+    }
+    commitFile(tmp, target);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? `the folder ${path.dirname(target)} does not exist`
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'Earshot is not allowed to write there'
+          : code === 'ENOSPC'
+            ? 'the disk is full'
+            : (err as Error).message;
+    throw new IngestError(
+      'EXPORT_FAILED',
+      `Could not write ${target}: ${why}. Nothing was written; choose another place.`,
+    );
+  }
 }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolveDataDir } from '../store/paths.ts';
 import { App, openApp, type AppContext } from '../api/app.ts';
+import { terminalSafe, terminalSafeJson } from '../ingest/clean-text.ts';
 import { validated } from '../api/dispatch.ts';
 
 export interface GlobalOptions {
@@ -14,8 +15,9 @@ export function globals(cmd: Command): GlobalOptions {
 
 /** Print a result: JSON with --json, otherwise the human rendering. */
 export function print(cmd: Command, value: unknown, human: () => string): void {
-  if (globals(cmd).json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-  else process.stdout.write(`${human()}\n`);
+  // Feed text reaches the terminal here: nothing in it may steer the terminal.
+  if (globals(cmd).json) process.stdout.write(`${terminalSafeJson(JSON.stringify(value, null, 2))}\n`);
+  else process.stdout.write(`${terminalSafe(human())}\n`);
 }
 
 /** Open the library for a command, run it, and always close the database. */

@@ -6,6 +6,7 @@ import {
   type TranscriptOutputFormat,
 } from '../ingest/transcript-formats.ts';
 import { ApiInputError } from '../api/schemas.ts';
+import { terminalSafe } from '../ingest/clean-text.ts';
 
 /** `earshot transcript`: an episode's transcript as text, subtitles or JSON. */
 export function registerTranscriptCommands(program: Command): void {
@@ -25,7 +26,7 @@ export function registerTranscriptCommands(program: Command): void {
       await withApp(cmd, async (app) => {
         const t = await app.transcript(id);
         try {
-          process.stdout.write(renderTranscript(t, format));
+          process.stdout.write(terminalSafe(renderTranscript(t, format)));
         } catch (err) {
           throw new ApiInputError((err as Error).message);
         }

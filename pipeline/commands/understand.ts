@@ -1,10 +1,12 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { positiveInt, print, table, withApp } from './io.ts';
 import type {
   CanonicalEntityDetailView,
   CanonicalEntityView,
   EntityKind,
   EpisodeUnderstandingView,
+  GraphQuery,
+  GraphView,
 } from '../api/contract.ts';
 
 const ENTITY_KINDS: EntityKind[] = ['person', 'organization', 'place', 'topic'];
@@ -97,7 +99,58 @@ export function renderEntity(v: CanonicalEntityDetailView): string {
   return lines.join('\n');
 }
 
-/** `earshot show`, `earshot entities` and `earshot entity`: what an episode is about, and who and what the library talks about. */
+/** A graph for a terminal: its size, then its biggest nodes and heaviest edges. */
+export function renderGraph(v: GraphView, shown = 25): string {
+  if (v.nodes.length === 0)
+    return 'The graph is empty: entities and their relations appear once episodes are processed (`earshot status`).';
+  const label = new Map(v.nodes.map((n) => [n.id, n.label]));
+  const cut = (s: string, n = 60) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+  const lines = [
+    `${v.focus ? `Around ${label.get(v.focus) ?? v.focus}` : "The library's graph"}: ${v.nodes.length} node${v.nodes.length === 1 ? '' : 's'}${v.matched > v.nodes.length ? ` (of ${v.matched})` : ''}, ${v.edges.length} edge${v.edges.length === 1 ? '' : 's'}`,
+    '',
+    table([
+      ['NODE', 'TYPE', 'LABEL', 'EPISODES'],
+      ...v.nodes.slice(0, shown).map((n) => [n.id, n.type, cut(n.label), String(n.episodes)]),
+    ]),
+  ];
+  if (v.nodes.length > shown) lines.push(`… and ${v.nodes.length - shown} more (--json lists them all)`);
+  if (v.edges.length > 0) {
+    lines.push(
+      '',
+      table([
+        ['FROM', 'KIND', 'TO', 'WEIGHT', 'EPISODES'],
+        ...v.edges
+          .slice(0, shown)
+          .map((e) => [
+            cut(label.get(e.source) ?? e.source, 40),
+            e.kind,
+            cut(label.get(e.target) ?? e.target, 40),
+            String(e.weight),
+            String(e.episodes),
+          ]),
+      ]),
+    );
+    if (v.edges.length > shown) lines.push(`… and ${v.edges.length - shown} more`);
+  }
+  return lines.join('\n');
+}
+
+function entityKinds(value: string, previous: EntityKind[] = []): EntityKind[] {
+  const out = [...previous];
+  for (const v of value
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    if (!ENTITY_KINDS.includes(v as EntityKind))
+      throw new InvalidArgumentError(
+        `"${v}" is not an entity type; the types are ${ENTITY_KINDS.join(', ')}.`,
+      );
+    out.push(v as EntityKind);
+  }
+  return out;
+}
+
+/** `earshot show`, `earshot entities`, `earshot entity` and `earshot graph`: what an episode is about, and who and what the library talks about. */
 export function registerUnderstandCommands(program: Command): void {
   program
     .command('show')
@@ -141,4 +194,62 @@ export function registerUnderstandCommands(program: Command): void {
         print(cmd, v, () => renderEntity(v));
       });
     });
+
+  program
+    .command('graph')
+    .addOption(
+      new Option(
+        '--entity <id>',
+        'one entity in focus, with its neighbours and episodes (see `earshot entities`)',
+      )
+        .argParser((v) => positiveInt(v, 'an entity id (see `earshot entities`)'))
+        .conflicts('episode'),
+    )
+    .addOption(
+      new Option(
+        '--episode <id>',
+        "one episode's graph: its insights, their quotes and the entities they name",
+      ).argParser((v) => positiveInt(v, 'an episode id (see `earshot episodes`)')),
+    )
+    .option(
+      '--type <types>',
+      'only these kinds of entity: person, organization, place, topic (comma-separated)',
+      entityKinds,
+    )
+    .option('--feed <id>', "only what one show's episodes say (see `earshot feeds`)", (v) =>
+      positiveInt(v, 'a feed id (see `earshot feeds`)'),
+    )
+    .option('--min-degree <n>', 'leave out nodes with fewer edges than this', (v) => positiveInt(v))
+    .option('--limit <n>', 'at most this many nodes, the ones in most episodes first (default 500)', (v) =>
+      positiveInt(v),
+    )
+    .description(
+      'the knowledge graph: entities and how they relate (host-of, guest-on, mentions, co-occurs, insight-supports, about)',
+    )
+    .action(
+      async (
+        opts: {
+          entity?: number;
+          episode?: number;
+          type?: EntityKind[];
+          feed?: number;
+          minDegree?: number;
+          limit?: number;
+        },
+        cmd: Command,
+      ) => {
+        await withApp(cmd, async (app) => {
+          const q: GraphQuery = {
+            ...(opts.entity ? { entityId: opts.entity } : {}),
+            ...(opts.episode ? { episodeId: opts.episode } : {}),
+            ...(opts.type?.length ? { types: [...new Set(opts.type)] } : {}),
+            ...(opts.feed ? { feedId: opts.feed } : {}),
+            ...(opts.minDegree ? { minDegree: opts.minDegree } : {}),
+            ...(opts.limit ? { limit: opts.limit } : {}),
+          };
+          const v = await app.graph(q);
+          print(cmd, v, () => renderGraph(v));
+        });
+      },
+    );
 }

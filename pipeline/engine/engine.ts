@@ -9,8 +9,10 @@ import { Queue, type ClaimedJob, type JobRow, type Outcome, type QueueOptions } 
 import { LANES, type Json, type Lane, type Registry } from './workflow.ts';
 import { NodeWorkerHost, type WorkerHandle, type WorkerHost } from './worker-host.ts';
 import type { WorkerMessage } from './protocol.ts';
+import type { GpuBinding } from './devices.ts';
 import { isProcessAlive } from './process-alive.ts';
 import { startCheckpointer, type Checkpointer } from '../store/checkpointer.ts';
+import { createLog, type Logger } from '../base/log.ts';
 
 export interface EngineOptions extends QueueOptions {
   db: Db;
@@ -31,6 +33,13 @@ export interface EngineOptions extends QueueOptions {
   abortGraceMs?: number;
   host?: WorkerHost;
   /**
+   * The GPUs the gpu lane runs on: gpu-lane worker i is bound to device i (one job per device).
+   * Default none: gpu-lane work runs on the CPU, one job at a time per worker.
+   */
+  devices?: GpuBinding[];
+  /** Where job lines go (base/log.ts). Default: the library's log file. */
+  log?: Logger;
+  /**
    * Copy the WAL into the database file from a background thread while the engine runs, rather
    * than in the commit that crosses the autocheckpoint. Default true.
    */
@@ -38,7 +47,17 @@ export interface EngineOptions extends QueueOptions {
 }
 
 export interface EngineEvents {
-  started: [{ jobId: number; workflowId: string; step: string; lane: Lane; workerId: string }];
+  started: [
+    {
+      jobId: number;
+      workflowId: string;
+      step: string;
+      lane: Lane;
+      workerId: string;
+      /** The GPU the worker is bound to ("cuda:1"), or null. */
+      device: string | null;
+    },
+  ];
   progress: [{ jobId: number; workflowId: string; step: string; fraction: number; detail?: Json }];
   finished: [{ jobId: number; workflowId: string; step: string; outcome: Outcome }];
   crashed: [{ workerId: string; lane: Lane; reason: string; jobId?: number }];
@@ -65,6 +84,8 @@ interface Slot {
   lastExit: string | null;
   /** Why the engine itself killed this worker, if it did; reported instead of the signal. */
   killedBecause: string | null;
+  /** The GPU this worker is bound to (gpu lane on a machine with GPUs), for its whole life. */
+  device: GpuBinding | null;
 }
 
 const DEFAULT_STEP_TIMEOUT_MS = 6 * 3_600_000;
@@ -112,6 +133,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly pendingDone: { job: ClaimedJob; output: Json }[] = [];
 
   private readonly options: EngineOptions;
+  /** The engine's log; each line about a job carries its job and workflow ids. */
+  readonly log: Logger;
 
   constructor(options: EngineOptions) {
     super();
@@ -124,6 +147,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.pollMs = options.pollMs ?? 100;
     this.sweepMs = options.sweepMs ?? Math.max(50, Math.floor(this.queue.leaseMs / 2));
     this.abortGraceMs = options.abortGraceMs ?? 5000;
+    this.log = (options.log ?? createLog(options.dataDir, 'engine')).child({ engine: this.bootId });
+    // Errors reach the shells through the 'error' event; the log keeps them too.
+    this.on('error', (err) => this.log.error({ err }, 'engine error'));
   }
 
   get db(): Db {
@@ -160,11 +186,19 @@ export class Engine extends EventEmitter<EngineEvents> {
           failedStarts: 0,
           lastExit: null,
           killedBecause: null,
+          device: lane === 'gpu' ? (this.options.devices?.[i] ?? null) : null,
         };
         this.slots.push(slot);
         this.spawn(slot);
       }
     }
+    this.log.info(
+      {
+        lanes: this.concurrency,
+        devices: (this.options.devices ?? []).map((d) => `${d.backend}:${d.index} ${d.name}`),
+      },
+      'engine started',
+    );
     this.sweep();
     this.pollTimer = setInterval(() => this.tick(), this.pollMs);
     this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs);
@@ -182,6 +216,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       heartbeatMs: this.heartbeatMs,
       lane: slot.lane,
       workerId: slot.workerId,
+      device: slot.device,
     });
     slot.handle = handle;
     handle.onMessage((m) => this.onWorkerMessage(slot, handle, m));
@@ -371,6 +406,10 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.recordWorker(slot);
       return;
     }
+    this.log.warn(
+      { workerId: slot.workerId, lane: slot.lane, reason, jobId: job?.jobId, workflowId: job?.workflowId },
+      'worker exited',
+    );
     this.emit('crashed', { workerId: slot.workerId, lane: slot.lane, reason, jobId: job?.jobId });
     slot.restarts += 1;
     slot.failedStarts += 1;
@@ -450,7 +489,23 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   private finish(job: ClaimedJob, outcome: Outcome): void {
+    const line = { jobId: job.jobId, workflowId: job.workflowId, step: job.step, lane: job.lane, outcome };
+    if (outcome.kind === 'dead') this.log.error(line, 'step dead-lettered');
+    else if (outcome.kind === 'retry') this.log.warn(line, 'step will run again');
+    else this.log.info(line, 'step finished');
+    if (outcome.kind === 'dead') this.abandoned(job);
     this.emit('finished', { jobId: job.jobId, workflowId: job.workflowId, step: job.step, outcome });
+  }
+
+  /** The workflow was dead-lettered at this step: let the step drop what it kept for a retry. */
+  private abandoned(job: ClaimedJob): void {
+    try {
+      const { registry, dataDir } = this.options;
+      const def = registry.has(job.kind) ? registry.step(job.kind, job.step) : undefined;
+      def?.onDead?.({ dataDir, input: job.input, subject: job.subject });
+    } catch (err) {
+      this.emit('error', err as Error);
+    }
   }
 
   private dispatch(slot: Slot, job: ClaimedJob): void {
@@ -484,12 +539,25 @@ export class Engine extends EventEmitter<EngineEvents> {
       outputs: job.outputs,
       run: job.run,
     });
+    this.log.info(
+      {
+        jobId: job.jobId,
+        workflowId: job.workflowId,
+        step: job.step,
+        lane: job.lane,
+        workerId: slot.workerId,
+        run: job.run,
+        device: slot.device ? `${slot.device.backend}:${slot.device.index}` : null,
+      },
+      'step started',
+    );
     this.emit('started', {
       jobId: job.jobId,
       workflowId: job.workflowId,
       step: job.step,
       lane: job.lane,
       workerId: slot.workerId,
+      device: slot.device ? `${slot.device.backend}:${slot.device.index}` : null,
     });
   }
 
@@ -518,6 +586,8 @@ export class Engine extends EventEmitter<EngineEvents> {
         return;
       }
       const here = os.hostname();
+      // A hold whose holder stopped or died (an app killed on battery) means nothing now.
+      this.queue.dropDeadHolds(here, isProcessAlive);
       const engines = new Map(
         (
           this.db
@@ -661,6 +731,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     await this.checkpointer?.stop();
     this.checkpointer = null;
+    this.log.info('engine stopped');
+    this.log.flush();
   }
 
   workers(): {

@@ -1,4 +1,5 @@
 import type { Json } from './workflow.ts';
+import type { GpuBinding } from './devices.ts';
 
 /** Messages between the engine (host) and a worker process. Plain JSON over the IPC channel. */
 export type HostMessage =
@@ -40,4 +41,6 @@ export interface WorkerBoot {
   heartbeatMs: number;
   lane: string;
   workerId: string;
+  /** A gpu-lane worker's device; null on other lanes and on a machine without a usable GPU. */
+  device?: GpuBinding | null;
 }

@@ -7,6 +7,7 @@ import {
   LANES,
   pipelineFingerprint,
   stepFingerprints,
+  stepLane,
   workflowId,
   type Json,
   type Lane,
@@ -128,6 +129,13 @@ export class LeaseLostError extends Error {
   }
 }
 
+/** Who holds a lane: a process (its id, this machine's name and its pid). */
+export interface HoldHolder {
+  id: string;
+  hostname: string;
+  pid: number;
+}
+
 export interface QueueOptions {
   /** How long a claim holds a job without a heartbeat, in ms. Default 30000. */
   leaseMs?: number;
@@ -228,7 +236,8 @@ export class Queue {
     // The first step not reused is the one to queue: known here, no need to read it back.
     let first: { name: string; lane: Lane } | undefined;
     const outputs: Record<string, Json> = {};
-    def.steps.forEach((step, position) => {
+    def.steps.forEach((stepDef, position) => {
+      const step = { name: stepDef.name, lane: stepLane(stepDef, input) };
       const fp = prints.get(step.name)!;
       const prior = reusing
         ? (findReusable.get(kind, subject, id, step.name, fp) as
@@ -463,7 +472,8 @@ export class Queue {
     // Paused, or full: running jobs and cancelled ones whose worker is still winding down
     // (lease not dropped) count against the limit.
     const { paused, running } = this.sql(
-      `SELECT coalesce((SELECT paused FROM lanes WHERE name = @lane), 0) AS paused,
+      `SELECT coalesce((SELECT paused FROM lanes WHERE name = @lane), 0)
+              OR EXISTS (SELECT 1 FROM lane_holds WHERE lane = @lane AND expires_at > @now) AS paused,
               (SELECT count(*) FROM jobs WHERE lane = @lane AND state = 'running' AND ${ACTIVE})
             + (SELECT count(*) FROM jobs WHERE lane = @lane AND state = 'cancelled'
                  AND lease_expires_at IS NOT NULL AND lease_expires_at > @now) AS running`,
@@ -570,7 +580,7 @@ export class Queue {
     return r.changes === 1;
   }
 
-  private holds(jobId: number, fence: number): JobRow | undefined {
+  private holding(jobId: number, fence: number): JobRow | undefined {
     return this.sql(`SELECT * FROM jobs WHERE id = ? AND fence = ? AND state = 'running'`).get(
       jobId,
       fence,
@@ -639,7 +649,7 @@ export class Queue {
   fail(jobId: number, fence: number, message: string, retryable = true, retryAfterMs?: number): Outcome {
     const now = this.clock.now();
     return writeTx(this.db, 'recording a failed step', () => {
-      const job = this.holds(jobId, fence);
+      const job = this.holding(jobId, fence);
       if (!job) return { kind: 'stale' } as const;
       const wf = this.sql('SELECT kind FROM workflows WHERE seq = ?').get(job.wf_seq) as { kind: string };
       const max = this.registry.step(wf.kind, job.step).maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
@@ -678,7 +688,7 @@ export class Queue {
     const job = (
       fence === null
         ? this.sql(`SELECT * FROM jobs WHERE id = ? AND state = 'running'`).get(jobId)
-        : this.holds(jobId, fence)
+        : this.holding(jobId, fence)
     ) as JobRow | undefined;
     if (!job) return { kind: 'stale' };
     const wf = this.sql('SELECT kind FROM workflows WHERE seq = ?').get(job.wf_seq) as { kind: string };
@@ -711,7 +721,7 @@ export class Queue {
   release(jobId: number, fence: number): boolean {
     const now = this.clock.now();
     return writeTx(this.db, 'releasing a step', () => {
-      const job = this.holds(jobId, fence);
+      const job = this.holding(jobId, fence);
       if (!job) return false;
       this.requeue(job, job.attempts, job.recoveries, job.last_error, now);
       return true;
@@ -872,9 +882,83 @@ export class Queue {
     });
   }
 
+  /** The user's own pause (`earshot pause`, the tray, the UI): stored, and only theirs. */
   isPaused(lane: Lane): boolean {
     const r = this.sql('SELECT paused FROM lanes WHERE name = ?').get(lane) as { paused: number } | undefined;
     return Boolean(r?.paused);
+  }
+
+  /**
+   * Hold a lane for a live reason ("on battery", a measurement): no job of it is claimed, by any
+   * process, while a hold lasts. A hold is a lease: `renewHolds` keeps it, and one not renewed
+   * within `ttlMs` (its holder stopped or died) is void. It never touches the user's pause.
+   */
+  hold(lane: Lane, reason: string, holder: HoldHolder, ttlMs: number): void {
+    writeTx(this.db, `holding the ${lane} lane`, () => {
+      this.sql(
+        `INSERT INTO lane_holds (lane, reason, holder, hostname, pid, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (lane, reason, holder) DO UPDATE SET expires_at = excluded.expires_at`,
+      ).run(lane, reason, holder.id, holder.hostname, holder.pid, this.clock.now() + ttlMs);
+    });
+  }
+
+  releaseHold(lane: Lane, reason: string, holder: HoldHolder): void {
+    writeTx(this.db, `releasing the ${lane} lane`, () => {
+      this.sql('DELETE FROM lane_holds WHERE lane = ? AND reason = ? AND holder = ?').run(
+        lane,
+        reason,
+        holder.id,
+      );
+    });
+  }
+
+  /** Extend every hold of this holder. */
+  renewHolds(holder: HoldHolder, ttlMs: number): void {
+    writeTx(this.db, 'renewing lane holds', () => {
+      this.sql('UPDATE lane_holds SET expires_at = ? WHERE holder = ?').run(
+        this.clock.now() + ttlMs,
+        holder.id,
+      );
+    });
+  }
+
+  /** Why a lane is held now, besides the user's pause (distinct reasons, oldest holder first). */
+  holds(lane: Lane): string[] {
+    return (
+      this.sql('SELECT DISTINCT reason FROM lane_holds WHERE lane = ? AND expires_at > ? ORDER BY rowid').all(
+        lane,
+        this.clock.now(),
+      ) as { reason: string }[]
+    ).map((r) => r.reason);
+  }
+
+  /** Paused by the user or held: nothing new starts on it. */
+  isHeld(lane: Lane): boolean {
+    return this.isPaused(lane) || this.holds(lane).length > 0;
+  }
+
+  /**
+   * Forget holds that no longer mean anything: expired ones, and those of processes on this
+   * machine that are gone (`alive(pid)` false), so a hold of a crashed app is not read back
+   * after a restart. Returns the lanes that were held by such a process.
+   */
+  dropDeadHolds(hostname: string, alive: (pid: number) => boolean): Lane[] {
+    const now = this.clock.now();
+    return writeTx(this.db, 'forgetting stale lane holds', () => {
+      const rows = this.sql('SELECT rowid, lane, hostname, pid, expires_at FROM lane_holds').all() as {
+        rowid: number;
+        lane: Lane;
+        hostname: string;
+        pid: number;
+        expires_at: number;
+      }[];
+      const expired = rows.filter((r) => r.expires_at <= now);
+      const orphaned = rows.filter((r) => r.expires_at > now && r.hostname === hostname && !alive(r.pid));
+      for (const r of [...expired, ...orphaned])
+        this.sql('DELETE FROM lane_holds WHERE rowid = ?').run(r.rowid);
+      // Expired holds were already void: only the orphaned ones change what a lane shows.
+      return [...new Set(orphaned.map((r) => r.lane))];
+    });
   }
 
   /** True while something could still run: queued jobs (even ones waiting for backoff) or running ones. */
@@ -884,7 +968,7 @@ export class Queue {
       this.sql(`SELECT 1 FROM jobs WHERE lane = ? AND ${ACTIVE} LIMIT 1`).get(lane),
     ).map((lane) => ({ lane }));
     return rows.some(
-      (r) => (!lanes || lanes.includes(r.lane)) && !(this.isPaused(r.lane) && !this.hasRunning(r.lane)),
+      (r) => (!lanes || lanes.includes(r.lane)) && !(this.isHeld(r.lane) && !this.hasRunning(r.lane)),
     );
   }
 

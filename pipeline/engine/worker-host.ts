@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { HostMessage, WorkerBoot, WorkerMessage } from './protocol.ts';
+import { deviceEnv } from './devices.ts';
 
 /**
  * A worker process as the engine sees it. Implemented with Node's child_process.fork here and
@@ -36,7 +37,12 @@ export class NodeWorkerHost implements WorkerHost {
 
   spawn(boot: WorkerBoot): WorkerHandle {
     const child: ChildProcess = fork(this.options.entry ?? workerEntry, [], {
-      env: { ...process.env, ...this.options.env, EARSHOT_WORKER_BOOT: JSON.stringify(boot) },
+      env: {
+        ...process.env,
+        ...this.options.env,
+        ...deviceEnv(boot.device),
+        EARSHOT_WORKER_BOOT: JSON.stringify(boot),
+      },
       execArgv: this.options.execArgv ?? ['--disable-warning=ExperimentalWarning'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',

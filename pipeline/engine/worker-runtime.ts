@@ -1,5 +1,6 @@
 import type { HostMessage, WorkerBoot, WorkerMessage } from './protocol.ts';
 import type { Registry } from './workflow.ts';
+import { createLog } from '../base/log.ts';
 
 export interface WorkerPort {
   send(message: WorkerMessage): void;
@@ -9,6 +10,7 @@ export interface WorkerPort {
 /** The worker's loop, apart from process plumbing so Electron's utility process can reuse it. */
 export function runWorker(port: WorkerPort, registry: Registry, boot: WorkerBoot): void {
   const running = new Map<number, AbortController>();
+  const log = createLog(boot.dataDir, 'worker').child({ workerId: boot.workerId, lane: boot.lane });
 
   port.onMessage((msg) => {
     if (msg.type === 'abort') {
@@ -17,11 +19,13 @@ export function runWorker(port: WorkerPort, registry: Registry, boot: WorkerBoot
     }
     if (msg.type === 'shutdown') {
       for (const c of running.values()) c.abort(new Error('Earshot is shutting down'));
+      log.flush();
       setImmediate(() => process.exit(0));
       return;
     }
     const controller = new AbortController();
     running.set(msg.jobId, controller);
+    const jobLog = log.child({ jobId: msg.jobId, workflowId: msg.workflowId, step: msg.step });
     const beat = setInterval(() => port.send({ type: 'heartbeat', jobId: msg.jobId }), boot.heartbeatMs);
     const finish = (m: WorkerMessage) => {
       clearInterval(beat);
@@ -40,7 +44,9 @@ export function runWorker(port: WorkerPort, registry: Registry, boot: WorkerBoot
           run: msg.run,
           signal: controller.signal,
           dataDir: boot.dataDir,
+          device: boot.device ?? null,
           progress: (fraction, detail) => port.send({ type: 'progress', jobId: msg.jobId, fraction, detail }),
+          log: jobLog,
         }),
       )
       .then(
@@ -50,6 +56,7 @@ export function runWorker(port: WorkerPort, registry: Registry, boot: WorkerBoot
           const retryable = !('retryable' in e && e.retryable === false);
           const retryAfterMs =
             'retryAfterMs' in e && typeof e.retryAfterMs === 'number' ? e.retryAfterMs : undefined;
+          jobLog.warn({ err: e, retryable, aborted: controller.signal.aborted }, 'step failed');
           finish({
             type: 'failed',
             jobId: msg.jobId,

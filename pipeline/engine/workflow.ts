@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { Db } from '../store/db.ts';
+import type { GpuBinding } from './devices.ts';
+import type { Logger } from '../base/log.ts';
 
 export const LANES = ['gpu', 'cpu', 'io'] as const;
 export type Lane = (typeof LANES)[number];
@@ -25,8 +27,15 @@ export interface StepContext {
   /** Aborted when the step is cancelled, its lease is lost, or the engine shuts down. */
   signal: AbortSignal;
   dataDir: string;
+  /**
+   * The GPU this worker is bound to (gpu lane, on a machine with one): the process sees only it,
+   * so a binding uses it as its device 0. Null: run on the CPU.
+   */
+  device: GpuBinding | null;
   /** Report progress (0..1 and anything JSON); forwarded to the UI as an event. */
   progress(fraction: number, detail?: Json): void;
+  /** The library's log (base/log.ts), every line bound to this job and its workflow. */
+  log: Logger;
 }
 
 /** Runs inside the engine's write transaction when a step commits, after the fence check. */
@@ -46,11 +55,22 @@ export interface CommitContext {
 
 export interface StepDef {
   name: string;
-  lane: Lane;
+  /**
+   * Where it runs; a function of the workflow's input when that decides it (understanding runs
+   * on the gpu lane with a language model, on the cpu lane without). Resolved when the workflow
+   * starts and stored with the step.
+   */
+  lane: Lane | ((input: Json) => Lane);
   /** Bump when the step's code changes what it produces: the step and those after it re-run. */
   version: string;
   /** Extra fingerprint material taken from the input, e.g. the model id. Default: none. */
   fingerprint?: (input: Json) => string;
+  /**
+   * Called in the engine's process when the workflow is dead-lettered at this step, to remove
+   * what the step kept for a retry (a partial download). Files only, never the database; it must
+   * be cheap and must not throw. Default none.
+   */
+  onDead?: (ctx: { dataDir: string; input: Json; subject: string }) => void;
   /** Ordinary failures (the step threw) before the workflow is dead-lettered. Default 3. */
   maxAttempts?: number;
   /** Crashes or lost leases before the workflow is dead-lettered. Default 3. */
@@ -84,6 +104,55 @@ export interface Wait {
   what: string;
 }
 
+/** What a step's code sees while it runs, with its workflow's input typed. */
+export interface TypedStepContext<I> extends Omit<StepContext, 'input'> {
+  input: I;
+}
+
+/** What a step's projection sees when it commits, with its input and output typed. */
+export interface TypedCommitContext<I, O> extends Omit<CommitContext, 'input' | 'output'> {
+  input: I;
+  output: O;
+}
+
+/** A step as it is written: everything about it in one place, with typed input and output. */
+export interface StepSpec<I, O> extends Omit<
+  StepDef,
+  'lane' | 'fingerprint' | 'onDead' | 'run' | 'commit' | 'waitFor'
+> {
+  lane: Lane | ((input: I) => Lane);
+  fingerprint?: (input: I) => string;
+  waitFor?: (input: I, outputs: Record<string, Json>) => Wait | null;
+  onDead?: (ctx: { dataDir: string; input: I; subject: string }) => void;
+  run(ctx: TypedStepContext<I>): Promise<O>;
+  commit?(ctx: TypedCommitContext<I, O>): void;
+}
+
+/**
+ * Define a step with typed input `I` (its workflow's input) and output `O` (what it returns and
+ * its commit reads). The engine stores both as JSON; this is the one place they are cast, so a
+ * step's code and its projection never cast on their own. `O` must be JSON-serializable.
+ */
+export function defineStep<I, O>(spec: StepSpec<I, O>): StepDef {
+  const { lane, fingerprint, onDead, run, commit, waitFor, ...rest } = spec;
+  return {
+    ...rest,
+    lane: typeof lane === 'function' ? (input: Json) => lane(input as unknown as I) : lane,
+    ...(fingerprint ? { fingerprint: (input: Json) => fingerprint(input as unknown as I) } : {}),
+    ...(waitFor
+      ? { waitFor: (input: Json, outputs: Record<string, Json>) => waitFor(input as unknown as I, outputs) }
+      : {}),
+    ...(onDead ? { onDead: (ctx) => onDead({ ...ctx, input: ctx.input as unknown as I }) } : {}),
+    run: async (ctx) => (await run({ ...ctx, input: ctx.input as unknown as I })) as unknown as Json,
+    ...(commit
+      ? {
+          commit: (ctx: CommitContext) =>
+            commit({ ...ctx, input: ctx.input as unknown as I, output: ctx.output as unknown as O }),
+        }
+      : {}),
+  };
+}
+
 export interface WorkflowDef {
   kind: string;
   steps: StepDef[];
@@ -94,6 +163,11 @@ export interface WorkflowDef {
    * input, so the waiting step is only asked again.
    */
   refreshInput?(input: Json, db: Db): Json;
+}
+
+/** The lane a step runs on for this input. */
+export function stepLane(step: Pick<StepDef, 'lane'>, input: Json): Lane {
+  return typeof step.lane === 'function' ? step.lane(input) : step.lane;
 }
 
 /** The step failed for now and was told when to try again (an HTTP Retry-After, say). */

@@ -3,6 +3,7 @@ import type { Queue } from '../engine/queue.ts';
 import { startEpisodes } from './episodes.ts';
 import { indexUnindexedListings } from '../search/store.ts';
 import { writeTx } from '../store/db.ts';
+import { startDueDigest } from '../digest/schedule.ts';
 
 export interface BackgroundIngestOptions {
   /** How often to look for feeds that are due, in ms. Default 60000. */
@@ -12,7 +13,8 @@ export interface BackgroundIngestOptions {
 
 /**
  * What runs beside the engine: refresh the feeds whose time has come, start the episodes their
- * policy queued, and wake work that waited for what is there now (a model). Each feed carries its own schedule (interval, jitter, backoff), so this
+ * policy queued, wake work that waited for what is there now (a model), and start the digest
+ * the schedule owes. Each feed carries its own schedule (interval, jitter, backoff), so this
  * only has to look often.
  */
 export class BackgroundIngest {
@@ -38,6 +40,8 @@ export class BackgroundIngest {
         this.queue.wake();
         // Episodes listed before listings were searchable (an older library) become searchable.
         writeTx(this.subs.db, 'indexing listed episodes', () => indexUnindexedListings(this.subs.db));
+        // The weekly digest, once the episodes of its week are processed.
+        startDueDigest(this.subs.db, this.queue);
       } catch (err) {
         this.options.onError?.(err as Error);
       } finally {

@@ -2,11 +2,13 @@ import type { Db } from '../store/db.ts';
 import { writeTx } from '../store/db.ts';
 import type { Queue } from '../engine/queue.ts';
 import type { Json } from '../engine/workflow.ts';
+import { hostOf } from './net-policy.ts';
 import { IngestError } from './errors.ts';
-import type { EpisodeInput } from '../workflows.ts';
+import type { EpisodeInput } from '../episode-input.ts';
 import type { Chapter, Enclosure, TranscriptRef } from './feed-parse.ts';
 import { buildVocabulary } from './vocabulary.ts';
 import { activeEmbeddingModel } from '../search/store.ts';
+import { whisperModelFor } from '../../models/whisper/languages.ts';
 
 interface EpisodeRow {
   id: number;
@@ -17,11 +19,13 @@ interface EpisodeRow {
   enclosure_url: string | null;
   enclosure_type: string | null;
   enclosure_length: number | null;
+  duration_ms: number | null;
   extra: string;
   status: string;
 }
 
 interface FeedFacts {
+  url: string;
   title: string | null;
   author: string | null;
   language: string | null;
@@ -41,14 +45,19 @@ export function activeLlmModel(db: Db): string | null {
   return row?.value ?? null;
 }
 
-/** The models new work is queued with (each part of the fingerprint of the steps that use it). */
-export function activeModels(db: Db): {
-  whisperModel: string | null;
-  embeddingModel: string | null;
-  llmModel: string | null;
-} {
+/**
+ * The models an episode is queued with now (each part of the fingerprint of the steps that use
+ * it): the active ones, the Whisper model as startEpisodes chooses it for the show's language.
+ */
+export function activeModels(
+  db: Db,
+  language?: string | null,
+): { whisperModel: string | null; embeddingModel: string | null; llmModel: string | null } {
+  const installed = (
+    db.prepare(`SELECT id FROM models WHERE kind = 'whisper' ORDER BY id`).all() as { id: string }[]
+  ).map((r) => r.id);
   return {
-    whisperModel: activeWhisperModel(db),
+    whisperModel: whisperModelFor(activeWhisperModel(db), language, installed),
     embeddingModel: activeEmbeddingModel(db),
     llmModel: activeLlmModel(db),
   };
@@ -97,6 +106,8 @@ function inputOf(
     podloveChapters: plain(extra.podloveChapters ?? []),
     localPath: extra.localPath ?? null,
     sha256: extra.sha256 ?? null,
+    trustedHost: hostOf(feed?.url),
+    durationMs: e.duration_ms ?? null,
     whisperModel,
     whisper,
     vocabulary: buildVocabulary({
@@ -118,8 +129,13 @@ function inputOf(
  * refresh queued. With ids: those episodes, whatever their status (the user asked).
  */
 export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}): string[] {
-  const { whisperModel, embeddingModel, llmModel } = activeModels(db);
-  const feedOf = db.prepare('SELECT title, author, language FROM feeds WHERE id = ?');
+  const whisperModel = activeWhisperModel(db);
+  const embeddingModel = activeEmbeddingModel(db);
+  const llmModel = activeLlmModel(db);
+  const feedOf = db.prepare('SELECT url, title, author, language FROM feeds WHERE id = ?');
+  const installedWhisper = (
+    db.prepare(`SELECT id FROM models WHERE kind = 'whisper' ORDER BY id`).all() as { id: string }[]
+  ).map((r) => r.id);
   const rows = options.ids
     ? options.ids.map((id) => {
         const row = db.prepare('SELECT * FROM episodes WHERE id = ?').get(id) as EpisodeRow | undefined;
@@ -134,8 +150,11 @@ export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}):
   return writeTx(db, 'starting episodes', () => [
     ...rows.map((row) => {
       const feed = row.feed_id === null ? undefined : (feedOf.get(row.feed_id) as FeedFacts | undefined);
+      // A show in another language never gets an English-only model (an installed multilingual
+      // one instead, when there is one).
+      const model = whisperModelFor(whisperModel, feed?.language, installedWhisper);
       const input = {
-        ...inputOf(row, feed, whisperModel, options.whisper ?? 'auto'),
+        ...inputOf(row, feed, model, options.whisper ?? 'auto'),
         embeddingModel,
         llmModel,
       };

@@ -1,6 +1,7 @@
 import { parseXmlTree } from './xml-tree.ts';
 import { decodeHTML } from 'entities';
 import { IngestError } from './errors.ts';
+import { cleanText, cleanTitle } from './clean-text.ts';
 
 /** Namespaces as feeds in the wild bind them; prefixes vary, so lookups go by URI. */
 export const NS = {
@@ -103,14 +104,22 @@ function text(v: unknown): string | undefined {
   if (!node) return undefined;
   const raw = node['#text'];
   if (raw === undefined || raw === null) return undefined;
-  const s = decodeHTML(String(Array.isArray(raw) ? raw.join('') : raw)).trim();
+  // Control characters, terminal escapes and bidi overrides never reach the library.
+  const s = cleanText(decodeHTML(String(Array.isArray(raw) ? raw.join('') : raw))).trim();
   return s === '' ? undefined : s;
+}
+
+/** A title: cleaned, on one line, at most MAX_TITLE characters. */
+function title(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const t = cleanTitle(v);
+  return t === '' ? undefined : t;
 }
 
 function attr(node: Node | undefined, name: string): string | undefined {
   const v = node?.[`@_${name}`];
   if (v === undefined || v === null) return undefined;
-  const s = decodeHTML(String(v)).trim();
+  const s = cleanText(decodeHTML(String(v))).trim();
   return s === '' ? undefined : s;
 }
 
@@ -239,11 +248,11 @@ function parseRss(rss: Node, base: string): ParsedFeed {
   const items = [...arr(channel.item), ...arr(rss.item)].map((item) => parseRssItem(item, n, base));
   return {
     format: 'rss',
-    title: text(channel.title) ?? text(n.get(channel, 'itunes', 'title')) ?? 'Untitled podcast',
+    title: title(text(channel.title) ?? text(n.get(channel, 'itunes', 'title'))) ?? 'Untitled podcast',
     description: text(channel.description) ?? text(n.get(channel, 'itunes', 'summary')),
     link: absolute(text(channel.link), base),
     imageUrl: absolute(itunesImage ?? text(image?.url), base),
-    author: text(n.get(channel, 'itunes', 'author')) ?? text(channel.managingEditor),
+    author: title(text(n.get(channel, 'itunes', 'author')) ?? text(channel.managingEditor)),
     language: text(channel.language),
     podcastGuid: text(n.get(channel, 'podcast', 'guid')),
     items,
@@ -253,7 +262,12 @@ function parseRss(rss: Node, base: string): ParsedFeed {
 function enclosureOf(node: Node | undefined, base: string, urlAttr = 'url'): Enclosure | undefined {
   const url = absolute(attr(node, urlAttr), base);
   if (!url) return undefined;
-  return { url, type: attr(node, 'type'), length: int(attr(node, 'length')), title: attr(node, 'title') };
+  return {
+    url,
+    type: attr(node, 'type'),
+    length: int(attr(node, 'length')),
+    title: title(attr(node, 'title')),
+  };
 }
 
 function podcastExtras(item: Node, n: Names, base: string) {
@@ -266,7 +280,7 @@ function podcastExtras(item: Node, n: Names, base: string) {
           url,
           type: attr(src, 'contentType') ?? attr(alt, 'type'),
           length: int(attr(alt, 'length')),
-          title: attr(alt, 'title'),
+          title: title(attr(alt, 'title')),
         });
       }
     }
@@ -296,9 +310,16 @@ function podcastExtras(item: Node, n: Names, base: string) {
   const podloveChapters: Chapter[] = n.all(item, 'psc', 'chapters').flatMap((list) =>
     n.all(list, 'psc', 'chapter').flatMap((c) => {
       const startMs = parseNpt(attr(c, 'start'));
-      const title = attr(c, 'title');
-      return startMs !== undefined && title
-        ? [{ startMs, title, href: absolute(attr(c, 'href'), base), image: absolute(attr(c, 'image'), base) }]
+      const name = title(attr(c, 'title'));
+      return startMs !== undefined && name
+        ? [
+            {
+              startMs,
+              title: name,
+              href: absolute(attr(c, 'href'), base),
+              image: absolute(attr(c, 'image'), base),
+            },
+          ]
         : [];
     }),
   );
@@ -321,7 +342,7 @@ function parseRssItem(item: Node, n: Names, base: string): ParsedItem {
     enclosureOf(arr(item.enclosure)[0], base) ?? enclosureOf(arr(n.get(item, 'media', 'content'))[0], base);
   return {
     guids,
-    title: text(item.title) ?? text(n.get(item, 'itunes', 'title')),
+    title: title(text(item.title) ?? text(n.get(item, 'itunes', 'title'))),
     description:
       text(n.get(item, 'content', 'encoded')) ??
       text(item.description) ??
@@ -357,7 +378,7 @@ function parseAtom(feed: Node, base: string): ParsedFeed {
     const id = text(get(entry, 'id'));
     return {
       guids: id ? [id] : [],
-      title: text(get(entry, 'title')),
+      title: title(text(get(entry, 'title'))),
       description: text(get(entry, 'content')) ?? text(get(entry, 'summary')),
       link: alternate(entry, b),
       publishedAt: parseDate(text(get(entry, 'published')) ?? text(get(entry, 'updated'))),
@@ -370,11 +391,11 @@ function parseAtom(feed: Node, base: string): ParsedFeed {
   const author = arr(get(feed, 'author'))[0];
   return {
     format: 'atom',
-    title: text(get(feed, 'title')) ?? 'Untitled podcast',
+    title: title(text(get(feed, 'title'))) ?? 'Untitled podcast',
     description: text(get(feed, 'subtitle')),
     link: alternate(feed, feedBase),
     imageUrl: absolute(text(get(feed, 'logo')) ?? text(get(feed, 'icon')), feedBase),
-    author: author ? text(get(author, 'name')) : undefined,
+    author: author ? title(text(get(author, 'name'))) : undefined,
     podcastGuid: text(n.get(feed, 'podcast', 'guid')),
     items,
   };

@@ -1,8 +1,15 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { IngestError } from './errors.ts';
-import { clause } from '../clause.ts';
+import { networkProblem, USER_AGENT } from '../base/net.ts';
+import {
+  checkScheme,
+  DEFAULT_IDLE_MS,
+  guardedFetch,
+  privateAddressError,
+  privateCause,
+} from './net-policy.ts';
 
-export const USER_AGENT = 'Earshot/0.1 (+https://earshot.app; podcast app)';
+export { USER_AGENT };
 
 export interface FetchOptions {
   etag?: string | null;
@@ -16,6 +23,13 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** Requests in flight per host. Default 2. */
   perHost?: number;
+  /**
+   * The host the user subscribed to by hand: the only loopback/private host this request may
+   * reach (see net-policy.ts). Default none.
+   */
+  trustedHost?: string | null;
+  /** No byte for this long fails the request, in ms. Default 30 s. */
+  idleMs?: number;
 }
 
 export interface FetchResult {
@@ -40,43 +54,16 @@ function limiter(host: string, n: number): LimitFunction {
   return l;
 }
 
-export function describeNetworkError(err: unknown, url: URL): IngestError {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const code = cause?.code ?? (err as { code?: string }).code ?? '';
-  const host = url.host;
-  if ((err as Error).name === 'TimeoutError') {
-    return new IngestError('HTTP_TIMEOUT', `${host} took too long to answer; Earshot will try again later.`, {
-      cause: err,
-    });
-  }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new IngestError(
-      'HTTP_DNS',
-      `Earshot could not find the server ${host}. Check the address, or whether you are offline.`,
-      { cause: err },
-    );
-  }
-  if (code === 'ECONNREFUSED') {
-    return new IngestError('HTTP_REFUSED', `${host} refused the connection; Earshot will try again later.`, {
-      cause: err,
-    });
-  }
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
-    return new IngestError(
-      'HTTP_RESET',
-      `The connection to ${host} broke off; Earshot will try again later.`,
-      { cause: err },
-    );
-  }
-  return new IngestError(
-    'HTTP_FAILED',
-    `Could not reach ${host}: ${clause(cause?.message ?? (err as Error).message)}.`,
-    { cause: err },
-  );
+export function describeNetworkError(err: unknown, url: URL, idleMs = DEFAULT_IDLE_MS): IngestError {
+  if (err instanceof IngestError) return err;
+  const blocked = privateCause(err);
+  if (blocked) return privateAddressError(url, blocked.address, err);
+  const p = networkProblem(err, url, idleMs);
+  return new IngestError(p.code, p.message, { cause: err });
 }
 
 /** What was being fetched, in the words an error message uses. */
-export type FetchSubject = 'feed' | 'episode audio' | 'transcript' | 'chapters file';
+export type FetchSubject = 'feed' | 'episode audio' | 'transcript' | 'chapters file' | 'artwork';
 
 export function describeStatus(status: number, url: URL, what: FetchSubject = 'feed'): IngestError {
   const host = url.host;
@@ -110,12 +97,13 @@ export function describeStatus(status: number, url: URL, what: FetchSubject = 'f
 }
 
 /** Read a body up to `max` bytes, refusing more. */
-async function readCapped(res: Response, max: number, url: URL): Promise<Buffer> {
+async function readCapped(res: Response, max: number, url: URL, what: FetchSubject): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length'));
+  // The body is counted as it comes out of the decompressor: a small gzip bomb meets the same cap.
   const tooBig = () =>
     new IngestError(
       'HTTP_TOO_LARGE',
-      `The feed at ${url.host} is larger than ${Math.round(max / 1048576)} MiB, which is more than any podcast feed needs; Earshot did not read it.`,
+      `The ${what} at ${url.host} is larger than ${Math.round(max / 1048576)} MiB (uncompressed), which is more than any podcast ${what} needs; Earshot did not read it.`,
     );
   if (Number.isFinite(declared) && declared > max) {
     await res.body?.cancel();
@@ -148,12 +136,7 @@ export async function fetchDocument(
   let allPermanent = true;
   const maxRedirects = options.maxRedirects ?? 10;
   for (let hop = 0; ; hop++) {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new IngestError(
-        'HTTP_SCHEME',
-        `Earshot only follows http and https addresses, not ${url.protocol}`,
-      );
-    }
+    checkScheme(url, options.what ?? 'feed');
     const headers: Record<string, string> = {
       'user-agent': USER_AGENT,
       accept: 'application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5',
@@ -171,9 +154,13 @@ export async function fetchDocument(
       const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
       let res: Response;
       try {
-        res = await fetch(current, { headers, redirect: 'manual', signal });
+        res = await guardedFetch(
+          current,
+          { headers, redirect: 'manual', signal },
+          { trustedHost: options.trustedHost, idleMs: options.idleMs },
+        );
       } catch (err) {
-        throw describeNetworkError(err, current);
+        throw describeNetworkError(err, current, options.idleMs);
       }
       if (res.status >= 300 && res.status < 400 && res.status !== 304) {
         await res.body?.cancel();
@@ -188,10 +175,13 @@ export async function fetchDocument(
         throw describeStatus(res.status, current, options.what);
       }
       try {
-        return { res, body: await readCapped(res, options.maxBytes ?? 64 * 1048576, current) };
+        return {
+          res,
+          body: await readCapped(res, options.maxBytes ?? 64 * 1048576, current, options.what ?? 'feed'),
+        };
       } catch (err) {
         if (err instanceof IngestError) throw err;
-        throw describeNetworkError(err, current);
+        throw describeNetworkError(err, current, options.idleMs);
       }
     });
     if ('redirect' in result) {

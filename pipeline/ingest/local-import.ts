@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseFile } from 'music-metadata';
+import { fileTypeFromFile } from 'file-type';
+import { cleanTitle } from './clean-text.ts';
 import type { Db } from '../store/db.ts';
 import { writeTx } from '../store/db.ts';
 import type { Clock } from '../engine/clock.ts';
@@ -39,24 +41,115 @@ export interface ImportResult {
   rejected: { path: string; reason: string }[];
 }
 
-function expand(p: string, out: string[], rejected: ImportResult['rejected']): void {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(p);
-  } catch {
-    rejected.push({ path: p, reason: 'there is no such file or folder' });
-    return;
-  }
-  if (st.isDirectory()) {
-    for (const name of fs.readdirSync(p).sort()) {
-      if (name.startsWith('.')) continue;
-      const child = path.join(p, name);
-      // Inside folders, only audio files are candidates; other files are not worth a complaint.
-      if (fs.statSync(child).isDirectory() || AUDIO_EXTENSIONS.includes(path.extname(name).toLowerCase())) {
-        expand(child, out, rejected);
-      }
+/** Why a path cannot be read, in words (a dangling link, a loop, no permission). */
+function unreadable(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'it is a link to something that is not there';
+  if (code === 'ELOOP') return 'it is a link that loops back on itself';
+  if (code === 'EACCES' || code === 'EPERM') return 'Earshot is not allowed to read it';
+  return `it could not be read (${code ?? (err as Error).message})`;
+}
+
+/**
+ * The files a chosen path stands for. A path named directly is followed wherever it leads; inside
+ * a chosen folder, links are followed only while they stay inside it (and each folder is read
+ * once, so a loop ends). What cannot be read is skipped with the reason, never fatal: dangling
+ * links, loops, FIFOs, sockets and devices.
+ */
+function expand(
+  chosen: string,
+  out: string[],
+  rejected: ImportResult['rejected'],
+  exclude: (p: string) => boolean,
+): void {
+  const seen = new Set<string>();
+  const visit = (p: string, root: string | null) => {
+    if (exclude(p)) {
+      rejected.push({
+        path: p,
+        reason: "it is inside Earshot's library folder; Earshot does not import its own files",
+      });
+      return;
     }
-  } else out.push(p);
+    let real: string;
+    let st: fs.Stats;
+    try {
+      const link = fs.lstatSync(p);
+      if (link.isSymbolicLink() || root === null) {
+        real = fs.realpathSync(p);
+        if (root !== null) {
+          const rel = path.relative(root, real);
+          if (rel.split(path.sep)[0] === '..' || path.isAbsolute(rel)) {
+            rejected.push({ path: p, reason: 'it is a link to a place outside the folder you chose' });
+            return;
+          }
+        }
+        st = fs.statSync(real);
+      } else {
+        real = p;
+        st = link;
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      rejected.push({
+        path: p,
+        reason: root === null && code === 'ENOENT' ? 'there is no such file or folder' : unreadable(err),
+      });
+      return;
+    }
+    if (exclude(real)) {
+      rejected.push({
+        path: p,
+        reason: "it is inside Earshot's library folder; Earshot does not import its own files",
+      });
+      return;
+    }
+    if (st.isDirectory()) {
+      if (seen.has(real)) return;
+      seen.add(real);
+      let names: string[];
+      try {
+        names = fs.readdirSync(real).sort();
+      } catch (err) {
+        rejected.push({ path: p, reason: unreadable(err) });
+        return;
+      }
+      for (const name of names) {
+        if (name.startsWith('.')) continue;
+        const child = path.join(p, name);
+        let isDir = false;
+        try {
+          isDir = fs.lstatSync(child).isDirectory();
+        } catch {
+          /* reported by visit */
+        }
+        // Inside folders, only audio files (and links, folders) are candidates; other files are not worth a complaint.
+        if (isDir || AUDIO_EXTENSIONS.includes(path.extname(name).toLowerCase()) || isLink(child)) {
+          visit(child, root ?? real);
+        }
+      }
+      return;
+    }
+    if (!st.isFile()) {
+      rejected.push({
+        path: p,
+        reason: st.isFIFO()
+          ? 'it is a pipe (FIFO), not a file'
+          : 'it is not a regular file (a socket or a device)',
+      });
+      return;
+    }
+    out.push(p);
+  };
+  visit(chosen, null);
+}
+
+function isLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 async function sha256(file: string): Promise<string> {
@@ -70,16 +163,36 @@ async function sha256(file: string): Promise<string> {
  * importing the same file twice does nothing; unsupported or unreadable files are rejected with
  * the reason. The files themselves are copied into the library by the episode's first step.
  */
-export async function importFiles(db: Db, clock: Clock, paths: string[]): Promise<ImportResult> {
+export async function importFiles(
+  db: Db,
+  clock: Clock,
+  paths: string[],
+  options: { exclude?: (p: string) => boolean } = {},
+): Promise<ImportResult> {
   const result: ImportResult = { imported: [], duplicates: [], rejected: [] };
   const files: string[] = [];
-  for (const p of paths) expand(path.resolve(p), files, result.rejected);
+  for (const p of paths) expand(path.resolve(p), files, result.rejected, options.exclude ?? (() => false));
   for (const file of files) {
     const ext = path.extname(file).toLowerCase();
     if (!AUDIO_EXTENSIONS.includes(ext)) {
       result.rejected.push({
         path: file,
         reason: `${ext || 'a file without an extension'} is not an audio or video format Earshot reads`,
+      });
+      continue;
+    }
+    // By its content, not its name: a text file or random bytes named .mp3 is refused here.
+    let sniffed: string | undefined;
+    try {
+      sniffed = (await fileTypeFromFile(file))?.mime;
+    } catch (err) {
+      result.rejected.push({ path: file, reason: unreadable(err) });
+      continue;
+    }
+    if (!sniffed || (!/^(audio|video)\//.test(sniffed) && sniffed !== 'application/ogg')) {
+      result.rejected.push({
+        path: file,
+        reason: `its content is not audio or video${sniffed ? ` (it is ${sniffed})` : ''}`,
       });
       continue;
     }
@@ -105,7 +218,7 @@ export async function importFiles(db: Db, clock: Clock, paths: string[]): Promis
       result.duplicates.push({ path: file, episodeId: existing.id });
       continue;
     }
-    const title = meta.common.title?.trim() || path.basename(file, ext);
+    const title = cleanTitle(meta.common.title ?? '') || cleanTitle(path.basename(file, ext));
     const durationMs = meta.format.duration ? Math.round(meta.format.duration * 1000) : null;
     const chapters = (meta.format.chapters ?? []).map((c) => ({
       startMs: Math.round((c.start / (c.timeScale || 1000)) * 1000),

@@ -1,7 +1,8 @@
-import { XMLBuilder } from 'fast-xml-parser';
+import { XMLBuilder, XMLValidator } from 'fast-xml-parser';
 import { parseXmlTree } from './xml-tree.ts';
 import { decodeHTML } from 'entities';
 import { IngestError } from './errors.ts';
+import { cleanText } from './clean-text.ts';
 
 export interface OpmlEntry {
   url: string;
@@ -20,12 +21,22 @@ type Node = Record<string, unknown>;
 function attr(node: Node, name: string): string | undefined {
   // OPML in the wild varies the case: xmlUrl, xmlurl, XMLURL.
   const key = Object.keys(node).find((k) => k.toLowerCase() === `@_${name.toLowerCase()}`);
-  const v = key ? String(node[key]).trim() : '';
-  return v ? decodeHTML(v) : undefined;
+  const v = key ? cleanText(decodeHTML(String(node[key]))).trim() : '';
+  return v || undefined;
 }
 
 /** Read an OPML subscription list: nested folders flattened, duplicates and non-podcast entries reported. */
 export function parseOpml(doc: string): { entries: OpmlEntry[]; skipped: OpmlSkip[] } {
+  // A truncated or broken file is an error, never "0 podcasts added": the reader would recover
+  // some of it silently and drop the rest.
+  const valid = /<opml[\s>]/i.test(doc) ? XMLValidator.validate(doc.replace(/^\uFEFF/, '')) : true;
+  if (valid !== true) {
+    const { line, msg } = valid.err;
+    throw new IngestError(
+      'OPML_MALFORMED',
+      `This OPML file is damaged (line ${line}: ${cleanText(msg).replace(/\.$/, '')}); nothing was imported. Export it again from your podcast app.`,
+    );
+  }
   const tree = parseXmlTree(doc);
   const opml = (tree.opml as Node[] | undefined)?.[0];
   const body = (opml?.body as Node[] | undefined)?.[0];

@@ -5,6 +5,7 @@ import { decodeFeedBytes, gunzipIfCompressed } from './decode-text.ts';
 import { parseFeed, type ParsedFeed, type ParsedItem } from './feed-parse.ts';
 import { fetchDocument, type FetchOptions, type FetchResult } from './http.ts';
 import { IngestError } from './errors.ts';
+import { hostOf } from './net-policy.ts';
 import { aliasesOf, episodeKey, type Alias, type KeySource } from './identity.ts';
 import { DEFAULT_BACKLOG, formatBacklog, insidePolicy, parseBacklog } from './backlog.ts';
 import { buildOpml, parseOpml, type OpmlSkip } from './opml.ts';
@@ -109,7 +110,9 @@ export class Subscriptions {
     if (existing) {
       throw new IngestError('ALREADY_SUBSCRIBED', `You already follow this feed (feed ${existing.id}).`);
     }
-    const fetched = await this.fetch(url);
+    // Typed (or listed in an OPML file) by the user: the one host this feed may reach even when it
+    // is on the user's own network.
+    const fetched = await this.fetch(url, { trustedHost: hostOf(url) });
     const parsed = this.parse(fetched);
     const finalUrl = fetched.movedTo ?? url;
     const now = this.clock.now();
@@ -213,7 +216,11 @@ export class Subscriptions {
     const row = this.row(feedId);
     firstFetch ||= row.last_success_at === null;
     try {
-      const fetched = await this.fetch(row.url, { etag: row.etag, lastModified: row.last_modified });
+      const fetched = await this.fetch(row.url, {
+        etag: row.etag,
+        lastModified: row.last_modified,
+        trustedHost: hostOf(row.url),
+      });
       if (fetched.status === 'not-modified') {
         const now = this.clock.now();
         // Unchanged, but perhaps moved for good: follow the permanent redirect all the same.
@@ -471,6 +478,9 @@ export class Subscriptions {
     }
     const queued: number[] = [];
     const ranked = [...fresh].sort((a, b) => (b.publishedAt ?? -Infinity) - (a.publishedAt ?? -Infinity));
+    // The inbox: what a refresh finds is new; of a show just followed, only its newest episode.
+    const toInbox = this.db.prepare('UPDATE episodes SET inbox_at = ? WHERE id = ?');
+    for (const e of firstFetch ? ranked.slice(0, 1) : ranked) toInbox.run(now, e.id);
     const setStatus = this.db.prepare(`UPDATE episodes SET status = 'queued' WHERE id = ?`);
     ranked.forEach((e, rank) => {
       if (insidePolicy(backlog, { publishedAt: e.publishedAt, rank }, { firstFetch, subscribedAt })) {

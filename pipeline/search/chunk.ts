@@ -41,12 +41,12 @@ interface Wink {
   readDoc(text: string): WinkDoc;
 }
 
-const require = createRequire(import.meta.url);
+const requireCjs = createRequire(import.meta.url);
 let nlp: Wink | undefined;
 function wink(): Wink {
   if (!nlp) {
-    const winkNLP = require('wink-nlp') as (model: unknown) => Wink;
-    nlp = winkNLP(require('wink-eng-lite-web-model'));
+    const winkNLP = requireCjs('wink-nlp') as (model: unknown) => Wink;
+    nlp = winkNLP(requireCjs('wink-eng-lite-web-model'));
   }
   return nlp;
 }

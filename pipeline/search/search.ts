@@ -122,6 +122,96 @@ function entityEpisodesSql(db: Db, entity: string): { sql: string; params: unkno
   };
 }
 
+/** A hit and where in its episode it is (Searcher.search groups hits by moment). */
+interface Moment {
+  /** Its place in the fused ranking (0 is best). */
+  rank: number;
+  hit: SearchHit;
+  row: ChunkRow;
+  /** When the first matched word is said (ms), or the passage's start; null without times. */
+  moment: number | null;
+}
+
+/** A passage found by its words plays from this long before the first of them. */
+const LEAD_IN_MS = 1000;
+
+/** Moments closer than this are one (two overlapping chunks matching the same words). */
+const SAME_MOMENT_MS = 10_000;
+
+/** The time of a chunk's first highlighted word, interpolated by its place in the text. */
+function momentOf(row: ChunkRow, marked: string | undefined): number | null {
+  if (row.start_ms === null) return null;
+  if (row.kind !== 'transcript' || !marked) return row.start_ms;
+  const at = marked.indexOf(OPEN);
+  if (at < 0 || row.end_ms === null) return row.start_ms;
+  const length = Math.max(1, marked.split(OPEN).join('').split(CLOSE).join('').length);
+  return Math.round(row.start_ms + (at / length) * (row.end_ms - row.start_ms));
+}
+
+/**
+ * Hits grouped by episode and moment, best first. Transcript chunks whose first matched words
+ * are within SAME_MOMENT_MS are one passage (chunks overlap by a few sentences); an insight whose
+ * quote's time is inside a matched passage joins it, as do insights quoting the same moment.
+ * Titles and show notes have no moment and stand alone. A group is shown by its passage when the
+ * passage matched the query's words (its highlights), else by its best-ranked member; `kinds`
+ * lists every source, the shown one first, and `matchedBy` every way any member was found.
+ * Hits are added in rank order, so the search reads only the rows it shows (and the few that join them).
+ */
+export class MomentGroups {
+  readonly groups: Moment[][] = [];
+
+  /** Add a hit: to the group of its moment, or as a group of its own. */
+  add(f: Moment): void {
+    const ep = f.row.episode_id;
+    const passage = (x: Moment, m: number) =>
+      x.row.kind === 'transcript' && m >= x.row.start_ms! && m <= (x.row.end_ms ?? x.row.start_ms!);
+    if (f.moment === null || (f.row.kind !== 'transcript' && f.row.kind !== 'insight')) {
+      this.groups.push([f]);
+      return;
+    }
+    const m = f.moment;
+    const home =
+      f.row.kind === 'transcript'
+        ? this.groups.find(
+            (g) =>
+              g[0]!.row.episode_id === ep &&
+              g.some((x) => x.row.kind === 'transcript' && Math.abs(x.moment! - m) <= SAME_MOMENT_MS),
+          )
+        : this.groups.find(
+            (g) =>
+              g[0]!.row.episode_id === ep &&
+              g.some((x) => passage(x, m) || (x.row.kind === 'insight' && x.moment === m)),
+          );
+    const target = home ?? [];
+    target.push(f);
+    if (!home) this.groups.push(target);
+    // A passage takes in the insights already found at a moment inside it.
+    if (f.row.kind === 'transcript')
+      for (let i = this.groups.length - 1; i >= 0; i--) {
+        const g = this.groups[i]!;
+        if (g === target || g[0]!.row.episode_id !== ep) continue;
+        if (g.every((x) => x.row.kind === 'insight' && x.moment !== null && passage(f, x.moment))) {
+          target.push(...g);
+          this.groups.splice(i, 1);
+        }
+      }
+  }
+
+  /** The groups as hits, best first. */
+  hits(): SearchHit[] {
+    return this.groups
+      .map((g) => {
+        g.sort((x, y) => x.rank - y.rank);
+        const shown = g.find((x) => x.row.kind === 'transcript' && x.hit.highlights.length > 0) ?? g[0]!;
+        const kinds = [...new Set([shown.row.kind, ...g.map((x) => x.row.kind)])];
+        const matchedBy = [...new Set(g.flatMap((x) => x.hit.matchedBy))];
+        return { rank: g[0]!.rank, hit: { ...shown.hit, kinds, matchedBy, score: g[0]!.hit.score } };
+      })
+      .sort((x, y) => x.rank - y.rank)
+      .map((x) => x.hit);
+  }
+}
+
 export interface SearcherOptions {
   db: Db;
   dataDir: string;
@@ -385,30 +475,47 @@ export class Searcher {
        FROM chunks c JOIN episodes e ON e.id = c.episode_id LEFT JOIN feeds f ON f.id = e.feed_id
        WHERE c.id = ?`,
     );
-    const hits: SearchHit[] = [];
+    // One hit per episode and moment: an insight whose quote is in a transcript passage that also
+    // matched, or two overlapping transcript chunks that matched the same words, are one hit.
+    const groups = new MomentGroups();
+    let rank = 0;
     for (const [id, s] of ranked) {
-      if (hits.length >= limit) break;
+      // Rows are read (and highlighted) only until there are `limit` hits.
+      if (groups.groups.length >= limit) break;
       // A vector label whose chunk is gone (re-indexed or removed since) is skipped.
       const row = rowOf.get(id) as ChunkRow | undefined;
       if (!row) continue;
       const marked = matched ? (highlight.get(matched, id) as string | undefined) : undefined;
       const { snippet, highlights } = makeSnippet(marked ?? row.text);
-      hits.push({
-        chunkId: row.id,
-        episodeId: row.episode_id,
-        episodeTitle: row.title,
-        feedId: row.feed_id,
-        feedTitle: row.feed_title,
-        publishedAt: row.published_at,
-        kind: row.kind,
-        snippet,
-        highlights,
-        startMs: row.start_ms,
-        endMs: row.end_ms,
-        matchedBy: [...s.by],
-        score: Number(s.score.toFixed(6)),
+      const moment = momentOf(row, marked);
+      // A passage found by its words plays from just before them, not from the chunk's start.
+      const playFrom =
+        row.kind === 'transcript' && moment !== null && highlights.length > 0
+          ? Math.max(row.start_ms!, moment - LEAD_IN_MS)
+          : row.start_ms;
+      groups.add({
+        rank: rank++,
+        row,
+        moment,
+        hit: {
+          chunkId: row.id,
+          episodeId: row.episode_id,
+          episodeTitle: row.title,
+          feedId: row.feed_id,
+          feedTitle: row.feed_title,
+          publishedAt: row.published_at,
+          kind: row.kind,
+          kinds: [row.kind],
+          snippet,
+          highlights,
+          startMs: playFrom,
+          endMs: row.end_ms,
+          matchedBy: [...s.by],
+          score: Number(s.score.toFixed(6)),
+        },
       });
     }
+    const hits = groups.hits();
     return { query, mode: modelId ? 'hybrid' : 'keyword', note, modelId, hits };
   }
 }

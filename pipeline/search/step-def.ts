@@ -1,41 +1,37 @@
-import type { CommitContext, Json, StepDef } from '../engine/workflow.ts';
-import type { EpisodeInput } from '../workflows.ts';
+import { defineStep, type TypedCommitContext } from '../engine/workflow.ts';
+import type { EpisodeInput } from '../episode-input.ts';
+import type { SearchIndexOutput } from '../steps/search-index.ts';
+import { recordArtifact } from '../steps/artifact-rows.ts';
 import { projectChunks, readChunksArtifact } from './store.ts';
 
 /**
- * The episode workflow's `index` step (cpu lane): chunks, embeddings and full-text rows for
- * search. It runs after the transcript exists — after `understand` when the workflow has that
- * step (its insights are indexed too), else after transcription. Its fingerprint carries the
- * embedding model chosen when the episode was queued, so switching models re-runs indexing
- * (and understanding, whose entity merges use the same model), nothing before them.
+ * The episode workflow's `index` step (cpu lane), last, after `understand` (its insights are
+ * indexed too): chunks, embeddings and full-text rows for search. Its fingerprint carries the
+ * embedding model chosen when the episode was queued, so switching models re-runs indexing (and
+ * understanding, whose entity merges use the same model), nothing before them.
  *
  * The worker writes search/chunks/<key>.json; the commit (inside the engine's write
  * transaction) replaces the episode's rows from it. The vector index file is not touched here:
  * whoever searches adds the new embeddings to it (pipeline/search/vector-index.ts).
  */
-export function searchIndexStep(earlierSteps: readonly string[]): StepDef {
-  const after = earlierSteps.includes('understand') ? ['understand'] : ['transcribe', 'publisher-transcript'];
-  return {
-    name: 'index',
-    lane: 'cpu',
-    version: '1',
-    after: after.filter((s) => earlierSteps.includes(s)),
-    fingerprint: (input: Json) => `embedding:${(input as unknown as EpisodeInput).embeddingModel ?? 'none'}`,
-    run: async (ctx) => (await import('../steps/search-index.ts')).searchIndex(ctx),
-    commit: commitSearchIndex,
-  };
-}
+export const indexStep = defineStep<EpisodeInput, SearchIndexOutput>({
+  name: 'index',
+  lane: 'cpu',
+  version: '1',
+  after: ['understand'],
+  fingerprint: (input) => `embedding:${input.embeddingModel ?? 'none'}`,
+  run: async (ctx) => (await import('../steps/search-index.ts')).searchIndex(ctx),
+  commit: commitSearchIndex,
+});
 
-export function commitSearchIndex(ctx: CommitContext): void {
-  const out = ctx.output as unknown as { path: string; modelId: string | null };
-  const input = ctx.input as unknown as EpisodeInput;
-  projectChunks(ctx.db, { ...readChunksArtifact(out.path), episodeId: input.episodeId });
-  ctx.db
-    .prepare(
-      `INSERT INTO artifacts (episode_id, kind, path, fingerprint, schema_version, model_id, created_at)
-       VALUES (?, 'chunks', ?, ?, 1, ?, ?)
-       ON CONFLICT (episode_id, kind) DO UPDATE SET path = excluded.path, fingerprint = excluded.fingerprint,
-         model_id = excluded.model_id, created_at = excluded.created_at`,
-    )
-    .run(input.episodeId, out.path, ctx.fingerprint, out.modelId, ctx.now);
+export function commitSearchIndex(ctx: TypedCommitContext<EpisodeInput, SearchIndexOutput>): void {
+  projectChunks(ctx.db, { ...readChunksArtifact(ctx.output.path), episodeId: ctx.input.episodeId });
+  recordArtifact(ctx.db, {
+    episodeId: ctx.input.episodeId,
+    kind: 'chunks',
+    path: ctx.output.path,
+    fingerprint: ctx.fingerprint,
+    modelId: ctx.output.modelId,
+    now: ctx.now,
+  });
 }

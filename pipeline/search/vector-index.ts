@@ -7,7 +7,7 @@ import type { HierarchicalNSW as Hnsw } from 'hnswlib-node';
 type HnswModule = { HierarchicalNSW: typeof Hnsw };
 import type { Db } from '../store/db.ts';
 import { blobToVector } from './embed.ts';
-import { fsyncDir, fsyncFile } from '../store/fsync.ts';
+import { commitFile } from '../base/artifacts.ts';
 
 /**
  * The approximate-nearest-neighbour index over one embedding model's chunk vectors: hnswlib
@@ -26,7 +26,7 @@ import { fsyncDir, fsyncFile } from '../store/fsync.ts';
  *   and are dropped from results; when they pass a quarter of the index it is rebuilt.
  */
 
-const require = createRequire(import.meta.url);
+const requireCjs = createRequire(import.meta.url);
 
 export interface VectorIndexOptions {
   /** Graph degree. Default 16. */
@@ -155,7 +155,7 @@ export class VectorIndex {
 
   /** Build the whole index from the stored embeddings and swap it in. */
   rebuild(reason = 'asked'): SyncResult {
-    const { HierarchicalNSW } = require('hnswlib-node') as HnswModule;
+    const { HierarchicalNSW } = requireCjs('hnswlib-node') as HnswModule;
     const stats = this.db
       .prepare(
         'SELECT count(*) AS n, max(id) AS maxId, max(length(vector)) AS bytes FROM chunk_embeddings WHERE model_id = ?',
@@ -231,7 +231,7 @@ export class VectorIndex {
     // Checked before hnswlib reads it: a damaged file must never reach native code.
     if (st.size !== meta.bytes || sha256File(this.files.index) !== meta.sha256)
       return 'the saved index file is damaged';
-    const { HierarchicalNSW } = require('hnswlib-node') as HnswModule;
+    const { HierarchicalNSW } = requireCjs('hnswlib-node') as HnswModule;
     const hnsw = new HierarchicalNSW('ip', meta.dims);
     try {
       hnsw.readIndexSync(this.files.index);
@@ -255,13 +255,12 @@ export class VectorIndex {
     const tmpMeta = `${this.files.meta}.${tag}`;
     try {
       hnsw.writeIndexSync(tmpIndex);
-      fsyncFile(tmpIndex);
       const saved: Meta = { ...meta, bytes: fs.statSync(tmpIndex).size, sha256: sha256File(tmpIndex) };
       fs.writeFileSync(tmpMeta, JSON.stringify(saved));
-      fsyncFile(tmpMeta);
-      fs.renameSync(tmpIndex, this.files.index);
-      fs.renameSync(tmpMeta, this.files.meta);
-      fsyncDir(dir);
+      // The index first, then the checksum that vouches for it (a crash between the two leaves a
+      // checksum that does not match: the index is rebuilt).
+      commitFile(tmpIndex, this.files.index);
+      commitFile(tmpMeta, this.files.meta);
       this.meta = saved;
     } finally {
       fs.rmSync(tmpIndex, { force: true });

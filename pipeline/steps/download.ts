@@ -2,10 +2,13 @@ import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
-import { streamToFile } from '../ingest/stream-to-file.ts';
+import { streamToFile } from '../base/stream-to-file.ts';
 import { USER_AGENT, describeNetworkError, describeStatus } from '../ingest/http.ts';
 import { IngestError } from '../ingest/errors.ts';
-import { PermanentStepError, RetryLaterError, type Json, type StepContext } from '../engine/workflow.ts';
+import { DEFAULT_IDLE_MS, guardedFetch } from '../ingest/net-policy.ts';
+import { removePartial } from '../ingest/partial.ts';
+import { PermanentStepError, RetryLaterError, type Json, type TypedStepContext } from '../engine/workflow.ts';
+import { commitFile } from '../base/artifacts.ts';
 
 export interface DownloadSource {
   url: string;
@@ -20,6 +23,10 @@ export interface DownloadInput {
   /** A file the user imported: copied into the library instead of downloaded. */
   localPath?: string | null;
   sha256?: string | null;
+  /** The hand-subscribed feed's host: the one private host the audio may come from. */
+  trustedHost?: string | null;
+  /** The episode's length from its feed, for the size cap. */
+  durationMs?: number | null;
 }
 
 export interface DownloadOutput {
@@ -81,12 +88,42 @@ function freeBytes(dir: string): number {
 
 const MB = 1024 * 1024;
 
+/** No episode is larger than this, whatever its feed says (EARSHOT_DOWNLOAD_MAX_MB overrides). */
+export function absoluteCeiling(env: NodeJS.ProcessEnv = process.env): number {
+  const mb = Number(env.EARSHOT_DOWNLOAD_MAX_MB);
+  return Number.isFinite(mb) && mb > 0 ? mb * MB : 8 * 1024 * MB;
+}
+
+/** No byte for this long fails the attempt (EARSHOT_DOWNLOAD_IDLE_MS overrides; default 30 s). */
+export function idleTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const ms = Number(env.EARSHOT_DOWNLOAD_IDLE_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : DEFAULT_IDLE_MS;
+}
+
+/**
+ * The most bytes an episode's audio may take: twice the length its feed declares, or its
+ * duration at a generous bitrate (320 kb/s audio, 8 Mb/s video) and half again, whichever is
+ * larger, never under 64 MiB (feeds understate), never over the absolute ceiling. With neither
+ * declared, the ceiling.
+ */
+export function sizeCap(
+  src: Pick<DownloadSource, 'length' | 'type'>,
+  durationMs: number | null | undefined,
+  ceiling = absoluteCeiling(),
+): number {
+  const byLength = src.length && src.length > 0 ? src.length * 2 : 0;
+  const bytesPerSecond = /^video\//i.test(src.type ?? '') ? 1_000_000 : 40_000;
+  const byDuration = durationMs && durationMs > 0 ? (durationMs / 1000) * bytesPerSecond * 1.5 : 0;
+  if (!byLength && !byDuration) return ceiling;
+  return Math.min(ceiling, Math.max(64 * MB, byLength, byDuration));
+}
+
 /**
  * Download one source into `<key>.part`, resuming with Range when a part is already there, then
  * rename into place. Throws IngestError (or RetryLaterError) with a user-readable message.
  */
 async function fetchSource(
-  ctx: StepContext,
+  ctx: TypedStepContext<DownloadInput>,
   input: DownloadInput,
   src: DownloadSource,
 ): Promise<DownloadOutput> {
@@ -115,15 +152,18 @@ async function fetchSource(
     headers['if-range'] = validator!;
   }
   const url = new URL(src.url);
+  const idleMs = idleTimeoutMs();
+  const cap = sizeCap(src, input.durationMs);
   let res: Response;
   try {
-    res = await fetch(url, {
-      headers,
-      signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(6 * 3_600_000)]),
-    });
+    res = await guardedFetch(
+      url,
+      { headers, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(6 * 3_600_000)]) },
+      { trustedHost: input.trustedHost ?? null, idleMs },
+    );
   } catch (err) {
     if (ctx.signal.aborted) throw err;
-    throw describeNetworkError(err, url);
+    throw describeNetworkError(err, url, idleMs);
   }
   if (res.status === 429 || res.status === 503) {
     await res.body?.cancel();
@@ -142,7 +182,7 @@ async function fetchSource(
     const whole = Number(/bytes \*\/(\d+)/.exec(res.headers.get('content-range') ?? '')?.[1]);
     if (whole === have) {
       const target = mediaPath(ctx.dataDir, input.key, res.headers.get('content-type'), src.url);
-      fs.renameSync(part, target);
+      commitFile(part, target);
       fs.rmSync(meta, { force: true });
       return { path: target, bytes: have, contentType: null, url: src.url };
     }
@@ -184,6 +224,15 @@ async function fetchSource(
       : src.length && src.length > 0
         ? src.length
         : undefined;
+  const tooLarge = (bytes: number) =>
+    new IngestError(
+      'DOWNLOAD_TOO_LARGE',
+      `The episode's audio at ${url.host} is larger than Earshot expected (${bytes > cap ? 'over ' : ''}${Math.ceil(cap / MB)} MB for ${src.length ? `a file its feed says is ${Math.ceil(src.length / MB)} MB` : 'an episode of this length'}); Earshot stopped the download. Tell the publisher if the file is really that large.`,
+    );
+  if (total !== undefined && total > cap && Number.isFinite(length) && length > 0) {
+    await res.body?.cancel();
+    throw tooLarge(total);
+  }
   const need = (total ?? 0) - have + 64 * MB;
   const free = freeBytes(mediaDir);
   if (free < need) {
@@ -203,12 +252,15 @@ async function fetchSource(
   let bytes = have;
   let lastReport = 0;
   const started = Date.now();
+  const overCap = new AbortController();
   try {
     await streamToFile(res.body!, part, {
       append: resumed,
-      signal: ctx.signal,
+      signal: AbortSignal.any([ctx.signal, overCap.signal]),
       onChunk: (chunk) => {
         bytes += chunk.length;
+        // Counted as written, after any decompression: an endless body or a gzip bomb stops here.
+        if (bytes > cap && !overCap.signal.aborted) overCap.abort();
         const now = Date.now();
         if (now - lastReport > 250) {
           lastReport = now;
@@ -219,7 +271,8 @@ async function fetchSource(
     });
   } catch (err) {
     if (ctx.signal.aborted) throw err;
-    throw describeNetworkError(err, url);
+    if (overCap.signal.aborted) throw tooLarge(bytes);
+    throw describeNetworkError(err, url, idleMs);
   }
   if (Number.isFinite(length) && length > 0 && bytes !== have + length) {
     throw new IngestError(
@@ -228,24 +281,36 @@ async function fetchSource(
     );
   }
   const target = mediaPath(ctx.dataDir, input.key, contentType, src.url);
-  fs.renameSync(part, target);
+  commitFile(part, target);
   fs.rmSync(meta, { force: true });
   ctx.progress(1, { bytes, total: bytes, rate: 0 });
   return { path: target, bytes, contentType, url: src.url };
 }
 
-/** Errors worth trying the next source for: the file is missing or is not audio here. */
+/** Errors worth trying the next source for: the file is missing, not audio, or not allowed here. */
 function tryNext(err: unknown): boolean {
   return (
     err instanceof IngestError &&
-    ['HTTP_404', 'HTTP_410', 'HTTP_DENIED', 'DOWNLOAD_NOT_AUDIO', 'HTTP_STATUS', 'HTTP_DNS'].includes(
-      err.code,
-    )
+    [
+      'HTTP_404',
+      'HTTP_410',
+      'HTTP_DENIED',
+      'DOWNLOAD_NOT_AUDIO',
+      'HTTP_STATUS',
+      'HTTP_DNS',
+      ...PERMANENT,
+    ].includes(err.code)
   );
 }
 
+/** Errors that no retry can fix: the address is not allowed, or the file is not what it should be. */
+const PERMANENT = ['HTTP_PRIVATE', 'HTTP_SCHEME', 'DOWNLOAD_TOO_LARGE'];
+
 /** An imported file is copied into the library (so moving the original later loses nothing). */
-async function copyLocal(ctx: StepContext, input: DownloadInput): Promise<DownloadOutput> {
+async function copyLocal(
+  ctx: TypedStepContext<DownloadInput>,
+  input: DownloadInput,
+): Promise<DownloadOutput> {
   const source = input.localPath!;
   if (!fs.existsSync(source)) {
     throw new PermanentStepError(
@@ -265,7 +330,7 @@ async function copyLocal(ctx: StepContext, input: DownloadInput): Promise<Downlo
     fs.rmSync(part, { force: true });
     throw new PermanentStepError(`The file ${source} changed after you imported it; import it again.`);
   }
-  fs.renameSync(part, target);
+  commitFile(part, target);
   return {
     path: target,
     bytes: fs.statSync(target).size,
@@ -274,13 +339,40 @@ async function copyLocal(ctx: StepContext, input: DownloadInput): Promise<Downlo
   };
 }
 
+function safeProtocol(address: string): string {
+  try {
+    return new URL(address).protocol;
+  } catch {
+    return '';
+  }
+}
+
 /** The download step: the enclosure first, then each alternate enclosure. Idempotent. */
-export async function download(ctx: StepContext): Promise<Json> {
-  const input = ctx.input as unknown as DownloadInput;
-  if (input?.localPath) return (await copyLocal(ctx, input)) as unknown as Json;
+export async function download(ctx: TypedStepContext<DownloadInput>): Promise<DownloadOutput> {
+  try {
+    return await downloadSources(ctx);
+  } catch (err) {
+    // Cancelled by the user: nothing will resume this download (a shutdown keeps it for the next run).
+    const reason = ctx.signal.reason as { message?: unknown } | undefined;
+    if (ctx.signal.aborted && reason?.message === 'cancelled') removePartial(ctx.dataDir, ctx.input.key);
+    throw err;
+  }
+}
+
+async function downloadSources(ctx: TypedStepContext<DownloadInput>): Promise<DownloadOutput> {
+  const input = ctx.input;
+  if (input?.localPath) return copyLocal(ctx, input);
   if (!input?.sources?.length) {
     throw new PermanentStepError(
       'This episode has no audio address in its feed, so there is nothing to download.',
+    );
+  }
+  // Refused at once, not retried: an audio address that is not http(s) (file:, ftp:, javascript:, …).
+  const web = input.sources.filter((s) => /^https?:$/i.test(safeProtocol(s.url)));
+  if (web.length === 0) {
+    const bad = input.sources[0]!.url;
+    throw new PermanentStepError(
+      `The episode's audio address is not a web address (${safeProtocol(bad) || 'unreadable'} ${bad.slice(0, 80)}); Earshot downloads only http and https.`,
     );
   }
   const existing = fs.existsSync(path.join(ctx.dataDir, 'media'))
@@ -296,19 +388,22 @@ export async function download(ctx: StepContext): Promise<Json> {
       bytes: fs.statSync(p).size,
       contentType: null,
       url: input.sources[0]!.url,
-    } satisfies DownloadOutput as unknown as Json;
+    } satisfies DownloadOutput;
   }
   let first: unknown;
-  for (const src of input.sources) {
+  for (const src of web) {
     try {
-      return (await fetchSource(ctx, input, src)) as unknown as Json;
+      return await fetchSource(ctx, input, src);
     } catch (err) {
       first ??= err;
       if (!tryNext(err)) throw err;
     }
   }
   const e = first as IngestError;
-  throw ['HTTP_404', 'HTTP_410', 'DOWNLOAD_NOT_AUDIO'].includes(e.code)
-    ? new PermanentStepError(e.message)
-    : e;
+  if (['HTTP_404', 'HTTP_410', 'DOWNLOAD_NOT_AUDIO', ...PERMANENT].includes(e.code)) {
+    // The episode is dead-lettered now: nothing will resume its partial file.
+    removePartial(ctx.dataDir, input.key);
+    throw new PermanentStepError(e.message);
+  }
+  throw e;
 }

@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import type { Json, StepContext } from '../engine/workflow.ts';
+import type { TypedStepContext } from '../engine/workflow.ts';
+import { writeJsonArtifact } from '../base/artifacts.ts';
 import { fetchDocument } from '../ingest/http.ts';
 import { decodeFeedBytes } from '../ingest/decode-text.ts';
 import { IngestError } from '../ingest/errors.ts';
@@ -19,6 +19,8 @@ export interface PublisherInput {
   transcripts?: TranscriptRef[];
   chaptersUrl?: { url: string; type?: string } | null;
   podloveChapters?: Chapter[];
+  /** The hand-subscribed feed's host: the one private host these files may come from. */
+  trustedHost?: string | null;
 }
 
 export interface PublisherOutput {
@@ -33,45 +35,46 @@ export interface PublisherOutput {
   skipped?: string[];
 }
 
-export function writeJsonAtomic(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value));
-  fs.renameSync(tmp, file);
-}
-
 const MAX = 32 * 1024 * 1024;
 
 async function fetchText(
   url: string,
   signal: AbortSignal,
   what: 'transcript' | 'chapters file',
+  trustedHost: string | null,
 ): Promise<{ text: string; contentType: string | null }> {
-  const r = await fetchDocument(url, { signal, maxBytes: MAX, timeoutMs: 120_000, what });
+  const r = await fetchDocument(url, { signal, maxBytes: MAX, timeoutMs: 120_000, what, trustedHost });
   return { text: decodeFeedBytes(r.body, r.contentType).text, contentType: r.contentType };
 }
 
 /** Unusable content is a problem to report, not a reason to fail the episode; network trouble is retried. */
 function unusable(err: unknown): boolean {
-  return err instanceof IngestError && !/^HTTP_(TIMEOUT|RESET|REFUSED|5XX|429|FAILED|DNS)$/.test(err.code);
+  return (
+    err instanceof IngestError && !/^HTTP_(TIMEOUT|IDLE|RESET|REFUSED|5XX|429|FAILED|DNS)$/.test(err.code)
+  );
 }
 
 /**
  * Fetch the publisher's transcript (the best format offered) and chapters, and store them in
  * Earshot's formats. Idempotent: files are written whole under the episode key.
  */
-export async function publisherTranscript(ctx: StepContext): Promise<Json> {
-  const input = ctx.input as unknown as PublisherInput;
+export async function publisherTranscript(ctx: TypedStepContext<PublisherInput>): Promise<PublisherOutput> {
+  const input = ctx.input;
   const out: PublisherOutput = { transcript: null, chapters: null, problems: [], skipped: [] };
   const offered = [...(input.transcripts ?? [])].sort((a, b) => rank(a.type) - rank(b.type));
   for (const ref of offered) {
     try {
-      const { text, contentType } = await fetchText(ref.url, ctx.signal, 'transcript');
+      const { text, contentType } = await fetchText(
+        ref.url,
+        ctx.signal,
+        'transcript',
+        input.trustedHost ?? null,
+      );
       const format = transcriptFormat(ref.type, text) ?? transcriptFormat(contentType ?? '', text);
       if (!format) throw new IngestError('TRANSCRIPT_TYPE', `Earshot does not read ${ref.type} transcripts.`);
       const transcript: Transcript = parseTranscript(text, format, { url: ref.url, language: ref.language });
       const file = path.join(ctx.dataDir, 'transcripts', `${input.key}.publisher.json`);
-      writeJsonAtomic(file, transcript);
+      writeJsonArtifact(file, transcript);
       out.transcript = { path: file, format, segments: transcript.segments.length };
       break;
     } catch (err) {
@@ -90,7 +93,7 @@ export async function publisherTranscript(ctx: StepContext): Promise<Json> {
     // chapters), they are skipped and the episode goes on; the note says why.
     try {
       chapters = parseChaptersJson(
-        (await fetchText(input.chaptersUrl.url, ctx.signal, 'chapters file')).text,
+        (await fetchText(input.chaptersUrl.url, ctx.signal, 'chapters file', input.trustedHost ?? null)).text,
       );
     } catch (err) {
       if (ctx.signal.aborted) throw err;
@@ -101,10 +104,10 @@ export async function publisherTranscript(ctx: StepContext): Promise<Json> {
   }
   if (chapters.length > 0) {
     const file = path.join(ctx.dataDir, 'chapters', `${input.key}.json`);
-    writeJsonAtomic(file, { schemaVersion: 1, chapters });
+    writeJsonArtifact(file, { schemaVersion: 1, chapters });
     out.chapters = { path: file, count: chapters.length };
   }
-  return out as unknown as Json;
+  return out;
 }
 
 function rank(type: string): number {

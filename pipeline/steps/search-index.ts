@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Json, StepContext } from '../engine/workflow.ts';
+import type { Json, TypedStepContext } from '../engine/workflow.ts';
 import type { Transcript } from '../ingest/transcripts.ts';
-import type { EpisodeInput } from '../workflows.ts';
-import { writeJsonAtomic } from './publisher-transcript.ts';
+import type { EpisodeInput } from '../episode-input.ts';
+import { writeJsonArtifact } from '../base/artifacts.ts';
 import { chunkTranscript, notesText } from '../search/chunk.ts';
 import { loadEmbedder, vectorToBlob } from '../search/embed.ts';
 import { textFingerprint, titlePiece, type ChunksArtifact, type StoredChunk } from '../search/store.ts';
@@ -70,9 +70,9 @@ function insightChunks(dataDir: string, key: string, problems: string[]): Omit<S
  * the embedding model chosen when the episode was queued (none: keyword search only), and
  * write search/chunks/<key>.json whole; the step's commit projects it into the store.
  */
-export async function searchIndex(ctx: StepContext): Promise<Json> {
+export async function searchIndex(ctx: TypedStepContext<EpisodeInput>): Promise<SearchIndexOutput> {
   const started = Date.now();
-  const input = ctx.input as unknown as EpisodeInput;
+  const input = ctx.input;
   const problems: string[] = [];
   const pieces: Omit<StoredChunk, 'seq'>[] = [];
   const file = transcriptPath(ctx.outputs);
@@ -175,7 +175,7 @@ export async function searchIndex(ctx: StepContext): Promise<Json> {
     })),
   };
   const out = path.join(ctx.dataDir, 'search', 'chunks', `${input.key}.json`);
-  writeJsonAtomic(out, artifact);
+  writeJsonArtifact(out, artifact);
   const result: SearchIndexOutput = {
     path: out,
     chunks: pieces.length,
@@ -186,5 +186,5 @@ export async function searchIndex(ctx: StepContext): Promise<Json> {
     elapsedMs: Date.now() - started,
     problems,
   };
-  return result as unknown as Json;
+  return result;
 }

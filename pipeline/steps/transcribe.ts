@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Json, StepContext } from '../engine/workflow.ts';
+import type { TypedStepContext } from '../engine/workflow.ts';
 import { PermanentStepError } from '../engine/workflow.ts';
 import { clause } from '../clause.ts';
 import { decodeToPcm } from '../ingest/ffmpeg.ts';
 import type { Transcript } from '../ingest/transcripts.ts';
-import { writeJsonAtomic } from './publisher-transcript.ts';
+import { writeJsonArtifact } from '../base/artifacts.ts';
 import { detectHardware } from '../../models/hardware.ts';
 import {
   chooseBinding,
@@ -16,7 +16,8 @@ import {
   type LoadedWhisper,
 } from '../../models/whisper/index.ts';
 import { resolveInstalledModel } from '../../models/manager.ts';
-import { publisherCovers, type EpisodeInput } from '../workflows.ts';
+import { englishOnlyProblem, isEnglishOnly, primaryLanguage } from '../../models/whisper/languages.ts';
+import { publisherCovers, type EpisodeInput } from '../episode-input.ts';
 
 export interface TranscribeOutput {
   /** Why Whisper did not run (the publisher's transcript is used), or null when it did. */
@@ -27,6 +28,8 @@ export interface TranscribeOutput {
   modelId: string | null;
   binding: string | null;
   gpu: boolean;
+  /** The GPU this ran on ("cuda:1"), when it did. */
+  device?: string | null;
   audioMs: number;
   elapsedMs: number;
   /** The model was already loaded in this worker (kept warm from an earlier job). */
@@ -68,7 +71,9 @@ async function modelFor(file: string): Promise<LoadedWhisper> {
   }
   await unload();
   const choice = chooseBinding(await detectHardware());
-  const model = await loadWhisper(file, choice, Number(process.env.EARSHOT_GPU_DEVICE ?? 0));
+  // This worker's process sees only the GPU it is bound to (CUDA_VISIBLE_DEVICES, set by the
+  // engine from its boot data): to the binding it is device 0.
+  const model = await loadWhisper(file, choice, 0);
   whisperLoads++;
   warm = { file, choice, model, idle: null };
   return model;
@@ -103,9 +108,8 @@ export function pcmToFloat(buf: Buffer): Float32Array {
 
 /** English-only models (".en") are told the language; others get the feed's, or detect it. */
 export function languageFor(modelId: string, feedLanguage: string | null | undefined): string {
-  if (/\.en(\b|-|$)/.test(modelId)) return 'en';
-  const primary = feedLanguage?.trim().toLowerCase().split(/[-_]/)[0];
-  return primary && /^[a-z]{2,3}$/.test(primary) ? primary : 'auto';
+  if (isEnglishOnly(modelId)) return 'en';
+  return primaryLanguage(feedLanguage) ?? 'auto';
 }
 
 export { publisherCovers };
@@ -115,8 +119,8 @@ export { publisherCovers };
  * the gpu lane (one job per GPU; on a machine without one, one at a time on the CPU). Writes
  * transcripts/<key>.whisper.json whole, then the step's commit records it.
  */
-export async function transcribe(ctx: StepContext): Promise<Json> {
-  const input = ctx.input as unknown as EpisodeInput;
+export async function transcribe(ctx: TypedStepContext<EpisodeInput>): Promise<TranscribeOutput> {
+  const input = ctx.input;
   const started = Date.now();
   if (publisherCovers(input, ctx.outputs)) {
     const out: TranscribeOutput = {
@@ -132,12 +136,15 @@ export async function transcribe(ctx: StepContext): Promise<Json> {
       elapsedMs: 0,
       warm: false,
     };
-    return out as unknown as Json;
+    return out;
   }
   if (!input.whisperModel)
     throw new PermanentStepError(
       'No Whisper model is chosen, so this episode cannot be transcribed. Install one (`earshot models install whisper-base.en`, or the Models screen); the episode goes on by itself.',
     );
+  // An English-only model on a show in another language writes nonsense: never given one.
+  const wrongLanguage = englishOnlyProblem(input.whisperModel, input.language, input.episodeId);
+  if (wrongLanguage) throw new PermanentStepError(wrongLanguage);
   let file: string;
   try {
     file = resolveInstalledModel(ctx.dataDir, input.whisperModel);
@@ -156,6 +163,10 @@ export async function transcribe(ctx: StepContext): Promise<Json> {
       `Whisper could not load the model ${input.whisperModel} (${file}): ${clause((err as Error).message)}. Install it again with \`earshot models install ${input.whisperModel}\` or choose another with \`earshot models use\`.`,
     );
   }
+  ctx.log.info(
+    { model: input.whisperModel, binding: model.binding, gpu: model.gpu, device: ctx.device, warm: wasWarm },
+    'whisper model ready',
+  );
   ctx.progress(0, { stage: 'transcribe', model: input.whisperModel, binding: model.binding, gpu: model.gpu });
   try {
     const result = await model.transcribe(samples, {
@@ -177,7 +188,7 @@ export async function transcribe(ctx: StepContext): Promise<Json> {
       segments: result.segments.filter((s) => s.text.length > 0),
     };
     const target = path.join(ctx.dataDir, 'transcripts', `${input.key}.whisper.json`);
-    writeJsonAtomic(target, transcript);
+    writeJsonArtifact(target, transcript);
     // The decoded audio is only Whisper's input: 115 MB an hour is not worth keeping.
     fs.rmSync(pcm, { force: true });
     const out: TranscribeOutput = {
@@ -188,11 +199,12 @@ export async function transcribe(ctx: StepContext): Promise<Json> {
       modelId: input.whisperModel,
       binding: model.binding + (model.variant === 'default' ? '' : `-${model.variant}`),
       gpu: model.gpu,
+      device: model.gpu && ctx.device ? `${ctx.device.backend}:${ctx.device.index}` : null,
       audioMs: Math.round((samples.length / 16_000) * 1000),
       elapsedMs: Date.now() - started,
       warm: wasWarm,
     };
-    return out as unknown as Json;
+    return out;
   } catch (err) {
     if (err instanceof TranscriptionAborted) {
       // A stopped @fugood run may still hold its context: start the next job on a fresh one.
@@ -209,13 +221,13 @@ export async function transcribe(ctx: StepContext): Promise<Json> {
 }
 
 /** The decoded audio; decoded again here when it was removed after an earlier transcription. */
-async function pcmFile(ctx: StepContext): Promise<string> {
+async function pcmFile(ctx: TypedStepContext<EpisodeInput>): Promise<string> {
   const decoded = (ctx.outputs.decode as { path?: string } | undefined)?.path;
   if (decoded && fs.existsSync(decoded)) return decoded;
   const audio = (ctx.outputs.download as { path?: string } | undefined)?.path;
   if (!audio || !fs.existsSync(audio))
     throw new PermanentStepError('The downloaded audio is missing; retry the episode from its download.');
-  const key = (ctx.input as { key: string }).key;
+  const key = ctx.input.key;
   const target = decoded ?? path.join(ctx.dataDir, 'pcm', `${key}.pcm`);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   await decodeToPcm(audio, target, { signal: ctx.signal });

@@ -509,6 +509,95 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 14,
+    name: 'lane holds: live reasons a lane waits (on battery, a measurement), apart from the user pause',
+    // lanes.paused is the user's own pause and only theirs. A hold is live state with a lease: its
+    // holder renews it while it lasts; one whose holder stopped or died is void (expired, or its
+    // process gone on this machine) and is never read back as a pause after a restart.
+    sql: `
+      CREATE TABLE lane_holds (
+        lane TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (lane, reason, holder)
+      );
+    `,
+  },
+  {
+    version: 15,
+    name: 'listening: playback state, the inbox, episode lists in pages',
+    // playback: where the listener is in an episode and whether it was played (one row per
+    // episode once it has been played, started or marked). episodes.inbox_at: when the episode
+    // entered the inbox (a refresh found it, or it was a show's newest when subscribing); it
+    // leaves when played or removed. The last visit to the inbox is a setting. The episode list
+    // is read in pages newest first with an id tiebreak: the index carries both, so an offset
+    // deep into a 100,000-episode show skips index entries, not table rows.
+    sql: `
+      CREATE TABLE playback (
+        episode_id INTEGER PRIMARY KEY REFERENCES episodes(id) ON DELETE CASCADE,
+        position_ms INTEGER NOT NULL DEFAULT 0,
+        played_at INTEGER,
+        updated_at INTEGER NOT NULL
+      );
+      ALTER TABLE episodes ADD COLUMN inbox_at INTEGER;
+      CREATE INDEX episodes_inbox ON episodes (inbox_at) WHERE inbox_at IS NOT NULL;
+      DROP INDEX episodes_feed;
+      CREATE INDEX episodes_feed ON episodes (feed_id, published_at DESC, id DESC);
+    `,
+  },
+  {
+    version: 16,
+    name: 'digests',
+    // One row per stored digest (its JSON is digests/<from>-<to>.json beside the library,
+    // written whole by the digest workflow's step; the row is its commit). from_ms/to_ms is the
+    // window [from, to); scheduled: made by the schedule (the last one's to_ms says when the next
+    // is due). Rewriting a window's digest replaces its row.
+    sql: `
+      CREATE TABLE digests (
+        id INTEGER PRIMARY KEY,
+        from_ms INTEGER NOT NULL,
+        to_ms INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        schema_version INTEGER NOT NULL,
+        scheduled INTEGER NOT NULL DEFAULT 1,
+        stories INTEGER NOT NULL,
+        episodes INTEGER NOT NULL,
+        workflow_id TEXT,
+        created_at INTEGER NOT NULL,
+        UNIQUE (from_ms, to_ms)
+      );
+      CREATE INDEX digests_to ON digests (scheduled, to_ms);
+    `,
+  },
+  {
+    version: 17,
+    name: 'the knowledge graph: relations with the episodes and quotes that back them',
+    // Written by the understand step's commit (pipeline/understand/relations.ts), replaced whole
+    // per episode when it is understood again; read by the graph API across the library. Nodes
+    // are text ids: 'entity:<entities.id>', 'episode:<episodes.id>', 'show:<feeds.id>',
+    // 'insight:<episode id>:<insight id>', 'quote:<episode id>:<charStart>-<charEnd>'. Kinds:
+    // host-of, guest-on, mentions, co-occurs, insight-supports, about. `quotes`: JSON spans of
+    // the transcript (text, charStart, charEnd, startMs, endMs).
+    sql: `
+      CREATE TABLE kg_relations (
+        episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        source TEXT NOT NULL,
+        target TEXT NOT NULL,
+        weight INTEGER NOT NULL,
+        quotes TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (episode_id, kind, source, target)
+      ) WITHOUT ROWID;
+      CREATE INDEX kg_relations_kind ON kg_relations (kind, source, target);
+      CREATE INDEX kg_relations_source ON kg_relations (source);
+      CREATE INDEX kg_relations_target ON kg_relations (target);
+
+    `,
+  },
+  {
+    version: 18,
     name: 'waiting workflows and episode notes',
     // A workflow whose next step needs what is not there yet (a Whisper model) waits instead of
     // failing: what it waits for is a key its waker names (waiting_for: 'model:whisper') and a

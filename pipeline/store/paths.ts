@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -25,4 +26,52 @@ export function resolveDataDir(explicit?: string, env: NodeJS.ProcessEnv = proce
 
 export function databasePath(dataDir: string): string {
   return path.join(dataDir, 'earshot.db');
+}
+
+/**
+ * Make the library folder private to its owner: 0700 (also when an older Earshot made it 0755),
+ * and the database files 0600. New files are 0600 through the process's umask (`privateUmask`).
+ */
+export function secureDataDir(dataDir: string): void {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (process.platform === 'win32') return;
+  try {
+    fs.chmodSync(dataDir, 0o700);
+    for (const suffix of ['', '-wal', '-shm']) {
+      const file = `${databasePath(dataDir)}${suffix}`;
+      if (fs.existsSync(file)) fs.chmodSync(file, 0o600);
+    }
+  } catch {
+    // A folder we do not own (a shared drive): leave it as its owner set it.
+  }
+}
+
+/**
+ * Files and folders this process creates are for its user alone (0600 / 0700). Called once at
+ * start by the CLI and the desktop app; child processes (workers, the decoder) inherit it.
+ */
+export function privateUmask(): void {
+  if (process.platform !== 'win32') process.umask(0o077);
+}
+
+/**
+ * Whether `candidate` is inside the library folder (after following links): Earshot's own
+ * database, media and models are never imported from a path a caller names.
+ */
+export function insideDataDir(dataDir: string, candidate: string): boolean {
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  const root = real(dataDir);
+  const target = real(path.resolve(candidate));
+  const rel = path.relative(root, target);
+  return rel === '' || (rel.split(path.sep)[0] !== '..' && !path.isAbsolute(rel));
+}
+
+export function insideDataDirMessage(dataDir: string, candidate: string): string {
+  return `${candidate} is inside Earshot's library folder (${dataDir}); Earshot does not import its own files. Choose a file from elsewhere.`;
 }

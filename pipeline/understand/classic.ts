@@ -6,9 +6,9 @@ import type { TranscriptText } from './text.ts';
 import type { InsightDraft, SummaryDraft } from './grounding.ts';
 import { MAX_INSIGHTS, MAX_KEY_POINTS, type InsightType } from './types.ts';
 
-const require = createRequire(import.meta.url);
+const requireCjs = createRequire(import.meta.url);
 // A CommonJS file without an extension: Node's ESM resolver needs require() for it.
-const bm25Vectorizer = require('wink-nlp/utilities/bm25-vectorizer') as typeof bm25VectorizerType;
+const bm25Vectorizer = requireCjs('wink-nlp/utilities/bm25-vectorizer') as typeof bm25VectorizerType;
 
 /**
  * The classic tier's summary and insights: sentences ranked by TextRank over BM25-weighted
@@ -209,15 +209,17 @@ export function rankSentences(t: TranscriptText, a: Analysis): RankedSentence[] 
   }));
 }
 
-function diverse(
-  ranked: RankedSentence[],
+function diverse<R extends RankedSentence>(
+  ranked: R[],
   count: number,
-  accept: (r: RankedSentence) => boolean,
-): RankedSentence[] {
-  const chosen: RankedSentence[] = [];
+  accept: (r: R) => boolean,
+  unlike: RankedSentence[] = [],
+): R[] {
+  const chosen: R[] = [];
   for (const r of [...ranked].sort((x, y) => y.score - x.score)) {
     if (chosen.length >= count) break;
-    if (chosen.some((c) => cosine(c.bow, r.bow) > 0.5)) continue;
+    if (chosen.some((c) => cosine(c.bow, r.bow) > 0.5) || unlike.some((c) => cosine(c.bow, r.bow) > 0.5))
+      continue;
     if (!accept(r)) continue;
     chosen.push(r);
   }
@@ -229,16 +231,53 @@ export function clean(text: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-export function classicSummary(ranked: RankedSentence[]): SummaryDraft {
-  const points = diverse(ranked, MAX_KEY_POINTS, (r) => r.words >= 7 && r.type !== 'question').sort(
+/** What the summary and insights know of the episode beyond its sentences (from its graph and turns). */
+export interface EpisodeContext {
+  /** Who takes part, host first: display names. */
+  participants: string[];
+  /** The episode's key topics, most said first. */
+  topics: string[];
+  /** Who speaks at a character offset (a display name), or null when the transcript does not say. */
+  speakerAt(offset: number): string | null;
+  /** Names of the topics and entities named in [start, end), topics first; never the participants. */
+  namedIn(start: number, end: number): string[];
+  /** The span names a participant or the show: an introduction or a thank-you, not content. */
+  isIntro(start: number, end: number): boolean;
+}
+
+const DEPENDENT =
+  /^(because|which|and|but|or|so|that|this|these|those|it|its|he|she|they|them|him|her|his|their|since|although|though|if|when|while|then|also)\b/i;
+
+const list = (xs: string[]) =>
+  xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
+
+/**
+ * The summary: the abstract says who talks about what (from the episode's people and key
+ * topics), then the single most central sentence; the key points are the next most central
+ * sentences, each unlike the others and unlike the abstract's (so the abstract never repeats a
+ * key point).
+ */
+export function classicSummary(ranked: RankedSentence[], ctx: EpisodeContext): SummaryDraft {
+  const eligible = (r: RankedSentence) =>
+    r.words >= 7 && r.type !== 'question' && !ctx.isIntro(r.sentence.start, r.sentence.end);
+  // The abstract's sentence must stand alone: not "Because …", "He wants …".
+  const [lead] = diverse(ranked, 1, (r) => eligible(r) && r.words >= 10 && !DEPENDENT.test(clean(r.text)));
+  const points = diverse(ranked, MAX_KEY_POINTS, (r) => eligible(r) && r !== lead, lead ? [lead] : []).sort(
     (x, y) => x.sentence.start - y.sentence.start,
   );
-  const top = [...points]
-    .sort((x, y) => y.score - x.score)
-    .slice(0, 3)
-    .sort((x, y) => x.sentence.start - y.sentence.start);
+  const [host, ...guests] = ctx.participants;
+  const about = ctx.topics.length > 0 ? ` about ${list(ctx.topics.slice(0, 3))}` : '';
+  const who = host
+    ? guests.length > 0
+      ? `${host} talks with ${list(guests)}${about}.`
+      : about
+        ? `${host} talks${about}.`
+        : ''
+    : about
+      ? `This episode is${about}.`
+      : '';
   return {
-    abstract: top.map((r) => clean(r.text)).join(' '),
+    abstract: [who, lead ? clean(lead.text) : ''].filter(Boolean).join(' '),
     keyPoints: points.map((r) => ({
       text: clean(r.text),
       quote: { text: r.text, near: r.sentence.start },
@@ -254,33 +293,124 @@ const TYPE_BONUS: Record<InsightType, number> = {
   observation: 1,
 };
 
-export function classicInsights(ranked: RankedSentence[]): InsightDraft[] {
+/**
+ * Insights: the most central sentences of each type, up to a cap per type. An insight's text
+ * says what it is about and who said it ("Tom Becker's advice on powdery mildew"), and its quote
+ * is what was said, so the text never just repeats the quote. A question is quoted with its
+ * answer (what the next speaker says, else the next sentence), not with a sentence that merely
+ * shares words with it. A second quote backs a claim only when another sentence is much like it
+ * and names the same topic.
+ */
+export function classicInsights(ranked: RankedSentence[], ctx: EpisodeContext): InsightDraft[] {
   const counts: Record<InsightType, number> = { question: 0, recommendation: 0, claim: 0, observation: 0 };
+  // rankSentences keeps the sentences' order: ranked[i] is sentence i.
+  const byIndex = ranked;
   const boosted = ranked.map((r) => ({ ...r, score: r.score * TYPE_BONUS[r.type] }));
-  const chosen = diverse(boosted, MAX_INSIGHTS, (r) => {
+  const drafts = new Map<RankedSentence['sentence'], InsightDraft>();
+  const headlines = new Set<string>();
+  // Sentences quoted so far: one passage backs one insight.
+  const used = new Set<number>();
+  diverse(boosted, MAX_INSIGHTS, (r) => {
     if (r.words < 7 || r.words > 60 || counts[r.type] >= TYPE_CAP[r.type]) return false;
+    if (used.has(r.sentence.index) || ctx.isIntro(r.sentence.start, r.sentence.end)) return false;
+    const draft =
+      r.type === 'question' ? questionDraft(r, byIndex, ctx, used) : statementDraft(r, ranked, ctx, used);
+    if (!draft || headlines.has(draft.text.toLowerCase())) return false;
+    headlines.add(draft.text.toLowerCase());
     counts[r.type]++;
+    drafts.set(r.sentence, draft);
+    for (const q of draft.quotes)
+      for (const o of byIndex)
+        if (o.sentence.start >= (q.near ?? 0) && o.sentence.start < (q.near ?? 0) + q.text.length)
+          used.add(o.sentence.index);
+    used.add(r.sentence.index);
     return true;
   });
-  return chosen.map((r) => {
-    // A second supporting quote: the sentence elsewhere in the episode most like this one.
-    let support: RankedSentence | null = null;
-    let best = 0.3;
-    for (const o of ranked) {
-      if (Math.abs(o.sentence.index - r.sentence.index) <= 1 || o.words < 7) continue;
-      const c = cosine(o.bow, r.bow);
-      if (c > best) {
-        best = c;
-        support = o;
-      }
+  return [...drafts.entries()].sort((x, y) => x[0].start - y[0].start).map(([, d]) => d);
+}
+
+function aboutOf(
+  r: RankedSentence,
+  byIndex: RankedSentence[],
+  ctx: EpisodeContext,
+  before = false,
+): string[] {
+  // Two things at most, and not one inside the other ("open source", "open source climate").
+  const here = ctx
+    .namedIn(r.sentence.start, r.sentence.end)
+    .filter((n, i, all) => !all.slice(0, i).some((m) => m.includes(n) || n.includes(m)));
+  if (here.length > 0 || !before) return here.slice(0, 2);
+  // A question that names nothing: what the sentence before it named ("How often should you
+  // turn it?" after "…a smelly pile…").
+  const prev = byIndex[r.sentence.index - 1];
+  return prev ? ctx.namedIn(prev.sentence.start, prev.sentence.end).slice(0, 1) : [];
+}
+
+function questionDraft(
+  r: RankedSentence,
+  byIndex: RankedSentence[],
+  ctx: EpisodeContext,
+  used: ReadonlySet<number>,
+): InsightDraft | null {
+  const asker = ctx.speakerAt(r.sentence.start);
+  // The answer: the next turn's first sentences when speakers are known, else the next sentences.
+  let i = r.sentence.index + 1;
+  if (asker !== null) while (byIndex[i] && ctx.speakerAt(byIndex[i]!.sentence.start) === asker) i++;
+  const first = byIndex[i];
+  if (!first || (asker !== null && ctx.speakerAt(first.sentence.start) === null)) return null;
+  if (i - r.sentence.index > 3 || used.has(i)) return null;
+  const second = byIndex[i + 1];
+  const same = second && ctx.speakerAt(second.sentence.start) === ctx.speakerAt(first.sentence.start);
+  const last = first.words < 12 && second && same && second.type !== 'question' ? second : first;
+  const text = first === last ? first.text : `${first.text} ${last.text}`;
+  const about = aboutOf(r, byIndex, ctx, true);
+  const answerer = ctx.speakerAt(first.sentence.start);
+  const headline = asker
+    ? `${asker} asks${answerer && answerer !== asker ? ` ${answerer}` : ''}: ${clean(r.text)}`
+    : about.length > 0
+      ? `A question about ${list(about)}: ${clean(r.text)}`
+      : clean(r.text);
+  return { type: 'question', text: headline, quotes: [{ text, near: first.sentence.start }] };
+}
+
+function statementDraft(
+  r: RankedSentence,
+  ranked: RankedSentence[],
+  ctx: EpisodeContext,
+  used: ReadonlySet<number>,
+): InsightDraft | null {
+  const about = aboutOf(r, ranked, ctx);
+  if (about.length === 0) return null;
+  const who = ctx.speakerAt(r.sentence.start);
+  const topic = list(about);
+  const text =
+    r.type === 'recommendation'
+      ? who
+        ? `${who}'s advice on ${topic}`
+        : `Advice on ${topic}`
+      : who
+        ? `${who} on ${topic}`
+        : r.type === 'claim'
+          ? `A claim about ${topic}`
+          : `An observation about ${topic}`;
+  // A second quote: a sentence elsewhere much like this one that names the same topic.
+  let support: RankedSentence | null = null;
+  let best = 0.45;
+  for (const o of ranked) {
+    if (Math.abs(o.sentence.index - r.sentence.index) <= 1 || o.words < 7 || used.has(o.sentence.index))
+      continue;
+    const c = cosine(o.bow, r.bow);
+    if (c > best && ctx.namedIn(o.sentence.start, o.sentence.end).some((n) => about.includes(n))) {
+      best = c;
+      support = o;
     }
-    return {
-      type: r.type,
-      text: clean(r.text),
-      quotes: [
-        { text: r.text, near: r.sentence.start },
-        ...(support ? [{ text: support.text, near: support.sentence.start }] : []),
-      ],
-    };
-  });
+  }
+  return {
+    type: r.type,
+    text: text.charAt(0).toUpperCase() + text.slice(1),
+    quotes: [
+      { text: r.text, near: r.sentence.start },
+      ...(support ? [{ text: support.text, near: support.sentence.start }] : []),
+    ],
+  };
 }

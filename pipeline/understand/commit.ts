@@ -1,16 +1,17 @@
-import type { CommitContext } from '../engine/workflow.ts';
-import type { EpisodeInput } from '../workflows.ts';
+import type { TypedCommitContext } from '../engine/workflow.ts';
+import type { EpisodeInput } from '../episode-input.ts';
 import { mergeEpisodeEntities, proposalMatcher } from './canonical.ts';
+import { projectRelations } from './relations.ts';
 import type { UnderstandOutput } from './step.ts';
 import { UNDERSTAND_SCHEMA_VERSION } from './types.ts';
 
 /**
  * The understand step's commit (engine process, inside the step's transaction): the three
- * artifacts with their model id and prompt version, and the episode's entities merged into the
- * library's canonical ones.
+ * artifacts with their model id and prompt version, the episode's entities merged into the
+ * library's canonical ones, and its relations stored against those (relations.ts).
  */
-export function commitUnderstanding(ctx: CommitContext): void {
-  const input = ctx.input as unknown as EpisodeInput;
+export function commitUnderstanding(ctx: TypedCommitContext<EpisodeInput, UnderstandOutput>): void {
+  const input = ctx.input;
   const out = ctx.output as unknown as UnderstandOutput;
   if (out.skipped || !out.summaryPath || !out.giPath || !out.kgPath) return;
   const upsert = ctx.db.prepare(
@@ -38,7 +39,7 @@ export function commitUnderstanding(ctx: CommitContext): void {
   }
   // Proposals by meaning (an embedding model was active); outputs from before they existed have none.
   const proposals = out.entityMatches ?? {};
-  mergeEpisodeEntities(
+  const mapping = mergeEpisodeEntities(
     ctx.db,
     input.episodeId,
     input.feedId ?? null,
@@ -47,4 +48,5 @@ export function commitUnderstanding(ctx: CommitContext): void {
     ctx.now,
     Object.keys(proposals).length > 0 ? proposalMatcher(proposals) : undefined,
   );
+  projectRelations(ctx.db, input.episodeId, input.feedId ?? null, out.entities, out.relations, mapping);
 }

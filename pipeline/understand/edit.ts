@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Db } from '../store/db.ts';
 import type { Queue } from '../engine/queue.ts';
 import type { Transcript } from '../ingest/transcripts.ts';
-import { writeJsonAtomic } from '../steps/publisher-transcript.ts';
+import { writeJsonArtifact } from '../base/artifacts.ts';
 
 export class EditError extends Error {}
 
@@ -60,7 +60,7 @@ export function editSegment(
       `Segment ${index} does not exist; this transcript has segments 0 to ${transcript.segments.length - 1}.`,
     );
   transcript.segments[index] = { ...transcript.segments[index]!, text: clean };
-  writeJsonAtomic(art.path, { ...transcript, edited: true });
+  writeJsonArtifact(art.path, { ...transcript, edited: true });
   queue.retry(wf.id, from.name);
   return {
     episodeId,

@@ -1,10 +1,22 @@
 import type { Analysis, Token } from './nlp.ts';
 import { spanOf, type TranscriptText } from './text.ts';
-import { KNOWN_ORGS, NOT_NAMES, ORG_PREFIXES, ORG_SUFFIXES, PERSON_TITLES, PLACES } from './gazetteer.ts';
+import {
+  GENERIC_NOUNS,
+  KNOWN_ORGS,
+  NOT_NAMES,
+  ORG_PREFIXES,
+  ORG_SUFFIXES,
+  PERSON_TITLES,
+  PLACES,
+} from './gazetteer.ts';
 import { displayName, normalizeName } from './names.ts';
+import { isNotNounTag, isOrgTag, isPersonTag, isPlaceTag, type TermTags } from './evidence.ts';
+import type { Turns } from './speakers.ts';
+import { keyPhrases } from './topics.ts';
 import {
   MAX_ENTITIES,
   MAX_MENTIONS_PER_ENTITY,
+  MAX_RELATION_QUOTES,
   MAX_RELATIONS,
   MAX_TOPICS,
   type EntityRole,
@@ -14,22 +26,26 @@ import {
 } from './types.ts';
 
 /**
- * The classic tier's entities. wink-nlp's English lite model tags parts of speech but does not
- * name people, organizations or places, so names are runs of capitalized proper nouns, typed by
- * documented cues:
- * - person: a title before it ("Dr.", "Professor"), a speaker label, the feed's author, an
- *   introduction ("my guest", "joining me", "welcome, …", "talking with"), or, failing other cues,
- *   a two- or three-word name ("Daniel Kahneman");
- * - organization: a company/institution word at its end or start ("… Robotics", "University of …"),
- *   a well-known name ("Google"), or "at X" / "founded X" / "joined X" / "works for X" before it;
- * - place: a country, state or large city, or "in X" / "from X" / "to X" for an unknown single word;
- * - topic: noun phrases (adjectives + nouns, as tagged) said several times, and single proper
- *   nouns that fit none of the above but recur ("Kubernetes").
+ * The classic tier's entities. Names are runs of capitalized words (wink-nlp's tokens), typed by
+ * evidence, never by capitalization alone:
+ * - compromise's lexicon and tagger (evidence.ts): first and last names, honorifics, cities,
+ *   countries, organizations, and words that are adjectives or verbs rather than names;
+ * - the gazetteers (data files in ./gazetteers): titles, organization words at a name's end or
+ *   start ("… Robotics", "University of …"), well-known organizations and platforms, places;
+ * - context cues: a title before it ("Dr."), "at X" / "founded X" / "joined X" / "our hosting
+ *   company, X", "in X" / "from X" for places, "X said" / "X, who" for people, introductions
+ *   ("my guest", "joining me", "welcome, …") and "I'm …";
+ * - speakers: a `<v Name>` voice or a "Name:" prefix (speakers.ts) is a person, whether or not
+ *   anyone says their name; their mentions count the times they are named plus the turns they
+ *   take (`turns`).
+ * A name with no evidence at all is a topic if it is several words ("Podcasting Q&A") or recurs
+ * inside sentences ("Kubernetes"), and nothing otherwise. Topics are the episode's key phrases
+ * (topics.ts), with such names.
  * Aliases: a single word that is the first or last word of exactly one full person name in the
  * episode ("Mara" → "Mara Quinn"), the first word of an organization ("Stanford" → "Stanford
  * University"), and every written form (with a title, possessive…).
  * Roles: host = the feed's author, or the one who introduces the show ("I'm …", "your host …"),
- * or the first speaker; guest = introduced in the conversation or a further speaker label;
+ * or the first speaker; guest = introduced in the conversation or a further speaker;
  * everyone else is mentioned.
  */
 
@@ -47,6 +63,8 @@ interface Candidate {
   surface: string;
   norm: string;
   sentence: number;
+  /** Its first word starts a sentence. */
+  sentenceStart: boolean;
   votes: Partial<Record<EntityType, number>>;
   guestCue: boolean;
   hostCue: boolean;
@@ -62,11 +80,8 @@ const PERSON_VERBS =
 const GUEST_CUES =
   /\b(my guests?(\s+today)?(\s+(is|are))?|our guests?(\s+today)?(\s+(is|are))?|joining (me|us)(\s+today)?(\s+(is|are))?|joined by|(i'?m|we'?re) (here |sitting )?(talking |speaking )?with|talking (with|to)|speaking with|sitting down with|with (me|us) (today|now)( is| are)?|please welcome|welcome( back)?( to the show)?,?|say hello to|introduce)\s*[:,]?\s*(dr\.?\s+|professor\s+)?$/i;
 const HOST_CUES = /\b(i'?m|i am|my name is|this is|your host,?|hosted by|i'?m your host,?)\s*$/i;
-const GENERIC_NOUNS = new Set(
-  'thing things time times way ways lot lots people person kind sort year years day days week weeks stuff bit question questions point points idea ideas episode episodes show shows podcast guest guests today part parts number numbers case cases place end start fact reason reasons example examples something everything anything nothing someone everyone world life minute minutes hour hours moment moments story stories sense word words name names side course problem problems look term terms level levels area areas job jobs friend friends guy guys home room work'.split(
-    ' ',
-  ),
-);
+const ORG_APPOSITION =
+  /\b(company|companies|startup|firm|organi[sz]ation|nonprofit|non-profit|charity|agency|platform|app|brand|publisher|network|label|studio|provider|service)(,|\s+called|\s+named)\s+$/i;
 
 function isCapitalized(v: string): boolean {
   return /^\p{Lu}/u.test(v) && /\p{L}/u.test(v);
@@ -85,12 +100,24 @@ function vote(c: Candidate, type: EntityType, weight: number): void {
   c.votes[type] = (c.votes[type] ?? 0) + weight;
 }
 
-function candidates(t: TranscriptText, a: Analysis): Candidate[] {
+/** What the tier knows besides the text: the speakers' turns and compromise's tags. */
+export interface EntityContext {
+  turns: Turns;
+  tags: ReadonlyMap<number, TermTags>;
+}
+
+/** Lower-case forms the transcript uses: a capitalized word also written this way is a common word. */
+function lowerForms(a: Analysis): Set<string> {
+  const seen = new Set<string>();
+  for (const tk of a.tokens) if (/^\p{Ll}/u.test(tk.value)) seen.add(tk.normal);
+  return seen;
+}
+
+function candidates(t: TranscriptText, a: Analysis, ctx: EntityContext): Candidate[] {
   const { tokens } = a;
   // Words the transcript also writes in lower case are common words, not names, when they
   // start a sentence ("Welcome", "Today", "Honestly").
-  const lowerSeen = new Set<string>();
-  for (const tk of tokens) if (/^\p{Ll}/u.test(tk.value)) lowerSeen.add(tk.normal);
+  const lowerSeen = lowerForms(a);
   const sentenceStart = new Set(a.sentences.map((s) => s.first));
   const out: Candidate[] = [];
   for (let i = 0; i < tokens.length; i++) {
@@ -108,12 +135,17 @@ function candidates(t: TranscriptText, a: Analysis): Candidate[] {
       } else break;
     }
     i = j - 1;
-    // Trim words that are not names: a common word starting a sentence, interjections.
-    while (
-      run.length > 0 &&
-      (NOT_NAMES.has(tokens[run[0]!]!.normal) ||
-        (sentenceStart.has(run[0]!) && (lowerSeen.has(tokens[run[0]!]!.normal) || tokens[run[0]!]!.stop)))
-    ) {
+    // Trim words that are not names: a common word starting a sentence, interjections, and
+    // words compromise reads as adjectives or verbs ("Short answer", "Joining me").
+    const notName = (k: number) => {
+      const tk = tokens[k]!;
+      return (
+        NOT_NAMES.has(tk.normal) ||
+        (sentenceStart.has(k) && (lowerSeen.has(tk.normal) || tk.stop)) ||
+        (isNotNounTag(ctx.tags.get(tk.start)) && !isPersonTag(ctx.tags.get(tk.start)))
+      );
+    };
+    while (run.length > 0 && notName(run[0]!)) {
       run.shift();
       while (run.length > 0 && CONNECTORS.has(tokens[run[0]!]!.normal)) run.shift();
     }
@@ -131,28 +163,37 @@ function candidates(t: TranscriptText, a: Analysis): Candidate[] {
       surface,
       norm,
       sentence: first.sentence,
+      sentenceStart: sentenceStart.has(run[0]!),
       votes: {},
       guestCue: false,
       hostCue: false,
     };
-    classify(c, t, tokens);
+    classify(c, t, tokens, ctx);
     out.push(c);
   }
   return out;
 }
 
-function classify(c: Candidate, t: TranscriptText, tokens: Token[]): void {
+function classify(c: Candidate, t: TranscriptText, tokens: Token[], ctx: EntityContext): void {
   const words = c.norm.split(' ');
   const before = t.text.slice(Math.max(0, c.start - 60), c.start);
   const after = t.text.slice(c.end, c.end + 40);
   const prev = tokens[c.tokens[0]! - 1];
+  const tags = c.tokens.map((i) => ctx.tags.get(tokens[i]!.start));
   if (prev && PERSON_TITLES.has(prev.normal.replace(/\.$/, ''))) vote(c, 'person', 5);
   if (ORG_SUFFIXES.has(words[words.length - 1]!) && words.length > 1) vote(c, 'organization', 4);
   if (ORG_PREFIXES.has(words[0]!) && words.length > 1) vote(c, 'organization', 4);
+  if (words.length > 2 && words.slice(1, -1).some((w) => ORG_SUFFIXES.has(w))) vote(c, 'organization', 3);
   if (KNOWN_ORGS.has(c.norm)) vote(c, 'organization', 4);
   if (PLACES.has(c.norm)) vote(c, 'place', 4);
-  if (ORG_STRONG_CUES.test(before)) vote(c, 'organization', 2);
+  if (ORG_STRONG_CUES.test(before) || ORG_APPOSITION.test(before)) vote(c, 'organization', 2);
   else if (ORG_CUES.test(before) && words.length === 1 && !PLACES.has(c.norm)) vote(c, 'organization', 1);
+  // compromise: names it knows (first and last names, cities and countries, organizations).
+  const first = tags[0];
+  const last = tags[tags.length - 1];
+  if (isPersonTag(first) || isPersonTag(last)) vote(c, 'person', 2);
+  if (tags.some(isPlaceTag) && !PLACES.has(c.norm)) vote(c, 'place', words.length === 1 ? 2 : 1);
+  if (tags.some(isOrgTag) && !KNOWN_ORGS.has(c.norm)) vote(c, 'organization', 2);
   // "a question from Priya in Ohio", "a call from Dave in Leeds": a listener, then their place.
   const placeAfter = /^\s+(?:in|from)\s+(\p{Lu}[\p{L}'’-]*(?:\s+\p{Lu}[\p{L}'’-]*)?)/u.exec(after);
   const listener =
@@ -162,7 +203,7 @@ function classify(c: Candidate, t: TranscriptText, tokens: Token[]): void {
     placeAfter !== null &&
     PLACES.has(normalizeName(placeAfter[1]!));
   if (listener) vote(c, 'person', 2);
-  else if (PLACE_CUES.test(before) && words.length <= 2) vote(c, 'place', 1);
+  else if (PLACE_CUES.test(before) && words.length <= 2 && !isPersonTag(first)) vote(c, 'place', 1);
   if (PERSON_VERBS.test(after)) vote(c, 'person', 2);
   if (GUEST_CUES.test(before)) {
     c.guestCue = true;
@@ -172,11 +213,14 @@ function classify(c: Candidate, t: TranscriptText, tokens: Token[]): void {
     c.hostCue = true;
     vote(c, 'person', 1);
   }
-  // Two or three capitalized words with no other cue are most often a person's name.
+  // Two or three capitalized words that compromise reads as nouns (not verbs, places or
+  // organizations) and nothing else types are most often a person's name ("Amara Okafor").
   if (
     words.length >= 2 &&
     words.length <= 3 &&
-    c.tokens.every((i) => /^\p{Lu}\p{Ll}/u.test(tokens[i]!.value))
+    c.tokens.every((i) => /^\p{Lu}\p{Ll}+$/u.test(tokens[i]!.value) && !/ing$/.test(tokens[i]!.normal)) &&
+    !tags.some((x) => isPlaceTag(x) || isOrgTag(x) || isNotNounTag(x)) &&
+    !words.some((w) => GENERIC_NOUNS.has(w))
   )
     vote(c, 'person', 1);
 }
@@ -184,16 +228,17 @@ function classify(c: Candidate, t: TranscriptText, tokens: Token[]): void {
 interface Group {
   norm: string;
   surfaces: Map<string, number>;
-  mentions: { start: number; end: number; sentence: number }[];
+  mentions: { start: number; end: number; sentence: number; sentenceStart: boolean }[];
   votes: Partial<Record<EntityType, number>>;
   guestCue: boolean;
   hostCue: boolean;
   speaker: boolean;
+  turns: number;
   aliasNorms: Set<string>;
   type?: EntityType;
 }
 
-function bestType(votes: Partial<Record<EntityType, number>>, words: number): EntityType | null {
+function bestType(votes: Partial<Record<EntityType, number>>): EntityType | null {
   let best: EntityType | null = null;
   let score = 0;
   for (const type of ['person', 'organization', 'place'] as const) {
@@ -203,8 +248,7 @@ function bestType(votes: Partial<Record<EntityType, number>>, words: number): En
       score = v;
     }
   }
-  if (best) return best;
-  return words === 1 ? null : 'person';
+  return best;
 }
 
 function wordsOf(norm: string): string[] {
@@ -221,6 +265,7 @@ export function extractEntities(
   a: Analysis,
   meta: EntityMeta,
   ids: { episode: string; show: string | null },
+  ctx: EntityContext,
 ): EntityResult {
   const groups = new Map<string, Group>();
   const group = (norm: string): Group => {
@@ -234,41 +279,39 @@ export function extractEntities(
         guestCue: false,
         hostCue: false,
         speaker: false,
+        turns: 0,
         aliasNorms: new Set(),
       };
       groups.set(norm, g);
     }
     return g;
   };
-  for (const c of candidates(t, a)) {
+  for (const c of candidates(t, a, ctx)) {
     const g = group(c.norm);
     g.surfaces.set(c.surface, (g.surfaces.get(c.surface) ?? 0) + 1);
-    g.mentions.push({ start: c.start, end: c.end, sentence: c.sentence });
+    g.mentions.push({ start: c.start, end: c.end, sentence: c.sentence, sentenceStart: c.sentenceStart });
     for (const [k, v] of Object.entries(c.votes))
       g.votes[k as EntityType] = (g.votes[k as EntityType] ?? 0) + v;
     g.guestCue ||= c.guestCue;
     g.hostCue ||= c.hostCue;
   }
-  // Speaker labels are people, whether or not anyone says their name.
+  // Speakers are people, whether or not anyone says their name.
   const speakerOrder: string[] = [];
-  for (const s of t.segments) {
-    if (!s.speaker) continue;
-    const norm = normalizeName(s.speaker);
-    if (!norm || speakerOrder.includes(norm)) continue;
-    speakerOrder.push(norm);
+  for (const [speaker, turns] of ctx.turns.turns) {
+    const norm = normalizeName(speaker);
+    if (!norm) continue;
+    if (!speakerOrder.includes(norm)) speakerOrder.push(norm);
     const g = group(norm);
     g.speaker = true;
+    g.turns += turns;
     g.votes.person = (g.votes.person ?? 0) + 10;
-    if (!g.surfaces.has(s.speaker)) g.surfaces.set(displayName(s.speaker), 0);
+    if (!g.surfaces.has(speaker)) g.surfaces.set(displayName(speaker), 0);
   }
   const hostNorm = meta.host ? normalizeName(meta.host) : null;
   // The show itself is the graph's show node, not one of its entities.
-  for (const title of [meta.showTitle, meta.episodeTitle]) {
-    const norm = title ? normalizeName(title) : '';
-    const g = norm ? groups.get(norm) : undefined;
-    if (g && !g.speaker && title === meta.showTitle) groups.delete(norm);
-  }
-  for (const g of groups.values()) g.type = bestType(g.votes, wordsOf(g.norm).length) ?? undefined;
+  const showNorm = meta.showTitle ? normalizeName(meta.showTitle) : '';
+  if (showNorm && groups.has(showNorm) && !groups.get(showNorm)!.speaker) groups.delete(showNorm);
+  for (const g of groups.values()) g.type = bestType(g.votes) ?? undefined;
 
   // Aliases: single words that are part of exactly one longer name of the same kind.
   const multi = [...groups.values()].filter((g) => wordsOf(g.norm).length > 1);
@@ -292,6 +335,7 @@ export function extractEntities(
     owner.guestCue ||= g.guestCue;
     owner.hostCue ||= g.hostCue;
     owner.speaker ||= g.speaker;
+    owner.turns += g.turns;
     owner.aliasNorms.add(g.norm);
     groups.delete(g.norm);
   }
@@ -312,8 +356,9 @@ export function extractEntities(
   const named: KgEntity[] = [];
   for (const g of groups.values()) {
     if (!g.type) {
-      // An untyped single proper noun is a topic when it recurs.
-      if (g.mentions.length >= 2) g.type = 'topic';
+      // A name nothing types is a topic when it is several words, or recurs inside sentences.
+      const inside = g.mentions.filter((m) => !m.sentenceStart).length;
+      if (wordsOf(g.norm).length > 1 || inside >= 2) g.type = 'topic';
       else continue;
     }
     const surfaces = [...g.surfaces.entries()].sort(
@@ -330,7 +375,8 @@ export function extractEntities(
       type: g.type,
       role: roleOf(g),
       aliases,
-      mentionCount: g.mentions.length,
+      mentionCount: g.mentions.length + g.turns,
+      ...(g.speaker ? { turns: g.turns } : {}),
       mentions: g.mentions.slice(0, MAX_MENTIONS_PER_ENTITY).map((m) => spanOf(t, m.start, m.end)),
     });
   }
@@ -338,85 +384,46 @@ export function extractEntities(
   const hosts = named.filter((e) => e.role === 'host');
   for (const extra of hosts.slice(1)) extra.role = 'guest';
 
-  const topics = nounPhraseTopics(t, a, new Set(named.map((e) => normalizeName(e.name))));
+  const taken = new Set(named.map((e) => normalizeName(e.name)));
+  if (showNorm) taken.add(showNorm);
+  const nameAt = new Set(
+    named.filter((e) => e.type !== 'topic').flatMap((e) => e.mentions.map((m) => m.charStart)),
+  );
+  const lowerSeen = lowerForms(a);
+  const sentenceStart = new Set(a.sentences.map((s) => s.first));
+  const phrases = keyPhrases(
+    t.text,
+    a,
+    (tk, i) =>
+      nameAt.has(tk.start) ||
+      (/^\p{Lu}/u.test(tk.value) && !sentenceStart.has(i) && !lowerSeen.has(tk.normal)),
+    taken,
+    MAX_TOPICS,
+  );
+  const topics: KgEntity[] = phrases.map((p) => ({
+    id: '',
+    name: p.name,
+    type: 'topic',
+    role: 'mentioned',
+    aliases: p.forms.filter((f) => f !== p.name),
+    mentionCount: p.spans.length,
+    mentions: p.spans.slice(0, MAX_MENTIONS_PER_ENTITY).map((s) => spanOf(t, s.start, s.end)),
+  }));
   const rank = (e: KgEntity) => (e.role === 'host' ? 2 : e.role === 'guest' ? 1 : 0);
   const people = named
     .filter((e) => e.type !== 'topic')
     .sort((x, y) => rank(y) - rank(x) || y.mentionCount - x.mentionCount || x.name.localeCompare(y.name));
-  const properTopics = named.filter((e) => e.type === 'topic');
-  const allTopics = [...properTopics, ...topics]
-    .sort((x, y) => y.mentionCount - x.mentionCount || x.name.localeCompare(y.name))
-    .slice(0, MAX_TOPICS);
+  // Named topics first (a name nothing else types), then the key phrases, best first.
+  const allTopics = [
+    ...named.filter((e) => e.type === 'topic').sort((x, y) => y.mentionCount - x.mentionCount),
+    ...topics,
+  ].slice(0, MAX_TOPICS);
   const entities = [
     ...people.slice(0, MAX_ENTITIES - Math.min(allTopics.length, MAX_TOPICS)),
     ...allTopics,
   ].slice(0, MAX_ENTITIES);
   entities.forEach((e, i) => (e.id = `e${i + 1}`));
   return { entities, relations: relationsOf(t, a, entities, ids) };
-}
-
-/** Noun phrases (adjectives + nouns, 1–3 words, not generic) said often enough to be a topic. */
-function nounPhraseTopics(t: TranscriptText, a: Analysis, taken: Set<string>): KgEntity[] {
-  const { tokens } = a;
-  const phrases = new Map<string, { forms: Map<string, number>; spans: { start: number; end: number }[] }>();
-  let i = 0;
-  while (i < tokens.length) {
-    if (!(tokens[i]!.pos === 'ADJ' || tokens[i]!.pos === 'NOUN')) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < tokens.length && (tokens[j]!.pos === 'ADJ' || tokens[j]!.pos === 'NOUN') && j - i < 4) j++;
-    // Keep the run up to its last noun (drop trailing adjectives).
-    let last = j - 1;
-    while (last >= i && tokens[last]!.pos !== 'NOUN') last--;
-    if (last >= i) {
-      // Use the longest tail of at most three words that starts with a useful word.
-      let first = Math.max(i, last - 2);
-      while (first < last && (tokens[first]!.stop || GENERIC_NOUNS.has(tokens[first]!.normal))) first++;
-      const words = tokens.slice(first, last + 1);
-      const head = tokens[last]!;
-      const ok =
-        words.every((w) => /^[\p{L}-]+$/u.test(w.value) && w.value.length > 2 && !w.stop) &&
-        !GENERIC_NOUNS.has(head.normal) &&
-        !(words.length === 1 && isCapitalized(head.value));
-      if (ok) {
-        const key = words.map((w) => w.stem).join(' ');
-        let p = phrases.get(key);
-        if (!p) {
-          p = { forms: new Map(), spans: [] };
-          phrases.set(key, p);
-        }
-        const form = t.text.slice(words[0]!.start, head.end).toLowerCase();
-        p.forms.set(form, (p.forms.get(form) ?? 0) + 1);
-        p.spans.push({ start: words[0]!.start, end: head.end });
-      }
-    }
-    i = j;
-  }
-  const out: KgEntity[] = [];
-  for (const p of phrases.values()) {
-    const form = [...p.forms.entries()].sort((x, y) => y[1] - x[1])[0]![0];
-    const words = form.split(' ').length;
-    const need = words > 1 ? 2 : 3;
-    if (p.spans.length < need || taken.has(normalizeName(form))) continue;
-    out.push({
-      id: '',
-      name: form,
-      type: 'topic',
-      role: 'mentioned',
-      aliases: [...p.forms.keys()].filter((f) => f !== form),
-      // Multi-word phrases are more specific: rank them as if said half again as often.
-      mentionCount: p.spans.length,
-      mentions: p.spans.slice(0, MAX_MENTIONS_PER_ENTITY).map((s) => spanOf(t, s.start, s.end)),
-    });
-  }
-  return out
-    .sort(
-      (x, y) =>
-        y.mentionCount * (y.name.includes(' ') ? 1.5 : 1) - x.mentionCount * (x.name.includes(' ') ? 1.5 : 1),
-    )
-    .slice(0, MAX_TOPICS);
 }
 
 function relationsOf(
@@ -444,19 +451,26 @@ function relationsOf(
       set.add(e.id);
     }
   }
-  const pairs = new Map<string, number>();
-  for (const set of bySentence.values()) {
+  const pairs = new Map<string, number[]>();
+  for (const [sentence, set] of bySentence) {
     const list = [...set].sort();
     for (let i = 0; i < list.length; i++)
       for (let j = i + 1; j < list.length; j++) {
         const k = `${list[i]}\u0000${list[j]}`;
-        pairs.set(k, (pairs.get(k) ?? 0) + 1);
+        const at = pairs.get(k);
+        if (at) at.push(sentence);
+        else pairs.set(k, [sentence]);
       }
   }
   const co: KgRelation[] = [...pairs.entries()]
-    .map(([k, count]) => {
+    .map(([k, sentences]) => {
       const [source, target] = k.split('\u0000') as [string, string];
-      return { source, target, type: 'co-occurs' as const, count };
+      // The sentences that back it: where both are named (the first few).
+      const quotes = sentences
+        .sort((x, y) => x - y)
+        .slice(0, MAX_RELATION_QUOTES)
+        .map((s) => spanOf(t, a.sentences[s]!.start, a.sentences[s]!.end));
+      return { source, target, type: 'co-occurs' as const, count: sentences.length, quotes };
     })
     .sort((x, y) => y.count - x.count || x.source.localeCompare(y.source) || x.target.localeCompare(y.target))
     .slice(0, MAX_RELATIONS);
@@ -465,8 +479,9 @@ function relationsOf(
     target: e.role === 'host' && ids.show ? ids.show : ids.episode,
     type: e.role === 'host' ? 'host-of' : e.role === 'guest' ? 'guest-on' : 'mentioned-in',
     count: e.mentionCount,
+    // Where the episode names it first.
+    quotes: e.mentions.slice(0, MAX_RELATION_QUOTES),
   }));
-  void t;
   return [
     ...co,
     ...toEpisode,

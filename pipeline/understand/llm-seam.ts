@@ -18,6 +18,8 @@ export interface LlmRequest {
   segments: { startMs: number; endMs: number; text: string; speaker?: string }[];
   meta: { showTitle: string | null; host: string | null; episodeTitle: string | null };
   signal: AbortSignal;
+  /** The GPU the step's worker is bound to (gpu lane), or null: generate on the CPU. */
+  device: { backend: string; index: number } | null;
   progress(fraction: number): void;
 }
 

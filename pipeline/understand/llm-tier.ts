@@ -1,11 +1,13 @@
 import { PermanentStepError } from '../engine/workflow.ts';
 import { resolveInstalledModel } from '../../models/manager.ts';
 import { llmUnderstand } from '../../models/llm/understand.ts';
+import { llmGpu } from '../../models/llm/runtime.ts';
 import type { LlmDrafts, LlmRequest } from './llm-seam.ts';
 
 /**
  * The LLM tier behind the seam: models/llm's map-reduce understanding on the understand step's
- * lane (the cpu lane: no GPU offload), its answers turned into drafts that the caller grounds.
+ * lane (the gpu lane: on the worker's GPU, the layers that fit, or on the CPU where the machine
+ * has none), its answers turned into drafts that the caller grounds.
  * The transcript text handed over is the same full text quotes are offsets into, so each
  * insight's `piece` start is where its quotes are looked for first.
  */
@@ -20,7 +22,7 @@ export async function understandWithLlm(request: LlmRequest): Promise<LlmDrafts>
   const r = await llmUnderstand(request.text, {
     model: { id: request.modelId, path: file },
     signal: request.signal,
-    gpu: false,
+    gpu: llmGpu(request.device),
     episode: {
       ...(request.meta.showTitle ? { show: request.meta.showTitle } : {}),
       ...(request.meta.episodeTitle ? { title: request.meta.episodeTitle } : {}),

@@ -38,7 +38,11 @@ export interface Analysis {
   sentences: Sentence[];
 }
 
-export function analyze(text: string): Analysis {
+/**
+ * Tokens and sentences of `text`. `breaks` (offsets, e.g. where a new speaker's turn starts)
+ * always end a sentence: a turn without closing punctuation does not run on into the next.
+ */
+export function analyze(text: string, breaks: readonly number[] = []): Analysis {
   const w = engine();
   const { its } = w;
   const doc = w.readDoc(text);
@@ -74,12 +78,30 @@ export function analyze(text: string): Analysis {
     });
     cursor = end;
   }
-  const sentences: Sentence[] = spans.map(([a, b], index) => ({
-    index,
-    first: a,
-    last: b,
-    start: tokens[a]?.start ?? 0,
-    end: tokens[b]?.end ?? 0,
-  }));
+  const ranges = breaks.length > 0 ? splitAt(spans, tokens, breaks) : spans;
+  const sentences: Sentence[] = ranges.map(([a, b], index) => {
+    for (let i = a; i <= b; i++) tokens[i]!.sentence = index;
+    return { index, first: a, last: b, start: tokens[a]?.start ?? 0, end: tokens[b]?.end ?? 0 };
+  });
   return { tokens, sentences };
+}
+
+/** Token ranges of sentences, cut wherever a break offset falls inside one. */
+function splitAt(spans: [number, number][], tokens: Token[], breaks: readonly number[]): [number, number][] {
+  const sorted = [...breaks].sort((x, y) => x - y);
+  const out: [number, number][] = [];
+  let k = 0;
+  for (const [a, b] of spans) {
+    let first = a;
+    for (let i = a + 1; i <= b; i++) {
+      const at = tokens[i]!.start;
+      while (k < sorted.length && sorted[k]! <= tokens[first]!.start) k++;
+      if (k < sorted.length && sorted[k]! <= at) {
+        out.push([first, i - 1]);
+        first = i;
+      }
+    }
+    out.push([first, b]);
+  }
+  return out;
 }

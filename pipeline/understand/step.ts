@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Json, StepContext } from '../engine/workflow.ts';
+import type { Json, TypedStepContext } from '../engine/workflow.ts';
 import { PermanentStepError } from '../engine/workflow.ts';
 import type { Transcript } from '../ingest/transcripts.ts';
-import { writeJsonAtomic } from '../steps/publisher-transcript.ts';
-import type { EpisodeInput } from '../workflows.ts';
+import { writeJsonArtifact } from '../base/artifacts.ts';
+import type { EpisodeInput } from '../episode-input.ts';
 import { loadLlmTier } from './llm-seam.ts';
 import { understandTranscript } from './run.ts';
-import type { KgEntity, Tier } from './types.ts';
+import type { KgEntity, KgRelation, Tier } from './types.ts';
 import { proposeEntityMatches, type CandidateEntity, type EntityMatch } from './entity-match.ts';
 import { databasePath, openDatabase } from '../store/index.ts';
 import { installedModel } from '../../models/manager.ts';
@@ -29,6 +29,11 @@ export interface UnderstandOutput {
   /** The episode's entities, for the commit to merge into the library's canonical ones. */
   entities: Pick<KgEntity, 'id' | 'name' | 'type' | 'role' | 'aliases' | 'mentionCount'>[];
   firstMs: Record<string, number | null>;
+  /**
+   * The episode's graph (kg.json's relations, local ids) for the commit to store with the
+   * library's entity ids (the kg_relations table). Absent in outputs from before it.
+   */
+  relations?: KgRelation[];
   insights: number;
   groundedInsights: number;
   /**
@@ -69,8 +74,8 @@ export function artifactPaths(dataDir: string, key: string) {
  * when the episode was queued and this build has the tier. Writes the three artifacts whole
  * (temp file + rename); the commit records them and merges the entities into the library.
  */
-export async function understand(ctx: StepContext): Promise<Json> {
-  const input = ctx.input as unknown as EpisodeInput;
+export async function understand(ctx: TypedStepContext<EpisodeInput>): Promise<UnderstandOutput> {
+  const input = ctx.input;
   const started = Date.now();
   const file = transcriptPathOf(ctx.outputs);
   const base: UnderstandOutput = {
@@ -93,7 +98,7 @@ export async function understand(ctx: StepContext): Promise<Json> {
     fallback: null,
     elapsedMs: 0,
   };
-  if (!file) return { ...base, skipped: 'the episode has no transcript' } as unknown as Json;
+  if (!file) return { ...base, skipped: 'the episode has no transcript' };
   let transcript: Transcript;
   try {
     transcript = JSON.parse(fs.readFileSync(file, 'utf8')) as Transcript;
@@ -122,6 +127,7 @@ export async function understand(ctx: StepContext): Promise<Json> {
         segments: transcript.segments,
         meta: { showTitle: meta.showTitle, host: meta.host, episodeTitle: meta.episodeTitle },
         signal: ctx.signal,
+        device: ctx.device,
         progress: (f) => ctx.progress(f, { stage: 'understand', tier: 'llm' }),
       });
       llm = { modelId: input.llmModel, drafts };
@@ -149,9 +155,9 @@ export async function understand(ctx: StepContext): Promise<Json> {
     }
   }
   const paths = artifactPaths(ctx.dataDir, input.key);
-  writeJsonAtomic(paths.summary, docs.summary);
-  writeJsonAtomic(paths.gi, docs.gi);
-  writeJsonAtomic(paths.kg, docs.kg);
+  writeJsonArtifact(paths.summary, docs.summary);
+  writeJsonArtifact(paths.gi, docs.gi);
+  writeJsonArtifact(paths.kg, docs.kg);
   const out: UnderstandOutput = {
     ...base,
     tier: docs.gi.tier,
@@ -163,12 +169,17 @@ export async function understand(ctx: StepContext): Promise<Json> {
     kgPath: paths.kg,
     entities: docs.kg.entities.map(episodeEntity),
     firstMs: Object.fromEntries(docs.kg.entities.map((e) => [e.id, e.mentions[0]?.startMs ?? null])),
+    relations: docs.kg.relations,
     insights: docs.gi.insights.length,
     groundedInsights: docs.gi.insights.filter((i) => i.grounded).length,
     elapsedMs: Date.now() - started,
   };
+  ctx.log.info(
+    { tier: out.tier, modelId: out.modelId, insights: out.insights, grounded: out.groundedInsights },
+    'understood',
+  );
   ctx.progress(1, { stage: 'understand', tier: out.tier });
-  return out as unknown as Json;
+  return out;
 }
 
 /**

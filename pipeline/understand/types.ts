@@ -6,7 +6,7 @@ import type { Span } from './text.ts';
  */
 export const UNDERSTAND_SCHEMA_VERSION = 1;
 /** Bump when the classic tier's code changes what it writes: understanding re-runs. */
-export const CLASSIC_VERSION = 'classic-2';
+export const CLASSIC_VERSION = 'classic-3';
 
 export type Tier = 'classic' | 'llm';
 export type InsightType = 'claim' | 'recommendation' | 'observation' | 'question';
@@ -53,17 +53,31 @@ export interface KgEntity {
   type: EntityType;
   role: EntityRole;
   aliases: string[];
+  /** Times it is named in the text, plus (a speaker) the turns it takes. */
   mentionCount: number;
-  /** Where it is mentioned (at most MAX_MENTIONS_PER_ENTITY). */
+  /** A speaker's turns (a run of segments by one speaker is one turn); absent for others. */
+  turns?: number;
+  /** Where it is named (at most MAX_MENTIONS_PER_ENTITY). */
   mentions: Quote[];
 }
 
+/**
+ * An edge of the episode's graph. Nodes: its entities ("e1"…), the episode ("episode:<key>"),
+ * the show ("show:<feed id>"), its insights (their ids in gi.json) and their quotes
+ * ("quote:<charStart>-<charEnd>").
+ * - co-occurs: two entities named in the same sentences (count: how many);
+ * - host-of (entity → show), guest-on, mentioned-in (entity → episode): count is the mentions;
+ * - episode-of: the episode → its show;
+ * - insight-supports: a quote → the insight it grounds;
+ * - about: an insight → an entity named in its quotes.
+ */
 export interface KgRelation {
   source: string;
   target: string;
-  type: 'co-occurs' | 'host-of' | 'guest-on' | 'mentioned-in' | 'episode-of';
-  /** Sentences both appear in (co-occurs); mentions (entity → episode). */
+  type: 'co-occurs' | 'host-of' | 'guest-on' | 'mentioned-in' | 'episode-of' | 'insight-supports' | 'about';
   count: number;
+  /** What backs it: the sentences of a co-occurrence, the first mentions, the quote (at most MAX_RELATION_QUOTES). */
+  quotes?: Quote[];
 }
 
 export interface KgDoc extends ArtifactHeader {
@@ -75,8 +89,9 @@ export interface KgDoc extends ArtifactHeader {
 
 /** Caps per episode, so a graph stays readable. */
 export const MAX_ENTITIES = 40;
-export const MAX_TOPICS = 12;
+export const MAX_TOPICS = 15;
 export const MAX_RELATIONS = 60;
 export const MAX_MENTIONS_PER_ENTITY = 25;
+export const MAX_RELATION_QUOTES = 2;
 export const MAX_INSIGHTS = 12;
 export const MAX_KEY_POINTS = 6;

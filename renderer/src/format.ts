@@ -65,3 +65,44 @@ export function splitHighlights(
 export function formatDate(ms: number | null): string {
   return ms === null ? '' : new Date(ms).toISOString().slice(0, 10);
 }
+
+/** An episode's length the way lists write it: "62 min", "45 s" under a minute; '' when unknown. */
+export function formatLength(ms: number | null): string {
+  if (ms === null || ms <= 0) return '';
+  return ms < 60_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
+}
+
+/** What is left of an episode: "12 min left", "40 s left". */
+export function formatLeft(positionMs: number, durationMs: number | null): string {
+  if (durationMs === null || durationMs <= 0) return 'In progress';
+  const left = Math.max(0, durationMs - positionMs);
+  return left < 60_000 ? `${Math.ceil(left / 1000)} s left` : `${Math.round(left / 60_000)} min left`;
+}
+
+const dayFormat = new Intl.DateTimeFormat('en', {
+  month: 'short',
+  day: 'numeric',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
+
+/** A publication date for people: "Mar 3, 2026" (UTC, like formatDate); '' when unknown. */
+export function formatDay(ms: number | null): string {
+  return ms === null ? '' : dayFormat.format(ms);
+}
+
+/** The words of a search worth marking in a text: two letters or more, lower-cased, each once. */
+export function queryTerms(query: string): string[] {
+  return [...new Set(query.toLowerCase().match(/[\p{L}\p{N}']{2,}/gu) ?? [])];
+}
+
+/**
+ * Where the words of a search occur in `text`, as [start, end) ranges for splitHighlights: whole
+ * words that start with a term ("career" marks "careers" too, as search's stemming finds it).
+ */
+export function termRanges(text: string, terms: readonly string[]): [number, number][] {
+  if (terms.length === 0) return [];
+  const escaped = terms.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const re = new RegExp(`(?<![\\p{L}\\p{N}])(?:${escaped.join('|')})[\\p{L}\\p{N}]*`, 'giu');
+  return [...text.matchAll(re)].map((m) => [m.index, m.index + m[0].length]);
+}

@@ -11,6 +11,11 @@ export interface Transport {
   invoke<K extends ApiMethod>(name: K, ...args: Parameters<Api[K]>): Promise<ApiResult<K>>;
   /** An event of the contract (`ApiEvents`), with its typed payload. Returns a function that removes the listener. */
   on<E extends ApiEvent>(event: E, listener: (payload: ApiEvents[E]) => void): () => void;
+  /**
+   * Where the page loads an API path for audio or a picture ('/media/12', '/artwork/feed/3'):
+   * the `earshot://` protocol in Electron, `earshot serve`'s own origin in a browser.
+   */
+  assetUrl(path: string): string;
 }
 
 /** What Electron's preload puts on `window.earshot`. */
@@ -24,6 +29,7 @@ export function ipcTransport(bridge: EarshotBridge): Transport {
     kind: 'ipc',
     invoke: (name, ...args) => bridge.invoke(name, ...args) as Promise<ApiResult<typeof name>>,
     on: (event, listener) => bridge.on(event, listener as (payload: unknown) => void),
+    assetUrl: (path) => `earshot://app${path}`,
   };
 }
 
@@ -96,6 +102,7 @@ export function httpTransport(options: HttpTransportOptions): Transport {
   return {
     kind: 'http',
     invoke,
+    assetUrl: (path) => new URL(path, options.origin).href,
     on(event, listener) {
       let set = listeners.get(event);
       if (!set) listeners.set(event, (set = new Set()));

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ffmpegPath } from '../../pipeline/ingest/ffmpeg.ts';
+import { encoderPath } from './encoder.ts';
 
 const ENCODE: Record<string, string[]> = {
   mp3: ['-c:a', 'libmp3lame', '-b:a', '64k'],
@@ -37,6 +37,6 @@ export function makeAudio(dir: string, name: string, seconds = 2, tags: Record<s
         ]
       : [...tone, ...(ENCODE[ext] ?? [])];
   fs.mkdirSync(dir, { recursive: true });
-  execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...args, ...meta, file]);
+  execFileSync(encoderPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...args, ...meta, file]);
   return file;
 }

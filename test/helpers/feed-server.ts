@@ -37,7 +37,8 @@ export interface FeedServer {
   close(): Promise<void>;
 }
 
-export async function startFeedServer(): Promise<FeedServer> {
+/** `host`: the loopback address to listen on (Linux answers on all of 127.0.0.0/8). Default 127.0.0.1. */
+export async function startFeedServer(host = '127.0.0.1'): Promise<FeedServer> {
   const routes = new Map<string, Route>();
   const seen = new Map<string, http.IncomingHttpHeaders[]>();
   let inFlight = 0;
@@ -116,10 +117,10 @@ export async function startFeedServer(): Promise<FeedServer> {
     }
     res.writeHead(r.status ?? 200, { ...headers, 'content-length': String(body.length) }).end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: (p) => `http://127.0.0.1:${port}${p}`,
+    url: (p) => `http://${host}:${port}${p}`,
     peakInFlight: () => peak,
     resetPeak: () => {
       peak = inFlight;

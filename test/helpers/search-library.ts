@@ -3,7 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDatabase, databasePath, writeTx, type Db } from '../../pipeline/store/index.ts';
 import { parseTranscript, type TranscriptFormat } from '../../pipeline/ingest/transcripts.ts';
-import { searchIndex } from '../../pipeline/steps/search-index.ts';
+import { searchIndex, type SearchIndexOutput } from '../../pipeline/steps/search-index.ts';
+import type { EpisodeInput } from '../../pipeline/episode-input.ts';
+import { silentLog } from '../../pipeline/base/log.ts';
 import { commitSearchIndex } from '../../pipeline/search/step-def.ts';
 import type { Json } from '../../pipeline/engine/workflow.ts';
 import { ModelManager } from '../../models/manager.ts';
@@ -78,7 +80,11 @@ export async function addIndexedEpisode(lib: Library, spec: EpisodeSpec): Promis
   return episodeId;
 }
 
-export async function indexEpisode(lib: Library, episodeId: number, spec: EpisodeSpec): Promise<Json> {
+export async function indexEpisode(
+  lib: Library,
+  episodeId: number,
+  spec: EpisodeSpec,
+): Promise<SearchIndexOutput> {
   const outputs: Record<string, Json> = {};
   if (spec.transcript) {
     let transcript;
@@ -103,7 +109,7 @@ export async function indexEpisode(lib: Library, episodeId: number, spec: Episod
       problems: [],
     };
   }
-  const input = { episodeId, key: spec.key, embeddingModel: lib.modelId } as unknown as Json;
+  const input = { episodeId, key: spec.key, embeddingModel: lib.modelId } as unknown as EpisodeInput;
   const output = await searchIndex({
     workflowId: `wf-${spec.key}`,
     kind: 'episode',
@@ -114,6 +120,8 @@ export async function indexEpisode(lib: Library, episodeId: number, spec: Episod
     run: 1,
     signal: new AbortController().signal,
     dataDir: lib.dataDir,
+    device: null,
+    log: silentLog,
     progress: () => {},
   });
   writeTx(lib.db, 'test commit', () =>

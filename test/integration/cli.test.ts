@@ -42,7 +42,14 @@ describe('earshot CLI', () => {
       uses: expect.any(String),
       configured: 1,
     });
-    expect(d.ffmpeg).toMatchObject({ ok: true, version: expect.stringMatching(/^ffmpeg version/) });
+    // A maintained FFmpeg (6 or newer), from this platform's npm package, not a 2018 snapshot.
+    expect(d.decoder).toMatchObject({
+      ok: true,
+      name: 'FFmpeg (node-av)',
+      version: expect.stringMatching(/^\d+\.\d+/),
+      source: expect.stringMatching(/^npm package @seydx\/node-av-/),
+    });
+    expect((d.decoder as { major: number }).major).toBeGreaterThanOrEqual(6);
     expect(d.modelsDir).toBe(path.join(dir, 'models'));
     if (d.hardware.gpus.length === 0) expect(d.lanes.gpu.uses).toMatch(/^CPU/);
   });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
-import { ffmpegPath } from '../../pipeline/ingest/ffmpeg.ts';
+import { encoderPath } from '../helpers/encoder.ts';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../pipeline/engine/engine.ts';
 import { App, openApp, defaultWorkflowsModule } from '../../pipeline/api/app.ts';
@@ -51,7 +51,8 @@ describe('local import', () => {
       { path: path.join(folder, 'notes.txt'), reason: '.txt is not an audio or video format Earshot reads' },
       {
         path: path.join(folder, 'shows', 'broken.mp3'),
-        reason: expect.stringMatching(/^it (could not be read as audio|holds no audio)/),
+        // Refused by its content (4 KB of one byte is nothing any audio format starts with).
+        reason: 'its content is not audio or video',
       },
     ]);
     const eps = await app.episodes();
@@ -96,7 +97,7 @@ describe('local import', () => {
         '[CHAPTER]\nTIMEBASE=1/1000\nSTART=1000\nEND=2000\ntitle=Main part\n',
     );
     const file = path.join(dir, 'chaptered.m4a');
-    execFileSync(ffmpegPath(), [
+    execFileSync(encoderPath(), [
       '-hide_banner',
       '-loglevel',
       'error',
@@ -152,5 +153,69 @@ describe('local import', () => {
     const ok = await run(['--json', 'import', path.join(folder, 'shows', 'talk.flac')]);
     expect(ok.stderr).toBe('');
     expect(JSON.parse(ok.stdout).imported).toHaveLength(1);
+  });
+
+  it('skips what it cannot read (dangling links, loops, FIFOs, links out of the folder), names each, and imports the rest', async () => {
+    if (process.platform === 'win32') return;
+    const dir = tempDir('earshot-odd-');
+    const outside = tempDir('earshot-outside-');
+    fs.copyFileSync(path.join(folder, 'shows', 'talk.mp3'), path.join(dir, 'good.mp3'));
+    fs.copyFileSync(path.join(folder, 'shows', 'talk.m4a'), path.join(outside, 'elsewhere.m4a'));
+    fs.symlinkSync(path.join(dir, 'gone.mp3'), path.join(dir, 'dangling.mp3'));
+    fs.symlinkSync(path.join(dir, 'loop-b.mp3'), path.join(dir, 'loop-a.mp3'));
+    fs.symlinkSync(path.join(dir, 'loop-a.mp3'), path.join(dir, 'loop-b.mp3'));
+    fs.symlinkSync(path.join(outside, 'elsewhere.m4a'), path.join(dir, 'out.m4a'));
+    fs.symlinkSync(dir, path.join(dir, 'again'));
+    fs.symlinkSync(outside, path.join(dir, 'outside-folder'));
+    fs.mkdirSync(path.join(dir, 'inner'));
+    fs.symlinkSync(path.join(dir, 'good.mp3'), path.join(dir, 'inner', 'same.mp3'));
+    execFileSync('mkfifo', [path.join(dir, 'pipe.mp3')]);
+    // Random bytes named .mp3 pass a tag reader's guess (ADTS frames appear by chance); not the content check.
+    fs.writeFileSync(
+      path.join(dir, 'noise.mp3'),
+      Buffer.from(Array.from({ length: 65536 }, (_, i) => (i * 7919 + 13) % 251)),
+    );
+    fs.writeFileSync(path.join(dir, 'page.mp3'), '<!doctype html><html><body>Not found</body></html>');
+
+    const ctx = await openApp(tempDir(), { registryModule: defaultWorkflowsModule });
+    const app = new App(ctx);
+    const r = await Promise.race([
+      app.importFiles([dir]),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('import hung')), 20_000)),
+    ]);
+    expect(r.imported.map((i) => path.basename(i.path))).toEqual(['good.mp3']);
+    // The link inside the folder to a file inside it is the same content: a duplicate, not an error.
+    const reasons = Object.fromEntries(r.rejected.map((x) => [path.relative(dir, x.path), x.reason]));
+    expect(reasons).toEqual({
+      'dangling.mp3': 'it is a link to something that is not there',
+      'loop-a.mp3': 'it is a link that loops back on itself',
+      'loop-b.mp3': 'it is a link that loops back on itself',
+      'out.m4a': 'it is a link to a place outside the folder you chose',
+      'outside-folder': 'it is a link to a place outside the folder you chose',
+      'pipe.mp3': 'it is a pipe (FIFO), not a file',
+      'noise.mp3': 'its content is not audio or video',
+      'page.mp3': expect.stringMatching(/^its content is not audio or video/),
+    });
+    expect(r.duplicates.map((d) => path.relative(dir, d.path))).toEqual(['inner/same.mp3']);
+
+    // The same on the command line: the good file is imported, each skip named, exit 0.
+    const cli = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [cliPath, '--data-dir', tempDir(), 'import', dir],
+        { env: childEnv({ EARSHOT_WORKFLOWS_MODULE: '' }), timeout: 30_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      ),
+    );
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/^Imported 1 file\./);
+    expect(cli.stdout).toContain(
+      `not imported: ${path.join(dir, 'dangling.mp3')} — it is a link to something that is not there`,
+    );
+    expect(cli.stdout).toContain(
+      `not imported: ${path.join(dir, 'pipe.mp3')} — it is a pipe (FIFO), not a file`,
+    );
+    expect(cli.stdout).not.toMatch(/ENOENT|ELOOP/);
   });
 });

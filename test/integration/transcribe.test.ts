@@ -8,6 +8,8 @@ import { tempDir } from '../helpers/env.ts';
 import { makeAudio } from '../helpers/audio.ts';
 import { next, pipelineEngine } from '../helpers/engine.ts';
 import { emptyWhisperFile, installEmptyWhisper } from '../helpers/whisper-install.ts';
+import { startFeedServer } from '../helpers/feed-server.ts';
+import { ModelManager } from '../../models/manager.ts';
 import type { TranscribeOutput } from '../../pipeline/steps/transcribe.ts';
 
 /**
@@ -121,6 +123,46 @@ describe('transcription on the gpu lane', () => {
     expect(Date.now() - t0).toBeLessThan(60_000);
     const dir = path.join(ctx.dataDir, 'transcripts');
     expect(fs.existsSync(dir) ? fs.readdirSync(dir) : []).toEqual([]);
+  });
+
+  it('a show in German never gets an English-only model: it says which one it needs, and uses it once installed', async () => {
+    const server = await startFeedServer();
+    try {
+      const audio = fs.readFileSync(path.join(folder, 'one.mp3'));
+      server.route('/media/1.mp3', { body: audio, headers: { 'content-type': 'audio/mpeg' } });
+      server.route('/de.xml', {
+        body: `<?xml version="1.0"?><rss version="2.0"><channel><title>Der leise Raum</title><language>de-DE</language>
+          <item><guid>lr-1</guid><title>Folge eins</title><pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate>
+          <enclosure url="/media/1.mp3" type="audio/mpeg" length="${audio.length}"/></item></channel></rss>`,
+      });
+      const { ctx, app } = await library();
+      const english = await installEmptyWhisper(ctx.dataDir, ctx.db, 'tiny.en');
+      await app.subscribe(server.url('/de.xml'), 'all');
+      await app.process();
+      const engine = pipelineEngine(ctx.db, ctx.dataDir, { lanes: { gpu: 1, cpu: 1, io: 1 } });
+      engines.push(engine);
+      engine.start();
+      await engine.untilIdle();
+      const [episode] = await app.episodes();
+      const dead = (await app.status()).deadLetters;
+      expect(dead).toHaveLength(1);
+      expect(dead[0]!.reason).toContain(
+        `This episode's show is in German (de), and the Whisper model ${english} transcribes English only, so Earshot did not use it. It needs a multilingual model such as whisper-base: install it`,
+      );
+      expect(dead[0]!.reason).toContain(`\`earshot process ${episode!.id}\``);
+      expect(stepOutput(ctx, episode!.id, 'transcribe')).toBeNull();
+
+      // A multilingual model is installed (the English one stays the active one): the episode gets it.
+      const manager = new ModelManager({ dataDir: ctx.dataDir, db: ctx.db, env: {} });
+      const multilingual = (await manager.import(emptyWhisperFile('tiny'))).model.id;
+      await app.process([episode!.id]);
+      await engine.untilIdle();
+      const out = stepOutput(ctx, episode!.id, 'transcribe')!;
+      expect(out).toMatchObject({ skipped: null, modelId: multilingual, language: 'de' });
+      expect((await app.episodeWorkflow(episode!.id)).status).toBe('completed');
+    } finally {
+      await server.close();
+    }
   });
 
   it('without a Whisper model the episode waits (not a failure), and goes on by itself once one is chosen', async () => {

@@ -117,7 +117,7 @@ describe('understanding on the cpu lane', () => {
         kind,
         schema_version: 1,
         model_id: null,
-        prompt_version: 'classic-2',
+        prompt_version: 'classic-3',
       })),
     );
     // The episodes say what there is to read, from the artifacts (not from their status).
@@ -313,6 +313,29 @@ describe('understanding on the cpu lane', () => {
           normalizeForMatch(q.text).norm,
         );
     }
+    // With a language model, understanding ran on the gpu lane (one job per device; here, with
+    // no GPU, one at a time on the CPU), as the episode's latest workflow shows; the classic run
+    // before it was CPU work.
+    const env = { ...process.env };
+    delete env.EARSHOT_WORKFLOWS_MODULE;
+    const shown = spawnSync(
+      process.execPath,
+      [cliPath, '--data-dir', ctx.dataDir, '--json', 'workflow', 'show', '--episode', String(id)],
+      { env, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(shown.status, shown.stderr).toBe(0);
+    const latest = JSON.parse(shown.stdout) as { id: string; steps: { name: string; lane: string }[] };
+    expect(latest.id).toBe(runs[1]!.workflow_id);
+    expect(latest.steps.map((s) => [s.name, s.lane])).toEqual([
+      ['download', 'io'],
+      ['publisher-transcript', 'io'],
+      ['decode', 'cpu'],
+      ['transcribe', 'gpu'],
+      ['understand', 'gpu'],
+      ['index', 'cpu'],
+    ]);
+    const classic = await app.workflow(runs[0]!.workflow_id);
+    expect(classic.steps.find((s) => s.name === 'understand')!.lane).toBe('cpu');
   });
 
   it('earshot show and earshot entities from the command line', async () => {

@@ -1,9 +1,11 @@
+import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { API_EVENTS, API_METHODS, type Api } from '../../pipeline/api/contract.ts';
 import { argSchemas, eventSchemas } from '../../pipeline/api/schemas.ts';
 import { ApiEventBus, dispatch, validated } from '../../pipeline/api/dispatch.ts';
 import { serveApi } from '../../pipeline/api/http-server.ts';
+import { forwardEngineEvents } from '../../pipeline/api/engine-host.ts';
 
 /** An Api whose methods record the arguments they were called with. */
 function recordingApi() {
@@ -71,7 +73,10 @@ describe('events over HTTP', () => {
   it("earshot serve forwards the bus's events to every page on /events, validated", async () => {
     const bus = new ApiEventBus(() => {});
     const server = await serveApi({ api: recordingApi().api, events: bus });
-    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/events`);
+    // serve's token, as a page that opened the printed address holds it (see serve-security.test.ts).
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/events`, {
+      headers: { authorization: `Bearer ${server.token}` },
+    });
     try {
       await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
       const got: unknown[] = [];
@@ -85,6 +90,7 @@ describe('events over HTTP', () => {
       bus.emit('onLaneChanged', {
         lane: 'gpu',
         paused: true,
+        holds: ['on battery'],
         concurrency: 1,
         queued: 0,
         delayed: 0,
@@ -95,7 +101,15 @@ describe('events over HTTP', () => {
       expect(got).toEqual([
         {
           event: 'onLaneChanged',
-          payload: { lane: 'gpu', paused: true, concurrency: 1, queued: 0, delayed: 0, running: 0 },
+          payload: {
+            lane: 'gpu',
+            paused: true,
+            holds: ['on battery'],
+            concurrency: 1,
+            queued: 0,
+            delayed: 0,
+            running: 0,
+          },
         },
         { event: 'onEpisodeChanged', payload: { episodeId: 7, status: 'transcribed' } },
       ]);
@@ -114,7 +128,7 @@ describe('events over HTTP', () => {
       const call = (name: string, args: unknown[]) =>
         fetch(`${server.url}/api/${name}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
           body: JSON.stringify(args),
         });
       const bad = await call('show', ['seven']);
@@ -143,5 +157,66 @@ describe('event bus', () => {
     bus.emit('onEpisodeChanged', { episodeId: 1, status: 'listed' });
     expect(second).toHaveBeenCalledWith({ episodeId: 1, status: 'listed' });
     expect(errors).toEqual(['boom']);
+  });
+});
+
+describe("the engine's events under the contract's names", () => {
+  it('started, progress and finished become onJob*; a committed episode step also onEpisodeChanged', () => {
+    const engine = new EventEmitter();
+    const bus = new ApiEventBus(() => {});
+    const episodes = new Map([['episode-abc', { id: 7, status: 'transcribed' }]]);
+    const db = { prepare: () => ({ get: (workflowId: string) => episodes.get(workflowId) }) };
+    const stop = forwardEngineEvents(engine as never, bus, db as never);
+    const seen: [string, unknown][] = [];
+    bus.onAny((event, payload) => seen.push([event, payload]));
+    engine.emit('started', {
+      jobId: 1,
+      workflowId: 'episode-abc',
+      step: 'download',
+      lane: 'io',
+      workerId: 'io-0',
+      device: 'cuda:1',
+    });
+    engine.emit('progress', { jobId: 1, workflowId: 'episode-abc', step: 'download', fraction: 0.5 });
+    engine.emit('finished', {
+      jobId: 1,
+      workflowId: 'episode-abc',
+      step: 'download',
+      outcome: { kind: 'committed', workflowDone: false },
+    });
+    engine.emit('finished', {
+      jobId: 2,
+      workflowId: 'episode-abc',
+      step: 'decode',
+      outcome: { kind: 'stale' },
+    });
+    engine.emit('crashed', { workerId: 'io-0', lane: 'io', reason: 'x' });
+    expect(seen).toEqual([
+      [
+        'onJobStarted',
+        {
+          jobId: 1,
+          workflowId: 'episode-abc',
+          step: 'download',
+          lane: 'io',
+          workerId: 'io-0',
+          device: 'cuda:1',
+        },
+      ],
+      ['onJobProgress', { jobId: 1, workflowId: 'episode-abc', step: 'download', fraction: 0.5 }],
+      [
+        'onJobFinished',
+        {
+          jobId: 1,
+          workflowId: 'episode-abc',
+          step: 'download',
+          outcome: { kind: 'committed', workflowDone: false },
+        },
+      ],
+      ['onEpisodeChanged', { episodeId: 7, status: 'transcribed' }],
+      ['onJobFinished', { jobId: 2, workflowId: 'episode-abc', step: 'decode', outcome: { kind: 'stale' } }],
+    ]);
+    stop();
+    expect(engine.eventNames()).toEqual([]);
   });
 });

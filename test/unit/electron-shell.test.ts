@@ -1,38 +1,41 @@
+import fs from 'node:fs';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BrowserWindowConstructorOptions, MenuItemConstructorOptions } from 'electron';
-import type { HostMessage, WorkerBoot, WorkerMessage } from '../../pipeline/engine/protocol.ts';
+import type { HostMessage, WorkerBoot } from '../../pipeline/engine/protocol.ts';
+import type { LaneView } from '../../pipeline/api/contract.ts';
 
 // There is no Electron binary here (and the real package throws without one): every Electron
 // object the shell touches is a fake that records what it was asked to do.
 const electron = vi.hoisted(() => ({
-  utilityProcess: { fork: vi.fn() },
   contextBridge: { exposeInMainWorld: vi.fn() },
-  ipcRenderer: { invoke: vi.fn(), on: vi.fn(), removeListener: vi.fn() },
+  ipcRenderer: { send: vi.fn(), on: vi.fn() },
 }));
 vi.mock('electron', () => electron);
 
-const { UtilityWorkerHost } = await import('../../electron/main/utility-host.ts');
 const { createTray, trayMenuTemplate } = await import('../../electron/main/tray.ts');
-const { createProcessingSwitch } = await import('../../electron/main/processing.ts');
-const { createMainWindow, denyPermissions, hideOnClose, isAppUrl } =
+const { createProcessingSwitch, followLanes } = await import('../../electron/main/processing.ts');
+const { createMainWindow, denyPermissions, guardAllContents, hideOnClose, isAppUrl, safeExternalUrl } =
   await import('../../electron/main/window.ts');
 const { watchPowerSource } = await import('../../electron/main/power.ts');
 const { claimSingleInstance } = await import('../../electron/main/single-instance.ts');
 const { appMenuTemplate } = await import('../../electron/main/app-menu.ts');
-const { registerApi, sendEvent } = await import('../../electron/main/ipc.ts');
-const { forwardEvents } = await import('../../electron/main/events.ts');
-const { ApiEventBus } = await import('../../pipeline/api/dispatch.ts');
-const { forwardEngineEvents } = await import('../../pipeline/api/engine-host.ts');
-const { moduleSpecifier, parentPortAdapter, parseBoot } = await import('../../electron/main/worker-port.ts');
+const { acceptWindows } = await import('../../electron/main/connect.ts');
+const { parseBoot, servicePortAdapter } = await import('../../electron/main/worker-port.ts');
+const { ASSET_SCHEME, handleAssetScheme, registerAssetScheme } =
+  await import('../../electron/main/media-protocol.ts');
+const { Assets } = await import('../../pipeline/listen/assets.ts');
+const { openDatabase, databasePath } = await import('../../pipeline/store/index.ts');
+const { tempDir } = await import('../helpers/env.ts');
 // The renderer is type-checked by tsconfig.web.json; importing it by a computed URL keeps it out of
 // tsconfig.node.json's program (which may not list it), so only its behaviour is tested here.
 interface TransportLike {
   readonly kind: 'ipc' | 'http';
   invoke(name: string, ...args: unknown[]): Promise<unknown>;
   on(event: string, listener: (payload: unknown) => void): () => void;
+  assetUrl(path: string): string;
 }
 type BridgeLike = Pick<TransportLike, 'invoke' | 'on'>;
 const { httpTransport, ipcTransport, selectTransport } = (await import(
@@ -60,104 +63,59 @@ const boot: WorkerBoot = {
   workerId: 'gpu-0',
 };
 
-class FakeUtilityProcess extends EventEmitter {
-  pid: number | undefined = 424242;
-  postMessage = vi.fn();
-  kill = vi.fn(() => true);
+/** A MessagePort in one process: what is posted on one end arrives on the other. */
+class LocalPort extends EventEmitter {
+  other: LocalPort | null = null;
+  started = false;
+  closed = false;
+  postMessage(data: unknown) {
+    const to = this.other;
+    if (!to || to.closed) return;
+    queueMicrotask(() => to.emit('message', { data }));
+  }
+  start() {
+    this.started = true;
+  }
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.other?.emit('close');
+  }
+  // The DOM shape the preload uses.
+  addEventListener(type: string, listener: (e: unknown) => void) {
+    this.on(type, listener);
+  }
+  removeEventListener(type: string, listener: (e: unknown) => void) {
+    this.off(type, listener);
+  }
+}
+function localChannel(): [LocalPort, LocalPort] {
+  const a = new LocalPort();
+  const b = new LocalPort();
+  a.other = b;
+  b.other = a;
+  return [a, b];
 }
 
-describe('UtilityWorkerHost', () => {
-  let child: FakeUtilityProcess;
-  beforeEach(() => {
-    child = new FakeUtilityProcess();
-    electron.utilityProcess.fork.mockReset().mockReturnValue(child);
-  });
-
-  it('forks the worker entry with the boot data in its environment', () => {
-    const handle = new UtilityWorkerHost({ entry: '/app/out/main/worker.js' }).spawn(boot);
-    expect(electron.utilityProcess.fork).toHaveBeenCalledTimes(1);
-    const [entry, args, options] = electron.utilityProcess.fork.mock.calls[0]!;
-    expect(entry).toBe('/app/out/main/worker.js');
-    expect(args).toEqual([]);
-    expect(options.stdio).toBe('inherit');
-    expect(options.serviceName).toContain('gpu-0');
-    expect(JSON.parse(options.env.EARSHOT_WORKER_BOOT)).toEqual(boot);
-    expect(options.env.PATH).toBe(process.env.PATH);
-    expect(handle.pid).toBe(424242);
-  });
-
-  it('passes messages both ways', () => {
-    const handle = new UtilityWorkerHost({ entry: 'worker.js' }).spawn(boot);
-    const received: WorkerMessage[] = [];
-    handle.onMessage((m) => received.push(m));
-    child.emit('message', { type: 'ready', pid: 424242 });
-    child.emit('message', { type: 'heartbeat', jobId: 3 });
-    expect(received).toEqual([
-      { type: 'ready', pid: 424242 },
-      { type: 'heartbeat', jobId: 3 },
-    ]);
-    const abort: HostMessage = { type: 'abort', jobId: 3, reason: 'cancelled' };
-    handle.send(abort);
-    expect(child.postMessage).toHaveBeenCalledWith(abort);
-  });
-
-  it('reports the exit once, in words, and then sends and kills nothing', () => {
-    const handle = new UtilityWorkerHost({ entry: 'worker.js' }).spawn(boot);
-    const reasons: string[] = [];
-    handle.onExit((r) => reasons.push(r));
-    child.emit('exit', 3);
-    child.emit('exit', 3);
-    expect(reasons).toEqual(['the worker process exited with code 3']);
-    handle.send({ type: 'shutdown' });
-    handle.kill();
-    expect(child.postMessage).not.toHaveBeenCalled();
-    expect(child.kill).not.toHaveBeenCalled();
-  });
-
-  it('names a fatal V8 error in the exit reason', () => {
-    const handle = new UtilityWorkerHost({ entry: 'worker.js' }).spawn(boot);
-    const reasons: string[] = [];
-    handle.onExit((r) => reasons.push(r));
-    child.emit('error', 'FatalError', 'worker.js:10');
-    child.emit('exit', 133);
-    expect(reasons).toEqual(['the worker process exited with code 133 after a FatalError at worker.js:10']);
-  });
-
-  it('kills with the signal asked for, SIGKILL by default', () => {
-    const killPid = vi.spyOn(process, 'kill').mockImplementation(() => true);
-    const handle = new UtilityWorkerHost({ entry: 'worker.js' }).spawn(boot);
-    handle.kill();
-    expect(killPid).toHaveBeenCalledWith(424242, 'SIGKILL');
-    expect(child.kill).not.toHaveBeenCalled();
-    handle.kill('SIGTERM');
-    expect(child.kill).toHaveBeenCalledTimes(1);
-  });
-
-  it("falls back to Electron's own kill when the pid is unknown or the signal fails", () => {
-    const killPid = vi.spyOn(process, 'kill').mockImplementation(() => {
-      throw Object.assign(new Error('kill ESRCH'), { code: 'ESRCH' });
-    });
-    const handle = new UtilityWorkerHost({ entry: 'worker.js' }).spawn(boot);
-    handle.kill('SIGKILL');
-    expect(killPid).toHaveBeenCalledTimes(1);
-    expect(child.kill).toHaveBeenCalledTimes(1);
-    child.pid = undefined;
-    handle.kill('SIGKILL');
-    expect(killPid).toHaveBeenCalledTimes(1);
-    expect(child.kill).toHaveBeenCalledTimes(2);
-  });
-});
-
 describe('worker port (utility process side)', () => {
-  it('unwraps parentPort message events and posts replies', () => {
-    const parentPort = Object.assign(new EventEmitter(), { postMessage: vi.fn() });
-    const port = parentPortAdapter(parentPort as never);
+  it('talks over the port main sends first, and exits when the service side closes', async () => {
+    const parentPort = new EventEmitter();
+    const exits: number[] = [];
+    const adapted = servicePortAdapter(parentPort as never, (code) => exits.push(code));
+    const [serviceSide, workerSide] = localChannel();
+    parentPort.emit('message', { data: { type: 'port' }, ports: [workerSide] });
+    const port = await adapted;
     const got: HostMessage[] = [];
     port.onMessage((m) => got.push(m));
-    parentPort.emit('message', { data: { type: 'shutdown' }, ports: [] });
-    expect(got).toEqual([{ type: 'shutdown' }]);
+    expect(workerSide.started).toBe(true);
     port.send({ type: 'heartbeat', jobId: 1 });
-    expect(parentPort.postMessage).toHaveBeenCalledWith({ type: 'heartbeat', jobId: 1 });
+    const atService = await new Promise((resolve) => serviceSide.once('message', (e) => resolve(e.data)));
+    expect(atService).toEqual({ type: 'heartbeat', jobId: 1 });
+    serviceSide.postMessage({ type: 'shutdown' });
+    await new Promise((r) => setImmediate(r));
+    expect(got).toEqual([{ type: 'shutdown' }]);
+    serviceSide.close();
+    expect(exits).toEqual([0]);
   });
 
   it('reads the boot data, refusing what is missing or malformed', () => {
@@ -165,12 +123,6 @@ describe('worker port (utility process side)', () => {
     expect(parseBoot(undefined)).toBeNull();
     expect(parseBoot('{not json')).toBeNull();
     expect(parseBoot('{"dataDir":"/d"}')).toBeNull();
-  });
-
-  it('imports an absolute registry path through a file URL', () => {
-    const file = path.resolve('out/main/workflows.js');
-    expect(moduleSpecifier(file)).toBe(pathToFileURL(file).href);
-    expect(moduleSpecifier('some-package/workflows')).toBe('some-package/workflows');
   });
 });
 
@@ -345,6 +297,15 @@ describe('main window', () => {
     expect(prefs.contextIsolation).toBe(true);
     expect(prefs.sandbox).toBe(true);
     expect(prefs.nodeIntegration).toBe(false);
+    expect(prefs.nodeIntegrationInWorker).toBe(false);
+    expect(prefs.nodeIntegrationInSubFrames).toBe(false);
+    expect(prefs.webSecurity).toBe(true);
+    expect(prefs.allowRunningInsecureContent).toBe(false);
+    expect(prefs.experimentalFeatures).toBe(false);
+    expect(prefs.webviewTag).toBe(false);
+    expect(prefs.navigateOnDragDrop).toBe(false);
+    expect(prefs.disableBlinkFeatures).toBe('Auxclick');
+    expect(prefs).not.toHaveProperty('enableBlinkFeatures');
     expect(prefs.preload).toBe('/app/out/preload/index.cjs');
     expect(win.loadFile).toHaveBeenCalledWith(indexHtml);
     expect(win.loadURL).not.toHaveBeenCalled();
@@ -383,6 +344,67 @@ describe('main window', () => {
     expect(openExternal).toHaveBeenCalledTimes(2);
   });
 
+  it('opens only validated web links: http(s), a host, no credentials', () => {
+    expect(safeExternalUrl('https://example.com/a b')).toBe('https://example.com/a%20b');
+    expect(safeExternalUrl('HTTP://Example.com')).toBe('http://example.com/');
+    for (const bad of [
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'smb://server/share',
+      'ms-msdt:/id',
+      'data:text/html,x',
+      'https://user:pass@example.com/',
+      'https://trusted.example@evil.example/',
+      'http://',
+      'not a url',
+      `https://example.com/${'a'.repeat(3000)}`,
+    ]) {
+      expect(safeExternalUrl(bad), bad).toBeNull();
+    }
+    const openExternal = vi.fn();
+    createMainWindow(
+      { BrowserWindow: FakeBrowserWindow as never, openExternal },
+      { preload: 'p.cjs', entry: { file: indexHtml } },
+    );
+    const contents = FakeBrowserWindow.last.webContents;
+    expect(contents.openHandler!({ url: 'https://a:b@evil.example/' })).toEqual({ action: 'deny' });
+    expect(navigate(contents, 'javascript:alert(1)')).toBe(true);
+    expect(navigate(contents, 'smb://server/share')).toBe(true);
+    expect(openExternal).not.toHaveBeenCalled();
+  });
+
+  it('follows no redirect off its page and attaches no <webview>', () => {
+    createMainWindow(
+      { BrowserWindow: FakeBrowserWindow as never, openExternal: vi.fn() },
+      { preload: 'p.cjs', entry: { file: indexHtml } },
+    );
+    const contents = FakeBrowserWindow.last.webContents;
+    const fire = (name: string, url?: string) => {
+      let prevented = false;
+      contents.emit(name, { url, preventDefault: () => (prevented = true) });
+      return prevented;
+    };
+    expect(fire('will-redirect', 'https://evil.example/')).toBe(true);
+    expect(fire('will-redirect', `${pathToFileURL(indexHtml).href}#/x`)).toBe(false);
+    expect(fire('will-attach-webview')).toBe(true);
+  });
+
+  it('holds every web contents the app creates to its page, once each', () => {
+    const app = new EventEmitter();
+    const openExternal = vi.fn();
+    const appUrl = pathToFileURL(indexHtml).href;
+    guardAllContents(app as never, appUrl, openExternal);
+    const other = new FakeWebContents();
+    app.emit('web-contents-created', {}, other);
+    app.emit('web-contents-created', {}, other);
+    expect(other.openHandler!({ url: 'https://example.com/' })).toEqual({ action: 'deny' });
+    expect(openExternal).toHaveBeenCalledTimes(1);
+    expect(navigate(other, 'https://example.com/')).toBe(true);
+    // Guarded once: one navigation opens one browser tab, not two.
+    expect(openExternal).toHaveBeenCalledTimes(2);
+    expect(other.listenerCount('will-navigate')).toBe(1);
+  });
+
   it('tells app pages from others by origin for a dev server', () => {
     expect(isAppUrl('http://localhost:5173/#/x', 'http://localhost:5173/')).toBe(true);
     expect(isAppUrl('http://localhost:5174/', 'http://localhost:5173/')).toBe(false);
@@ -408,10 +430,14 @@ describe('main window', () => {
   it('grants no permissions but sanitized clipboard writes', () => {
     let request: ((wc: unknown, permission: string, cb: (granted: boolean) => void) => void) | null = null;
     let check: ((wc: unknown, permission: string) => boolean) | null = null;
+    let device: ((details: unknown) => boolean) | null = null;
     denyPermissions({
       setPermissionRequestHandler: (h: never) => (request = h),
       setPermissionCheckHandler: (h: never) => (check = h),
+      setDevicePermissionHandler: (h: never) => (device = h),
     } as never);
+    expect(device!({ deviceType: 'usb' })).toBe(false);
+    expect(device!({ deviceType: 'hid' })).toBe(false);
     const granted = (permission: string) => {
       let answer: boolean | undefined;
       request!(null, permission, (g) => (answer = g));
@@ -421,6 +447,18 @@ describe('main window', () => {
     expect(granted('geolocation')).toBe(false);
     expect(granted('clipboard-sanitized-write')).toBe(true);
     expect(check!(null, 'notifications')).toBe(false);
+    for (const p of [
+      'notifications',
+      'midi',
+      'midiSysex',
+      'pointerLock',
+      'fullscreen',
+      'openExternal',
+      'clipboard-read',
+      'display-capture',
+    ]) {
+      expect(granted(p), p).toBe(false);
+    }
   });
 });
 
@@ -494,150 +532,146 @@ describe('single instance and app menu', () => {
   });
 });
 
-describe('IPC: main side', () => {
+describe('windows reach the library service only through a port main brokers', () => {
   function fakeIpcMain() {
-    const handlers = new Map<string, (event: unknown, ...args: unknown[]) => Promise<unknown>>();
+    const listeners = new Map<string, (event: unknown) => void>();
     return {
-      handlers,
-      handle: (channel: string, h: never) => void handlers.set(channel, h),
-      removeHandler: (channel: string) => void handlers.delete(channel),
+      listeners,
+      on: (channel: string, l: never) => void listeners.set(channel, l),
+      removeListener: (channel: string) => void listeners.delete(channel),
     };
   }
-  const from = (url: string) => ({ senderFrame: { url } });
-  const trusted = (url: string) => url.startsWith('file:///app/');
 
-  it('calls the API for a trusted page and wraps results and errors', async () => {
+  it("hands a port to Earshot's own page and refuses any other", () => {
     const ipc = fakeIpcMain();
-    const api = {
-      calls: 0,
-      async status() {
-        this.calls++;
-        return { lanes: [] };
-      },
-      async retry(id: string) {
-        throw new Error(`There is no workflow with id ${id}`);
-      },
-    };
-    const dispose = registerApi(ipc as never, api as never, ['status', 'retry'], trusted);
-    expect([...ipc.handlers.keys()]).toEqual(['earshot:status', 'earshot:retry']);
-
-    expect(await ipc.handlers.get('earshot:status')!(from('file:///app/index.html'))).toEqual({
-      ok: true,
-      value: { lanes: [] },
+    const connected: unknown[] = [];
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const stop = acceptWindows(ipc as never, { connect: (t) => void connected.push(t) }, (url) =>
+      url.startsWith('file:///app/'),
+    );
+    const sender = { id: 1 };
+    ipc.listeners.get('earshot:connect')!({
+      senderFrame: { url: 'file:///app/index.html', parent: null },
+      sender,
     });
-    expect(await ipc.handlers.get('earshot:retry')!(from('file:///app/index.html'), 'w-1')).toEqual({
-      ok: false,
-      error: { name: 'Error', message: 'There is no workflow with id w-1' },
+    ipc.listeners.get('earshot:connect')!({
+      senderFrame: { url: 'https://evil.example/', parent: null },
+      sender: {},
     });
-    expect(api.calls).toBe(1);
-
-    const refused = (await ipc.handlers.get('earshot:status')!(from('https://evil.example/'))) as {
-      ok: boolean;
-    };
-    expect(refused.ok).toBe(false);
-    expect(api.calls).toBe(1);
-
-    dispose();
-    expect(ipc.handlers.size).toBe(0);
-  });
-
-  it('refuses to register a name the API does not have', () => {
-    expect(() => registerApi(fakeIpcMain() as never, {}, ['status'], trusted)).toThrow(/no method "status"/);
-  });
-
-  it('sends events on their own channel, and not to a closed window', () => {
-    const contents = { send: vi.fn(), isDestroyed: () => false };
-    sendEvent(contents, 'onProgress', { fraction: 0.5 });
-    expect(contents.send).toHaveBeenCalledWith('earshot:event:onProgress', { fraction: 0.5 });
-    const closed = { send: vi.fn(), isDestroyed: () => true };
-    sendEvent(closed, 'onProgress', {});
-    expect(closed.send).not.toHaveBeenCalled();
+    // Earshot's own address inside an embedded frame, or a sender with no frame: refused too.
+    ipc.listeners.get('earshot:connect')!({
+      senderFrame: { url: 'file:///app/index.html', parent: { url: 'https://evil.example/' } },
+      sender: {},
+    });
+    ipc.listeners.get('earshot:connect')!({ senderFrame: null, sender: {} });
+    expect(connected).toEqual([sender]);
+    expect(logged).toHaveBeenCalledWith(expect.stringMatching(/refused its API.*evil\.example/));
+    stop();
+    expect(ipc.listeners.size).toBe(0);
   });
 });
 
-describe('events: main process to windows', () => {
-  const window = (destroyed = false) => ({ send: vi.fn(), isDestroyed: () => destroyed });
-  /** A library with no episodes: the engine's events name no episode to report. */
-  const noEpisodes = { prepare: () => ({ get: () => undefined }) } as never;
+describe('tray pause follows the stored user pause, not the power source', () => {
+  const view = (lane: LaneView['lane'], paused: boolean, holds: string[] = []): LaneView => ({
+    lane,
+    paused,
+    holds,
+    concurrency: 1,
+    queued: 0,
+    delayed: 0,
+    running: 0,
+  });
 
-  it("forwards model progress and the engine's job events under the contract's names", () => {
-    const bus = new ApiEventBus();
-    const engine = new EventEmitter();
-    const win = window();
-    forwardEngineEvents(engine as never, bus, noEpisodes);
-    forwardEvents(bus, () => [win]);
-    bus.emit('onModelProgress', { id: 'whisper-base.en', bytes: 10, total: 100 });
-    engine.emit('started', { jobId: 1, workflowId: 'w', step: 'download', lane: 'io', workerId: 'io-0' });
-    engine.emit('progress', { jobId: 1, workflowId: 'w', step: 'download', fraction: 0.5 });
-    engine.emit('finished', { jobId: 1, workflowId: 'w', step: 'download', outcome: { kind: 'stale' } });
-    engine.emit('crashed', { workerId: 'io-0', lane: 'io', reason: 'x' });
-    expect(win.send.mock.calls).toEqual([
-      ['earshot:event:onModelProgress', { id: 'whisper-base.en', bytes: 10, total: 100 }],
-      [
-        'earshot:event:onJobStarted',
-        { jobId: 1, workflowId: 'w', step: 'download', lane: 'io', workerId: 'io-0' },
-      ],
-      ['earshot:event:onJobProgress', { jobId: 1, workflowId: 'w', step: 'download', fraction: 0.5 }],
-      [
-        'earshot:event:onJobFinished',
-        { jobId: 1, workflowId: 'w', step: 'download', outcome: { kind: 'stale' } },
-      ],
+  it('reads the lanes at start, follows onLaneChanged, and pauses every lane when asked', async () => {
+    const lanes = new Map([
+      ['gpu', view('gpu', true, ['on battery'])],
+      ['cpu', view('cpu', true)],
+      ['io', view('io', true)],
     ]);
-  });
-
-  it('asks for the windows at each event, skips closed ones, and stops when told', () => {
-    const bus = new ApiEventBus();
-    let windows = [window()];
-    const stop = forwardEvents(bus, () => windows);
-    bus.emit('onModelProgress', { id: 'a', bytes: 1, total: 2 });
-    const [first] = windows;
-    const closed = window(true);
-    windows = [window(), closed];
-    bus.emit('onModelProgress', { id: 'a', bytes: 2, total: 2 });
-    expect(first!.send).toHaveBeenCalledTimes(1);
-    expect(windows[0]!.send).toHaveBeenCalledWith('earshot:event:onModelProgress', {
-      id: 'a',
-      bytes: 2,
-      total: 2,
-    });
-    expect(closed.send).not.toHaveBeenCalled();
-
-    stop();
-    expect(bus.listenerCount('onModelProgress')).toBe(0);
-    bus.emit('onModelProgress', { id: 'a', bytes: 2, total: 2 });
-    expect(windows[0]!.send).toHaveBeenCalledTimes(1);
-  });
-
-  it('never throws into the engine when a window cannot take an event', () => {
-    const bus = new ApiEventBus();
-    const engine = new EventEmitter();
-    const broken = {
-      send: vi.fn(() => {
-        throw new Error('An object could not be cloned.');
-      }),
-      isDestroyed: () => false,
+    let changed: ((l: LaneView) => void) | null = null;
+    const client = {
+      async invoke(method: string, lane?: LaneView['lane']) {
+        if (method === 'status') return { lanes: [...lanes.values()] };
+        const v = view(lane!, method === 'pauseLane');
+        lanes.set(lane!, v);
+        return v;
+      },
+      on(_event: string, l: (lane: LaneView) => void) {
+        changed = l;
+        return () => (changed = null);
+      },
     };
-    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
-    forwardEngineEvents(engine as never, bus, noEpisodes);
-    forwardEvents(bus, () => [broken]);
-    expect(() =>
-      engine.emit('progress', { jobId: 1, workflowId: 'w', step: 'download', fraction: 0.1 }),
-    ).not.toThrow();
-    expect(logged).toHaveBeenCalledWith(expect.stringMatching(/could not send onJobProgress/));
+    const processing = createProcessingSwitch();
+    const follower = followLanes(client as never, processing);
+    await follower.refresh();
+    expect(processing.state.userPaused).toBe(true);
+    // One lane resumed elsewhere (`earshot resume io`): not every lane is paused any more.
+    changed!(view('io', false));
+    expect(processing.state.userPaused).toBe(false);
+    await follower.setUserPaused(true);
+    expect([...lanes.values()].every((l) => l.paused)).toBe(true);
+    expect(processing.state.userPaused).toBe(true);
+    await follower.setUserPaused(false);
+    expect([...lanes.values()].some((l) => l.paused)).toBe(false);
+    expect(processing.state).toEqual({ userPaused: false, onBattery: false });
+    follower.stop();
+    expect(changed).toBeNull();
+  });
+});
+
+describe('earshot:// protocol (audio and artwork in the window)', () => {
+  it('is privileged as a standard, secure, streaming scheme before the app is ready', () => {
+    const protocol = { registerSchemesAsPrivileged: vi.fn() };
+    registerAssetScheme(protocol);
+    expect(protocol.registerSchemesAsPrivileged).toHaveBeenCalledWith([
+      {
+        scheme: 'earshot',
+        privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true },
+      },
+    ]);
   });
 
-  it('drops a payload that does not fit the contract, and says why', () => {
-    const errors: Error[] = [];
-    const bus = new ApiEventBus((err) => errors.push(err));
-    const win = window();
-    forwardEvents(bus, () => [win]);
-    bus.emit('onModelProgress', { id: 'a', bytes: -1, total: null });
-    bus.emit('onLaneChanged', { lane: 'warp' } as never);
-    expect(win.send).not.toHaveBeenCalled();
-    expect(errors.map((e) => e.message)).toEqual([
-      expect.stringMatching(/onModelProgress event's payload does not fit the contract/),
-      expect.stringMatching(/onLaneChanged event's payload does not fit the contract: "warp" is not a lane/),
-    ]);
+  it("answers with the downloaded file by Range, the way serve's /media does, and stops when told", async () => {
+    const dataDir = tempDir('earshot-protocol-');
+    const db = openDatabase(databasePath(dataDir));
+    const file = path.join(dataDir, 'media', 'ep.mp3');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const bytes = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+    fs.writeFileSync(file, bytes);
+    const id = Number(
+      db.prepare(`INSERT INTO episodes (feed_id, key, title, created_at) VALUES (NULL, 'ep', 'Ep', 0)`).run()
+        .lastInsertRowid,
+    );
+    db.prepare(
+      `INSERT INTO artifacts (episode_id, kind, path, fingerprint, schema_version, created_at) VALUES (?, 'audio', ?, 'f', 1, 0)`,
+    ).run(id, file);
+    let handler: ((request: Request) => Promise<Response>) | undefined;
+    const protocol = {
+      handle: vi.fn((scheme: string, h: (request: Request) => Promise<Response>) => {
+        expect(scheme).toBe(ASSET_SCHEME);
+        handler = h;
+      }),
+      unhandle: vi.fn(),
+    };
+    const stop = handleAssetScheme(protocol, new Assets({ db, dataDir }));
+    const res = await handler!(
+      new Request(`earshot://app/media/${id}`, { headers: { range: 'bytes=500-599' } }),
+    );
+    expect(res.status).toBe(206);
+    expect(res.headers.get('content-range')).toBe('bytes 500-599/1000');
+    expect(res.headers.get('content-type')).toBe('audio/mpeg');
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(bytes.subarray(500, 600));
+    expect((await handler!(new Request('earshot://app/media/424242'))).status).toBe(404);
+    // A handler that throws answers 500 with the reason, never an unhandled rejection.
+    handleAssetScheme(protocol, {
+      respond: () => Promise.reject(new Error('disk gone')),
+    });
+    const broken = await handler!(new Request('earshot://app/media/1'));
+    expect(broken.status).toBe(500);
+    expect(await broken.text()).toContain('disk gone');
+    stop();
+    expect(protocol.unhandle).toHaveBeenCalledWith('earshot');
+    db.close();
   });
 });
 
@@ -647,56 +681,106 @@ describe('preload bridge', () => {
     on(event: string, l: (p: unknown) => void): () => void;
   };
   let bridge: Bridge;
+  /** Main's side: hand the page a port, as `webContents.postMessage('earshot:port', null, [port])` does. */
+  let givePort: (port: LocalPort) => void;
 
   beforeEach(async () => {
     vi.resetModules();
     electron.contextBridge.exposeInMainWorld.mockReset();
-    electron.ipcRenderer.invoke.mockReset();
+    electron.ipcRenderer.send.mockReset();
     electron.ipcRenderer.on.mockReset();
-    electron.ipcRenderer.removeListener.mockReset();
     await import('../../electron/preload/index.ts');
     expect(electron.contextBridge.exposeInMainWorld).toHaveBeenCalledTimes(1);
     const [key, value] = electron.contextBridge.exposeInMainWorld.mock.calls[0]!;
     expect(key).toBe('earshot');
     bridge = value as Bridge;
+    const [channel, onPort] = electron.ipcRenderer.on.mock.calls[0]!;
+    expect(channel).toBe('earshot:port');
+    givePort = (port) => onPort({ ports: [port] });
   });
 
-  it('exposes invoke and on only, never ipcRenderer', () => {
+  /** The service's side of a port: answers calls with `answer`, records what it got. */
+  function service(answer: (method: string, args: unknown[]) => unknown) {
+    const [mine, theirs] = localChannel();
+    const got: unknown[] = [];
+    mine.on('message', ({ data }: { data: { rpc: string; id: number; method: string; args: unknown[] } }) => {
+      got.push(data);
+      if (data.rpc !== 'call') return;
+      try {
+        mine.postMessage({ rpc: 'result', id: data.id, ok: true, value: answer(data.method, data.args) });
+      } catch (err) {
+        const e = err as Error;
+        mine.postMessage({
+          rpc: 'result',
+          id: data.id,
+          ok: false,
+          error: { name: e.name, message: e.message },
+        });
+      }
+    });
+    return { port: theirs, mine, got };
+  }
+
+  it('exposes invoke and on only, and asks main for its port', () => {
     expect(Object.keys(bridge).sort()).toEqual(['invoke', 'on']);
     expect(Object.values(bridge)).not.toContain(electron.ipcRenderer);
+    expect(electron.ipcRenderer.send).toHaveBeenCalledWith('earshot:connect');
   });
 
-  it('invokes on the earshot: channel and unwraps the result', async () => {
-    electron.ipcRenderer.invoke.mockResolvedValueOnce({ ok: true, value: { lanes: [] } });
-    await expect(bridge.invoke('jobs', { limit: 5 })).resolves.toEqual({ lanes: [] });
-    expect(electron.ipcRenderer.invoke).toHaveBeenCalledWith('earshot:jobs', { limit: 5 });
-  });
-
-  it("rethrows the API's error with its own message", async () => {
-    electron.ipcRenderer.invoke.mockResolvedValueOnce({
-      ok: false,
-      error: { name: 'ApiInputError', message: 'There is no workflow with id x' },
+  it('queues calls until the port arrives, then answers them over it', async () => {
+    const pending = bridge.invoke('jobs', { limit: 5 });
+    const s = service((method, args) => ({ method, args }));
+    givePort(s.port);
+    await expect(pending).resolves.toEqual({ method: 'jobs', args: [{ limit: 5 }] });
+    // A trailing omitted argument is no argument.
+    await expect(bridge.invoke('retry', 'w-1', undefined)).resolves.toEqual({
+      method: 'retry',
+      args: ['w-1'],
     });
-    await expect(bridge.invoke('workflow', 'x')).rejects.toThrow('There is no workflow with id x');
+  });
+
+  it("rethrows the API's error with its own name and message", async () => {
+    const s = service(() => {
+      throw Object.assign(new Error('There is no workflow with id x'), { name: 'ApiInputError' });
+    });
+    givePort(s.port);
+    await expect(bridge.invoke('workflow', 'x')).rejects.toMatchObject({
+      name: 'ApiInputError',
+      message: 'There is no workflow with id x',
+    });
   });
 
   it('refuses names that could reach another channel', async () => {
     await expect(bridge.invoke('event:onProgress')).rejects.toThrow(/not an Earshot API name/);
     await expect(bridge.invoke('../status')).rejects.toThrow(TypeError);
-    expect(electron.ipcRenderer.invoke).not.toHaveBeenCalled();
     expect(() => bridge.on('x:y', () => {})).toThrow(/not an Earshot event name/);
   });
 
-  it('hands listeners the payload only and lets them unsubscribe', () => {
+  it('hands listeners the payload only, asks for the events it listens to, and keeps them across a new port', async () => {
+    const first = service(() => null);
+    givePort(first.port);
     const listener = vi.fn();
-    const off = bridge.on('onProgress', listener);
-    const [channel, forward] = electron.ipcRenderer.on.mock.calls[0]!;
-    expect(channel).toBe('earshot:event:onProgress');
-    forward({ sender: 'the IPC event' }, { fraction: 0.25 });
+    const off = bridge.on('onJobProgress', listener);
+    await new Promise((r) => setImmediate(r));
+    expect(first.got).toEqual([{ rpc: 'listen', event: 'onJobProgress', on: true }]);
+    first.mine.postMessage({ rpc: 'event', event: 'onJobProgress', payload: { fraction: 0.25 } });
+    await new Promise((r) => setImmediate(r));
     expect(listener).toHaveBeenCalledWith({ fraction: 0.25 });
     expect(listener.mock.calls[0]).toHaveLength(1);
+
+    // The service dies with a call in flight: it fails plainly; main then sends a new port.
+    first.mine.removeAllListeners('message'); // it will never answer
+    const inFlight = bridge.invoke('status');
+    await new Promise((r) => setImmediate(r));
+    first.mine.close();
+    await expect(inFlight).rejects.toMatchObject({ name: 'ServiceGoneError' });
+    const second = service(() => null);
+    givePort(second.port);
+    await new Promise((r) => setImmediate(r));
+    expect(second.got).toEqual([{ rpc: 'listen', event: 'onJobProgress', on: true }]);
     off();
-    expect(electron.ipcRenderer.removeListener).toHaveBeenCalledWith('earshot:event:onProgress', forward);
+    await new Promise((r) => setImmediate(r));
+    expect(second.got.at(-1)).toEqual({ rpc: 'listen', event: 'onJobProgress', on: false });
   });
 });
 
@@ -711,6 +795,15 @@ describe('renderer transport', () => {
     expect(selectTransport({ location: { origin: 'http://127.0.0.1:4319' } }).kind).toBe('http');
     void ipcTransport(bridge).invoke('pauseLane', 'gpu');
     expect(bridge.invoke).toHaveBeenCalledWith('pauseLane', 'gpu');
+  });
+
+  it('loads audio and pictures through earshot:// in Electron and from the origin in a browser', () => {
+    expect(ipcTransport({ invoke: vi.fn(), on: vi.fn() }).assetUrl('/media/12')).toBe(
+      'earshot://app/media/12',
+    );
+    expect(httpTransport({ origin: 'http://127.0.0.1:4319' }).assetUrl('/artwork/feed/3')).toBe(
+      'http://127.0.0.1:4319/artwork/feed/3',
+    );
   });
 
   it('POSTs the arguments as a JSON array to /api/<name>, dropping trailing undefined', async () => {
@@ -775,5 +868,45 @@ describe('renderer transport', () => {
     expect(sockets[1]!.closed).toBe(true);
     vi.advanceTimersByTime(60_000);
     expect(sockets).toHaveLength(2);
+  });
+});
+
+describe('the digest notification', () => {
+  const event = {
+    digestId: 7,
+    from: 0,
+    to: 7 * 86_400_000,
+    stories: 5,
+    episodes: 12,
+    headline: '5 stories from 12 episodes this week',
+  };
+
+  it('shows a system notification that opens the digest, and forwards the event to windows', async () => {
+    const { notifyDigestReady } = await import('../../electron/main/notify.ts');
+    const shown: { options: { title: string; body: string }; click?: () => void }[] = [];
+    class FakeNotification {
+      static isSupported = () => true;
+      private readonly record: (typeof shown)[number];
+      constructor(options: { title: string; body: string }) {
+        this.record = { options };
+        shown.push(this.record);
+      }
+      on(_event: 'click', listener: () => void) {
+        this.record.click = listener;
+        return this;
+      }
+      show() {}
+    }
+    const opened: number[] = [];
+    expect(notifyDigestReady(FakeNotification, event, (id) => opened.push(id))).toBe(true);
+    expect(shown.map((s) => s.options)).toEqual([
+      { title: 'Your digest is ready', body: '5 stories from 12 episodes this week.' },
+    ]);
+    shown[0]!.click!();
+    expect(opened).toEqual([7]);
+    class Unsupported extends FakeNotification {
+      static override isSupported = () => false;
+    }
+    expect(notifyDigestReady(Unsupported, event, () => {})).toBe(false);
   });
 });

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GbnfJsonSchema } from 'node-llama-cpp';
-import type { HardwareReport } from '../../models/hardware.ts';
 import {
   acquireLlm,
   chat,
@@ -12,13 +11,12 @@ import {
   ENTITIES_SCHEMA,
   entitiesPrompt,
   generateJson,
-  gpuForLane,
   groupForReduce,
   INSIGHT_TYPES,
   INSIGHTS_SCHEMA,
   insightsPrompt,
   jsonTokenBound,
-  llmLane,
+  llmGpu,
   llmLoads,
   LlmAborted,
   LlmLoadError,
@@ -458,24 +456,11 @@ describe('warm reuse', () => {
 });
 
 describe('lanes and threads', () => {
-  const hw = (backends: Partial<HardwareReport['backends']>): HardwareReport => ({
-    platform: 'linux',
-    arch: 'x64',
-    osRelease: '',
-    cpu: { model: 'x', cores: 8 },
-    memory: { totalBytes: 0, freeBytes: 0 },
-    gpus: [],
-    backends: { metal: false, cuda: false, cpu: true, ...backends },
-    notes: [],
-  });
-
-  it('puts LLM work on the gpu lane only where CUDA or Metal is usable, and keeps cpu-lane jobs off the GPU', () => {
-    expect(llmLane(hw({}), {})).toBe('cpu');
-    expect(llmLane(hw({ cuda: true }), {})).toBe('gpu');
-    expect(llmLane(hw({ metal: true }), {})).toBe('gpu');
-    expect(llmLane(hw({ cuda: true }), { EARSHOT_LLM_GPU: 'off' })).toBe('cpu');
-    expect(gpuForLane('gpu')).toBe('auto');
-    expect(gpuForLane('cpu')).toBe(false);
+  it("runs on the worker's GPU when it is bound to one, else on the CPU; EARSHOT_LLM_GPU=off keeps it off", () => {
+    expect(llmGpu({ backend: 'cuda' }, {})).toBe('auto');
+    expect(llmGpu({ backend: 'metal' }, {})).toBe('auto');
+    expect(llmGpu(null, {})).toBe(false);
+    expect(llmGpu({ backend: 'cuda' }, { EARSHOT_LLM_GPU: 'off' })).toBe(false);
   });
 
   it('threads: EARSHOT_LLM_THREADS, else half the cores on the CPU, at most 4 beside a GPU, never 0', () => {

@@ -418,7 +418,56 @@ describe('hybrid search (GloVe embedding model)', () => {
       transcript: [{ startMs: 0, endMs: 9000, text: 'We talk about debt today.' }],
     });
     const r = await new Searcher({ db: lib.db, dataDir: lib.dataDir }).search('credit cards');
-    expect(r.hits[0]).toMatchObject({ episodeId: ep, kind: 'insight', startMs: 4200 });
+    // The transcript passage around the quote matched by meaning only: the insight stands for the moment.
+    expect(r.hits[0]).toMatchObject({
+      episodeId: ep,
+      kind: 'insight',
+      kinds: ['insight', 'transcript'],
+      startMs: 4200,
+    });
+  });
+});
+
+describe('hits grouped by episode and moment', () => {
+  it('one passage appears once: insights quoting it and overlapping chunks join the transcript hit', async () => {
+    const lib = await newLibrary();
+    libs.push(lib);
+    fs.mkdirSync(path.join(lib.dataDir, 'understand'), { recursive: true });
+    // Two insights about the same passage (as issue 15 saw: two insights and the transcript).
+    fs.writeFileSync(
+      path.join(lib.dataDir, 'understand', 'mildew.gi.json'),
+      JSON.stringify({
+        insights: [
+          { text: 'Tom Becker on powdery mildew', type: 'observation', quotes: [{ startMs: 67_950 }] },
+          {
+            text: "Tom Becker's advice on powdery mildew",
+            type: 'recommendation',
+            quotes: [{ startMs: 68_500 }],
+          },
+          { text: 'Powdery mildew, said again later', type: 'claim', quotes: [{ startMs: 170_000 }] },
+        ],
+      }),
+    );
+    const ep = await addIndexedEpisode(lib, {
+      feedId: null,
+      key: 'mildew',
+      title: 'Garden',
+      transcript: 'garden-hour.vtt',
+    });
+    // Small chunks, so the episode has several that overlap (40 tokens each side).
+    const chunks = lib.db
+      .prepare(`SELECT count(*) FROM chunks WHERE episode_id = ? AND kind = 'transcript'`)
+      .pluck();
+    expect(chunks.get(ep)).toBeGreaterThanOrEqual(2);
+    const r = await new Searcher({ db: lib.db, dataDir: lib.dataDir }).search('powdery mildew');
+    const at = r.hits.filter((h) => h.startMs !== null && h.startMs <= 70_000 && (h.endMs ?? 0) >= 67_950);
+    expect(at).toHaveLength(1);
+    expect(at[0]).toMatchObject({ episodeId: ep, kind: 'transcript', kinds: ['transcript', 'insight'] });
+    expect(at[0]!.highlights.length).toBeGreaterThan(0);
+    // The insight at another moment is a hit of its own; the title stands alone.
+    expect(r.hits.filter((h) => h.kind === 'insight').map((h) => h.startMs)).toEqual([170_000]);
+    const starts = r.hits.map((h) => `${h.kind}@${h.startMs}`);
+    expect(new Set(starts).size).toBe(starts.length);
   });
 });
 

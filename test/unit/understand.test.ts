@@ -141,7 +141,7 @@ describe('grounding quotes in the transcript', () => {
 describe('classic tier', () => {
   it('writes a short abstract, key points and typed insights with a question and a recommendation', () => {
     const s = docs12.summary;
-    expect(s).toMatchObject({ schemaVersion: 1, tier: 'classic', modelId: null, promptVersion: 'classic-2' });
+    expect(s).toMatchObject({ schemaVersion: 1, tier: 'classic', modelId: null, promptVersion: 'classic-3' });
     expect(s.abstract.length).toBeGreaterThan(80);
     expect(s.abstract.length).toBeLessThan(600);
     expect(s.keyPoints.length).toBeGreaterThanOrEqual(3);
@@ -153,8 +153,8 @@ describe('classic tier', () => {
     expect(types).toContain('question');
     expect(types).toContain('recommendation');
     expect(types).toContain('claim');
-    const rec = gi.insights.filter((i) => i.type === 'recommendation').map((i) => i.text);
-    expect(rec.some((r) => r.startsWith('You should keep a lab notebook'))).toBe(true);
+    const rec = gi.insights.filter((i) => i.type === 'recommendation');
+    expect(rec.some((r) => r.quotes[0]!.text.startsWith('You should keep a lab notebook'))).toBe(true);
     for (const q of gi.insights.filter((i) => i.type === 'question')) expect(q.text.endsWith('?')).toBe(true);
     expect(new Set(gi.insights.map((i) => i.id)).size).toBe(gi.insights.length);
   });
@@ -237,14 +237,14 @@ describe('classic tier', () => {
   });
 
   it('fingerprints the tier, the language model and the version', () => {
-    expect(understandFingerprint(null)).toBe('classic:classic-2');
+    expect(understandFingerprint(null)).toBe('classic:classic-3');
     expect(understandFingerprint('qwen-instruct')).toMatch(/^llm:qwen-instruct:/);
     expect(understandFingerprint('a')).not.toBe(understandFingerprint('b'));
   });
 
   it('fingerprints the embedding model that merges entities, and is unchanged without one', () => {
-    expect(understandFingerprint(null, null)).toBe('classic:classic-2');
-    expect(understandFingerprint(null, 'glove')).toMatch(/^classic:classic-2\+entities:glove:/);
+    expect(understandFingerprint(null, null)).toBe('classic:classic-3');
+    expect(understandFingerprint(null, 'glove')).toMatch(/^classic:classic-3\+entities:glove:/);
     expect(understandFingerprint(null, 'glove')).not.toBe(understandFingerprint(null, 'minilm'));
     expect(understandFingerprint('qwen', 'glove')).not.toBe(understandFingerprint('qwen', null));
   });

@@ -1,0 +1,116 @@
+import type { Engine } from '../engine/engine.ts';
+import type { WorkerHost } from '../engine/worker-host.ts';
+import type { BackgroundIngest } from '../ingest/background.ts';
+import type { Lane } from '../engine/workflow.ts';
+import { App, openApp } from './app.ts';
+import type { Api } from './contract.ts';
+import { dispatch, isApiEvent, isApiMethod, toWireError, validated } from './dispatch.ts';
+import { serveRpc, type RpcPort } from './rpc.ts';
+import { ApiInputError } from './schemas.ts';
+import { startEngineHost } from './engine-host.ts';
+
+export interface ServiceOptions {
+  dataDir: string;
+  /** Module with the workflows (the engine and its workers import it). Default: openApp's. */
+  registryModule?: string;
+  /** Worker processes: Node's child_process by default; brokered by Electron's main in the app. */
+  workerHost?: WorkerHost;
+  /** Workers per lane (0 runs nothing on a lane). Default: the machine's plan. */
+  lanes?: Partial<Record<Lane, number>>;
+  leaseMs?: number;
+  /** Run the engine and the background feed refresh. Default true; false serves the API only. */
+  engine?: boolean;
+  /**
+   * Live holds to take before the engine claims anything: what the shell knows of the machine
+   * right now (on battery: the gpu lane). Never stored over the user's pause.
+   */
+  holds?: { lane: Lane; reason: string }[];
+  /** Start the schedule of feed refreshes at once. Default true (with the engine). */
+  ingest?: boolean;
+  onError?: (err: Error) => void;
+  /**
+   * What must work before the engine starts (`earshot serve`: its port): when it throws, the
+   * library is closed and nothing was started. Default none.
+   */
+  beforeEngine?: (app: App) => Promise<void>;
+}
+
+export interface Service {
+  /** The implementation; its `events` bus carries every ApiEvents event, the engine's too. */
+  readonly app: App;
+  /** The same, behind the dispatcher: what a shell calls with arguments from outside. */
+  readonly api: Api;
+  readonly engine: Engine;
+  readonly ingest: BackgroundIngest | null;
+  /** Hold or release a lane for a live reason (the power source changed); tells every shell. */
+  setHold(lane: Lane, reason: string, on: boolean): void;
+  /**
+   * Answer a client on a message port (a window, Electron's main): calls through the dispatcher,
+   * the events it listens to. Returns a function that stops answering it.
+   */
+  connect(port: RpcPort): () => void;
+  /** Stop refreshing, let running steps finish within `graceMs`, release holds, close the library. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/**
+ * The library as a service: the API (queries, search with its embedder and index, feed refresh,
+ * imports, model management) and the engine with its workers, over one library it alone writes.
+ * One implementation for every shell: `earshot run` and `earshot serve` start it in their own
+ * process; the desktop app starts it in a utility process (electron/service), so none of this
+ * runs on the thread that draws windows.
+ */
+export async function startService(options: ServiceOptions): Promise<Service> {
+  const runEngine = options.engine ?? true;
+  const ctx = await openApp(options.dataDir, {
+    ...(options.registryModule ? { registryModule: options.registryModule } : {}),
+    lanes: runEngine ? options.lanes : { gpu: 0, cpu: 0, io: 0 },
+    leaseMs: options.leaseMs,
+    detectGpus: runEngine,
+  });
+  const app = new App(ctx);
+  const onError = options.onError ?? (() => {});
+  try {
+    await options.beforeEngine?.(app);
+    for (const h of options.holds ?? []) app.holds.set(h.lane, h.reason, true);
+  } catch (err) {
+    ctx.db.close();
+    throw err;
+  }
+  const host = startEngineHost(ctx, {
+    ...(options.workerHost ? { host: options.workerHost } : {}),
+    leaseMs: options.leaseMs,
+    events: app.events,
+    onError,
+  });
+  if (runEngine && (options.ingest ?? true)) host.ingest?.start();
+  let stopping: Promise<void> | null = null;
+  return {
+    app,
+    api: validated(app),
+    engine: host.engine,
+    ingest: host.ingest,
+    setHold: (lane, reason, on) => void app.setHold(lane, reason, on),
+    connect: (port) =>
+      serveRpc(port, {
+        call: (method, args) =>
+          isApiMethod(method)
+            ? dispatch(app, method, args)
+            : Promise.reject(new ApiInputError(`There is no API method "${method}".`)),
+        subscribe: (event, send) => (isApiEvent(event) ? app.events.on(event, send) : null),
+        toWire: toWireError,
+      }),
+    shutdown(graceMs = 10_000) {
+      stopping ??= (async () => {
+        await host.stopEngine(graceMs);
+        try {
+          app.holds.close();
+        } catch (err) {
+          onError(err as Error);
+        }
+        ctx.db.close();
+      })();
+      return stopping;
+    },
+  };
+}
