@@ -19,11 +19,11 @@ export function logFile(dataDir: string): string {
 export function createLog(dataDir: string, component: string, env: NodeJS.ProcessEnv = process.env): Logger {
   const level = env.EARSHOT_LOG_LEVEL ?? 'info';
   if (level === 'silent') return pino({ level: 'silent' });
-  // Opened here, synchronously: a destination still opening when the process exits (a worker
-  // told to shut down at once) made pino's exit flush throw "sonic boom is not ready yet".
   const file = logFile(dataDir);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const destination = pino.destination({
+    // Opened here, synchronously: a process that exits at once (a worker told to stop) can still
+    // flush; a destination still opening its file throws "sonic boom is not ready yet" on exit.
     dest: fs.openSync(file, 'a'),
     // Buffered: a busy engine logs two lines per job and must not wait on the disk for each.
     // The engine flushes it when it stops.

@@ -157,20 +157,25 @@ export class AssetSources {
     return { kind: 'remote', url: ep.enclosure_url, trustedHost: hostOf(ep.feed_url) };
   }
 
-  private artworkUrl(kind: 'feed' | 'episode', id: number): string | null {
+  /** The picture's address, and the host of its feed (the one private host it may be on). */
+  private artworkUrl(
+    kind: 'feed' | 'episode',
+    id: number,
+  ): { url: string; trustedHost: string | null } | null {
     const db = this.options.db;
     if (kind === 'feed') {
-      const f = db.prepare('SELECT image_url FROM feeds WHERE id = ?').get(id) as
-        { image_url: string | null } | undefined;
-      return isHttp(f?.image_url) ? f.image_url : null;
+      const f = db.prepare('SELECT image_url, url FROM feeds WHERE id = ?').get(id) as
+        { image_url: string | null; url: string } | undefined;
+      return isHttp(f?.image_url) ? { url: f.image_url, trustedHost: hostOf(f.url) } : null;
     }
     const e = db
       .prepare(
-        `SELECT json_extract(e.extra, '$.imageUrl') AS own, f.image_url AS show
+        `SELECT json_extract(e.extra, '$.imageUrl') AS own, f.image_url AS show, f.url AS feed
            FROM episodes e LEFT JOIN feeds f ON f.id = e.feed_id WHERE e.id = ?`,
       )
-      .get(id) as { own: string | null; show: string | null } | undefined;
-    return isHttp(e?.own) ? e.own : isHttp(e?.show) ? e.show : null;
+      .get(id) as { own: string | null; show: string | null; feed: string | null } | undefined;
+    const url = isHttp(e?.own) ? e.own : isHttp(e?.show) ? e.show : null;
+    return url ? { url, trustedHost: hostOf(e?.feed) } : null;
   }
 
   private cached(hash: string): { file: string; ext: ImageExt } | null {
@@ -182,15 +187,21 @@ export class AssetSources {
   }
 
   /** Fetch a picture once (callers at the same time share the fetch) and keep it; null when it cannot be had. */
-  private fetchArtwork(url: string, hash: string): Promise<string | null> {
+  private fetchArtwork(url: string, trustedHost: string | null, hash: string): Promise<string | null> {
     let pending = this.inFlight.get(hash);
     if (pending) return pending;
     pending = (async () => {
       try {
         const body = this.options.fetchImage
           ? await this.options.fetchImage(url)
-          : (await fetchDocument(url, { what: 'artwork', maxBytes: MAX_ARTWORK_BYTES, timeoutMs: 20_000 }))
-              .body;
+          : (
+              await fetchDocument(url, {
+                what: 'artwork',
+                maxBytes: MAX_ARTWORK_BYTES,
+                timeoutMs: 20_000,
+                trustedHost,
+              })
+            ).body;
         const ext = sniffImage(body);
         if (!ext || body.length > MAX_ARTWORK_BYTES) throw new Error('not a picture Earshot shows');
         const dir = path.join(this.options.dataDir, 'artwork');
@@ -212,15 +223,15 @@ export class AssetSources {
   }
 
   private async artwork(kind: 'feed' | 'episode', id: number): Promise<AssetSource> {
-    const url = this.artworkUrl(kind, id);
-    if (!url) return missing(`There is no artwork for this ${kind === 'feed' ? 'show' : 'episode'}.`);
-    const hash = createHash('sha256').update(url).digest('hex').slice(0, 32);
+    const art = this.artworkUrl(kind, id);
+    if (!art) return missing(`There is no artwork for this ${kind === 'feed' ? 'show' : 'episode'}.`);
+    const hash = createHash('sha256').update(art.url).digest('hex').slice(0, 32);
     let hit = this.cached(hash);
     if (!hit) {
       const failed = this.failedAt.get(hash);
       if (failed !== undefined && (this.options.now ?? Date.now)() - failed < ARTWORK_RETRY_MS)
         return missing('The artwork could not be fetched; Earshot will try again later.');
-      await this.fetchArtwork(url, hash);
+      await this.fetchArtwork(art.url, art.trustedHost, hash);
       hit = this.cached(hash);
       if (!hit) return missing('The artwork could not be fetched; Earshot will try again later.');
     }

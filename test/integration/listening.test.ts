@@ -418,12 +418,15 @@ describe('media and artwork from Earshot’s own origin', () => {
     let server: RunningServer | null = null;
     try {
       server = await serveApi({ api: app, assets: new Assets({ db: ctx.db, dataDir: ctx.dataDir }) });
-      const res = await fetch(`${server.url}/media/${id}`, { headers: { range: 'bytes=4-7' } });
+      const auth = { authorization: `Bearer ${server.token}` };
+      // Like every route, the media route needs serve's token.
+      expect((await fetch(`${server.url}/media/${id}`)).status).toBe(401);
+      const res = await fetch(`${server.url}/media/${id}`, { headers: { range: 'bytes=4-7', ...auth } });
       expect(res.status).toBe(206);
       expect(Buffer.from(await res.arrayBuffer())).toEqual(audio.subarray(4, 8));
       const other = await new Promise<number>((resolve, reject) =>
         http
-          .get(`${server!.url}/media/${id}`, { headers: { host: 'evil.example' } }, (r) => {
+          .get(`${server!.url}/media/${id}`, { headers: { host: 'evil.example', ...auth } }, (r) => {
             r.resume();
             resolve(r.statusCode ?? 0);
           })
