@@ -18,10 +18,10 @@
  * QUIET_CORES, reports how many cores they used while it ran (/proc/stat less our own CPU), and
  * the ratio over the quiet runs alone is printed beside the median of all.
  *
- * The baseline CLI: WHISPER_CLI=/path/to/main (or whisper-cli), else whisper.cpp v1.7.2 — the
- * version @napi-rs/whisper 0.0.4 vendors — at /work/baselines/whisper.cpp if it was built there.
- * It is built from whisper.cpp's public source outside this repository; without one (or with
- * WHISPER_CLI=none), Earshot's side still runs and the baseline is reported as skipped.
+ * The baseline CLI: WHISPER_CLI=/path/to/main (or whisper-cli) — whisper.cpp v1.7.2, the version
+ * @napi-rs/whisper 0.0.4 vendors, built from whisper.cpp's public source outside this repository
+ * (BUILD_HINT). Without it (or with WHISPER_CLI=none), Earshot's side still runs and the baseline
+ * is reported as skipped.
  *
  * The model: EARSHOT_BENCH_WHISPER_MODEL=/path/ggml-*.bin, else "empty" models of the sizes in
  * BENCH_MODELS (default tiny.en,base.en; test/helpers/whisper-model.ts: real dimensions, no
@@ -66,7 +66,6 @@ const EMPTY_SIZES = (process.env.BENCH_MODELS ?? 'tiny.en,base.en')
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean) as WhisperModelSize[];
-const DEFAULT_CLI = '/work/baselines/whisper.cpp/build/bin/main';
 const BUILD_HINT =
   'git clone https://github.com/ggml-org/whisper.cpp && cd whisper.cpp && git checkout v1.7.2 && ' +
   'cmake -B build -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON && cmake --build build -j2 --target main';
@@ -639,8 +638,7 @@ function findCli(): { cli: string | null; why: string } {
     if (!fs.existsSync(set)) throw new Error(`WHISPER_CLI=${set}: no such file`);
     return { cli: set, why: 'WHISPER_CLI' };
   }
-  if (fs.existsSync(DEFAULT_CLI)) return { cli: DEFAULT_CLI, why: 'whisper.cpp v1.7.2, the default path' };
-  return { cli: null, why: `WHISPER_CLI is not set and ${DEFAULT_CLI} does not exist` };
+  return { cli: null, why: 'WHISPER_CLI is not set' };
 }
 
 async function main(tmp: string): Promise<void> {

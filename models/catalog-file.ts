@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import { CATALOG, memoryFor, type CatalogEntry } from './catalog.ts';
 import { ModelError } from './errors.ts';
+import { clause } from '../pipeline/clause.ts';
 
 const entrySchema = z.object({
   id: z.string().min(1),
@@ -38,7 +39,7 @@ export function loadCatalog(env: NodeJS.ProcessEnv = process.env): readonly Cata
   } catch (err) {
     throw new ModelError(
       'MODEL_CATALOG',
-      `Cannot read the model catalog named by EARSHOT_MODEL_CATALOG (${file}): ${(err as Error).message}. Fix the file or unset the variable.`,
+      `Cannot read the model catalog named by EARSHOT_MODEL_CATALOG (${file}): ${clause((err as Error).message)}. Fix the file or unset the variable.`,
     );
   }
   const parsed = z.array(entrySchema).safeParse(raw);
@@ -46,7 +47,7 @@ export function loadCatalog(env: NodeJS.ProcessEnv = process.env): readonly Cata
     const issue = parsed.error.issues[0]!;
     throw new ModelError(
       'MODEL_CATALOG',
-      `The model catalog ${file} (EARSHOT_MODEL_CATALOG) is not valid: ${issue.path.join('.')}: ${issue.message}.`,
+      `The model catalog ${file} (EARSHOT_MODEL_CATALOG) is not valid: ${issue.path.join('.')}: ${clause(issue.message)}.`,
     );
   }
   return parsed.data.map((e) => ({

@@ -6,6 +6,7 @@ import { fsyncFile } from '../pipeline/store/fsync.ts';
 import { streamToFile } from '../pipeline/base/stream-to-file.ts';
 import { USER_AGENT, networkProblem } from '../pipeline/base/net.ts';
 import { ModelError } from './errors.ts';
+import { clause } from '../pipeline/clause.ts';
 
 /** What to fetch and what the finished file must be. */
 export interface DownloadTarget {
@@ -164,7 +165,7 @@ export async function downloadModel(
       const onDisk = fs.statSync(part, { throwIfNoEntry: false })?.size ?? 0;
       throw new ModelError(
         'MODEL_INTERRUPTED',
-        `The download of ${target.id} was interrupted${onDisk > 0 ? ` after ${mb(onDisk)}` : ''}: ${net.message.replace(/;.*$/, '')}. ` +
+        `The download of ${target.id} was interrupted${onDisk > 0 ? ` after ${mb(onDisk)}` : ''}: ${clause(net.message.replace(/;.*$/, ''))}. ` +
           `${onDisk > 0 ? 'What arrived is kept: run' : 'Run'} \`${hint}\` again to ${onDisk > 0 ? 'resume' : 'retry'}.`,
         { cause: err },
       );

@@ -14,6 +14,7 @@ import { isProcessAlive } from '../pipeline/engine/process-alive.ts';
 import { systemClock, type Clock } from '../pipeline/engine/clock.ts';
 import type { ModelActionView, ModelView } from '../pipeline/api/contract.ts';
 import { fsyncDir } from '../pipeline/store/fsync.ts';
+import { hostReachable } from './reachable.ts';
 import { commitFile } from '../pipeline/base/artifacts.ts';
 
 export { modelsDir } from './location.ts';
@@ -57,6 +58,11 @@ export interface ModelManagerOptions {
   freeBytes?: (dir: string) => number;
   /** Least time between two progress reports, in ms. Default 200. */
   progressIntervalMs?: number;
+  /**
+   * Called after the active model of a kind changed (chosen, or cleared by a removal: `id`
+   * null), so work waiting for one can go on. Default: nothing.
+   */
+  onActiveChanged?: (kind: ModelKind, id: string | null) => void;
 }
 
 export interface InstallOptions {
@@ -448,7 +454,7 @@ export class ModelManager {
             : 'the catalog publishes neither a checksum nor a size for it, so it could not be checked';
       return {
         model: this.view(id),
-        message: `Installed ${id} (${size(bytes)}, ${how}; ${check}).${this.activeId(entry.kind) ? '' : ` Make it the ${entry.kind} model with \`earshot models use ${id}\`.`}`,
+        message: `Installed ${id} (${size(bytes)}, ${how}; ${check}). ${this.chooseIfNone(entry.kind, id)}`,
       };
     } finally {
       release();
@@ -527,9 +533,10 @@ export class ModelManager {
           label: null,
           installed_at: this.clock.now(),
         });
+        const chosen = this.chooseIfNone(match.kind, match.id);
         return {
           model: this.view(match.id),
-          message: `Imported ${from} as ${match.id} (${size(st.size)}; ${verified === 'hash' ? 'it matches the published checksum' : 'the catalog has no checksum for it: its size matches'}).`,
+          message: `Imported ${from} as ${match.id} (${size(st.size)}; ${verified === 'hash' ? 'it matches the published checksum' : 'the catalog has no checksum for it: its size matches'}). ${chosen}`,
         };
       }
       if (!kindByFormat) {
@@ -570,13 +577,15 @@ export class ModelManager {
         installed_at: this.clock.now(),
       });
       const lookalike = this.catalog.find((e) => path.basename(e.file) === name);
+      const chosen = this.chooseIfNone(kindByFormat, id);
       return {
         model: this.view(id),
         message:
           `Imported ${from} as the custom ${kindByFormat} model ${id} (${size(st.size)}; a custom model is not verified against the catalog).` +
           (lookalike
             ? ` It is named like the catalog's ${lookalike.id} but its content is different; to get that model, run \`earshot models install ${lookalike.id}\`.`
-            : ''),
+            : '') +
+          ` ${chosen}`,
       };
     } finally {
       fs.rmSync(staged, { force: true });
@@ -633,10 +642,37 @@ export class ModelManager {
       label: path.basename(from),
       installed_at: this.clock.now(),
     });
+    const chosen = this.chooseIfNone('embedding', id);
     return {
       model: this.view(id),
-      message: `Imported the folder ${from} as the custom embedding model ${id} (${size(bytes)}; not verified against the catalog).`,
+      message: `Imported the folder ${from} as the custom embedding model ${id} (${size(bytes)}; not verified against the catalog). ${chosen}`,
     };
+  }
+
+  /**
+   * A model just installed becomes its kind's model when none is chosen (an installed model that
+   * nothing uses helps nobody). Says which model is active either way.
+   */
+  private chooseIfNone(kind: ModelKind, id: string): string {
+    const active = this.activeId(kind);
+    if (active === null || (active !== id && !this.row(active))) {
+      this.setActive(kind, id);
+      return `It is now the active ${kind} model.`;
+    }
+    if (active === id) return `It is the active ${kind} model.`;
+    return `The active ${kind} model is still ${active}; \`earshot models use ${id}\` switches to this one.`;
+  }
+
+  private setActive(kind: ModelKind, id: string): void {
+    writeTx(this.db, `choosing the ${kind} model`, () => {
+      this.db
+        .prepare(
+          `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        )
+        .run(activeKey(kind), id, this.clock.now());
+    });
+    this.options.onActiveChanged?.(kind, id);
   }
 
   /** Delete an installed model (and any unfinished download of it). Clears it as the active model, and says so. */
@@ -670,6 +706,7 @@ export class ModelManager {
     });
     fs.rmSync(path.join(this.dir, id), { recursive: true, force: true });
     dropPartial();
+    if (wasActive) this.options.onActiveChanged?.(row.kind, null);
     return {
       model: {
         ...before,
@@ -684,7 +721,7 @@ export class ModelManager {
       message:
         `Removed ${id} (${size(row.bytes)} freed).` +
         (wasActive
-          ? ` It was the active ${row.kind} model, so no ${row.kind} model is active now: choose one with \`earshot models use ID\`.`
+          ? ` It was the active ${row.kind} model, so no ${row.kind} model is active now: ${this.nextStep(row.kind)}.`
           : ''),
     };
   }
@@ -704,14 +741,7 @@ export class ModelManager {
     const problem = rowProblem(row, this.dir);
     if (problem) throw problem;
     const previous = this.activeId(row.kind);
-    writeTx(this.db, `choosing the ${row.kind} model`, () => {
-      this.db
-        .prepare(
-          `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-        )
-        .run(activeKey(row.kind), id, this.clock.now());
-    });
+    this.setActive(row.kind, id);
     return {
       model: this.view(id),
       message:
@@ -719,6 +749,59 @@ export class ModelManager {
           ? `${id} already is the active ${row.kind} model.`
           : `${id} is now the active ${row.kind} model${previous ? ` (instead of ${previous})` : ''}.`,
     };
+  }
+
+  /**
+   * The model of a kind to suggest: the one `earshot models advise` recommended on this machine
+   * (it records it), else a sensible first choice from the catalog.
+   */
+  recommended(kind: ModelKind): string | null {
+    const advised = this.db
+      .prepare('SELECT value FROM settings WHERE key = ?')
+      .get(`model.advice.${kind}`) as { value: string } | undefined;
+    const fallback: Record<ModelKind, string> = {
+      whisper: 'whisper-base.en',
+      llm: 'qwen2.5-1.5b-instruct-q4_k_m',
+      embedding: 'all-minilm-l6-v2-onnx-quantized',
+    };
+    for (const id of [advised?.value, fallback[kind]]) if (id && this.entry(id)) return id;
+    return this.catalog.find((e) => e.kind === kind)?.id ?? null;
+  }
+
+  /**
+   * What to do on this machine when no model of a kind can be used, as a clause ("install one
+   * with …"): choose one that is installed; else install the recommended one — or, when the
+   * model host cannot be reached (`reachable` false), import a file fetched elsewhere; both
+   * when reachability is not known.
+   */
+  nextStep(kind: ModelKind, reachable?: boolean): string {
+    const installed = this.db
+      .prepare('SELECT id FROM models WHERE kind = ? ORDER BY installed_at DESC, id')
+      .all(kind) as {
+      id: string;
+    }[];
+    const usable = installed.find((r) => !rowProblem(this.row(r.id)!, this.dir));
+    if (usable) return `choose one with \`earshot models use ${usable.id}\``;
+    const rec = this.recommended(kind);
+    const entry = rec ? this.entry(rec) : undefined;
+    const install = `install one with \`earshot models install ${rec ?? 'ID'}\``;
+    const importIt = `import a file you have with \`earshot models import FILE\``;
+    if (reachable === false)
+      return `this machine cannot reach ${entry ? new URL(entry.url).host : 'the model host'}, so download ${entry ? `${entry.url} ` : 'a model '}on another machine and ${importIt}`;
+    if (reachable === true) return install;
+    return `${install}, or ${importIt}`;
+  }
+
+  /**
+   * `nextStep`, with reachability found out: when no installed model can be chosen, whether the
+   * recommended model's host answers (a few seconds at most) decides between install and import.
+   */
+  async nextStepHere(kind: ModelKind, reachable = hostReachable): Promise<string> {
+    const installed = this.db.prepare('SELECT id FROM models WHERE kind = ?').all(kind) as { id: string }[];
+    if (installed.some((r) => !rowProblem(this.row(r.id)!, this.dir))) return this.nextStep(kind);
+    const rec = this.recommended(kind);
+    const entry = rec ? this.entry(rec) : undefined;
+    return this.nextStep(kind, entry ? await reachable(entry.url) : undefined);
   }
 
   /** The active model of a kind, checked on disk; see activeModel(). */

@@ -45,3 +45,14 @@ export interface EpisodeInput {
 export function whisperMode(input: EpisodeInput): 'auto' | 'always' {
   return input.whisper === 'always' ? 'always' : 'auto';
 }
+
+/** Whether the publisher's transcript makes Whisper unnecessary for this episode. */
+export function publisherCovers(input: EpisodeInput, outputs: Record<string, unknown>): boolean {
+  const pub = outputs['publisher-transcript'] as { transcript?: { path: string } | null } | undefined;
+  return input.whisper !== 'always' && !!pub?.transcript;
+}
+
+/** What a step waits for when no model of a kind is chosen (`Queue.wake(modelResource(kind))`). */
+export function modelResource(kind: 'whisper' | 'llm' | 'embedding'): string {
+  return `model:${kind}`;
+}

@@ -1,4 +1,6 @@
-import type { WorkflowDef } from './engine/workflow.ts';
+import type { Json, WorkflowDef } from './engine/workflow.ts';
+import type { Db } from './store/db.ts';
+import { activeModels } from './ingest/episodes.ts';
 import { downloadStep } from './steps/download-def.ts';
 import { publisherTranscriptStep } from './steps/publisher-transcript-def.ts';
 import { decodeStep } from './steps/decode-def.ts';
@@ -22,6 +24,11 @@ export type { EpisodeInput } from './episode-input.ts';
  */
 export const episodeWorkflow: WorkflowDef = {
   kind: 'episode',
+  // Woken (a model was chosen): the models are the ones active now, as if queued now.
+  refreshInput: (input: Json, db: Db) => ({
+    ...(input as Record<string, Json>),
+    ...activeModels(db, (input as { language?: string | null }).language),
+  }),
   steps: [downloadStep, publisherTranscriptStep, decodeStep, transcribeStep, understandStep, indexStep],
 };
 

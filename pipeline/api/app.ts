@@ -20,6 +20,8 @@ import { decoderInfo } from '../ingest/ffmpeg.ts';
 import { activeModel, ModelManager, modelsDir } from '../../models/manager.ts';
 import type {
   Api,
+  EpisodeRefView,
+  FailureGroupView,
   JobView,
   JobsQuery,
   LaneView,
@@ -67,6 +69,10 @@ import { graph } from '../understand/graph.ts';
 import type { GraphQuery, GraphView } from './contract.ts';
 import type { SearchQuery, SearchView } from './contract.ts';
 import { Searcher, searchDate } from '../search/search.ts';
+import { episodeRefs, failureGroups } from './failures.ts';
+import { modelResource } from '../episode-input.ts';
+import { writeTx } from '../store/index.ts';
+import { clause } from '../clause.ts';
 import type {
   EpisodeDetailView,
   EpisodePageQuery,
@@ -179,10 +185,11 @@ function refuseOrphanedMedia(dataDir: string): void {
   );
 }
 
-function jobView(r: JobRow): JobView {
+function jobView(r: JobRow, episode: EpisodeRefView | null): JobView {
   return {
     id: r.id,
     workflowId: r.workflow_id,
+    episode,
     step: r.step,
     lane: r.lane,
     state: r.state,
@@ -221,6 +228,10 @@ export class App implements Api {
       dataDir: this.ctx.dataDir,
       db: this.ctx.db,
       clock: this.ctx.clock,
+      // Episodes waiting for a model of this kind go on at once (an engine claims them).
+      onActiveChanged: (kind, id) => {
+        if (id !== null) this.ctx.queue.wake(modelResource(kind));
+      },
     });
     return this.modelManager;
   }
@@ -289,6 +300,7 @@ export class App implements Api {
       }));
     const workflows: Record<WorkflowStatus, number> = {
       queued: 0,
+      waiting: 0,
       running: 0,
       completed: 0,
       dead: 0,
@@ -300,30 +312,41 @@ export class App implements Api {
     }[]) {
       workflows[r.status] = r.n;
     }
-    const deadLetters = (
-      this.db
-        .prepare(
-          `SELECT id, kind, subject, dead_reason, updated_at FROM workflows WHERE status = 'dead' ORDER BY updated_at DESC LIMIT 100`,
-        )
-        .all() as {
-        id: string;
-        kind: string;
-        subject: string;
-        dead_reason: string | null;
-        updated_at: number;
-      }[]
-    ).map((r) => ({
+    const deadRows = this.db
+      .prepare(
+        `SELECT id, kind, subject, dead_reason, updated_at FROM workflows WHERE status = 'dead' ORDER BY updated_at DESC LIMIT 100`,
+      )
+      .all() as {
+      id: string;
+      kind: string;
+      subject: string;
+      dead_reason: string | null;
+      updated_at: number;
+    }[];
+    const refs = episodeRefs(
+      this.db,
+      deadRows.filter((r) => r.kind === 'episode').map((r) => r.subject),
+    );
+    const deadLetters = deadRows.map((r) => ({
       workflowId: r.id,
       kind: r.kind,
       subject: r.subject,
+      episode: (r.kind === 'episode' && refs.get(r.subject)) || null,
       reason: r.dead_reason ?? 'unknown',
       updatedAt: r.updated_at,
     }));
+    const waiting = this.db
+      .prepare(
+        `SELECT waiting_for AS resource, waiting_what AS what, count(*) AS episodes FROM workflows
+         WHERE status = 'waiting' GROUP BY waiting_for, waiting_what ORDER BY episodes DESC`,
+      )
+      .all() as StatusView['waiting'];
     return {
       dataDir: this.ctx.dataDir,
       lanes: LANES.map((l) => this.lane(l)),
       workers,
       workflows,
+      waiting,
       deadLetters,
     };
   }
@@ -336,7 +359,7 @@ export class App implements Api {
       where.push('state = ?');
       params.push(q.state);
     } else {
-      where.push(`state IN ('queued', 'running', 'failed')`);
+      where.push(`state IN ('queued', 'waiting', 'running', 'failed')`);
     }
     if (q.lane) {
       where.push('lane = ?');
@@ -344,11 +367,16 @@ export class App implements Api {
     }
     const rows = this.db
       .prepare(
-        `SELECT * FROM jobs WHERE ${where.join(' AND ')}
-         ORDER BY state = 'running' DESC, priority DESC, run_at, id LIMIT ?`,
+        `SELECT j.*, w.kind AS wf_kind, w.subject AS wf_subject FROM jobs j JOIN workflows w ON w.seq = j.wf_seq
+         WHERE ${where.map((w) => `j.${w}`).join(' AND ')}
+         ORDER BY j.state = 'running' DESC, j.state = 'waiting', j.priority DESC, j.run_at, j.id LIMIT ?`,
       )
-      .all(...params, q.limit ?? 50) as JobRow[];
-    return rows.map(jobView);
+      .all(...params, q.limit ?? 50) as (JobRow & { wf_kind: string; wf_subject: string })[];
+    const refs = episodeRefs(
+      this.db,
+      rows.filter((r) => r.wf_kind === 'episode').map((r) => r.wf_subject),
+    );
+    return rows.map((r) => jobView(r, (r.wf_kind === 'episode' && refs.get(r.wf_subject)) || null));
   }
 
   async workflow(wid: string): Promise<WorkflowView> {
@@ -370,9 +398,11 @@ export class App implements Api {
       id: wf.id,
       kind: wf.kind,
       subject: wf.subject,
+      episode: (wf.kind === 'episode' && episodeRefs(this.db, [wf.subject]).get(wf.subject)) || null,
       status: wf.status,
       priority: wf.priority,
       deadReason: wf.dead_reason,
+      waitingFor: wf.status === 'waiting' ? wf.waiting_what : null,
       createdAt: wf.created_at,
       updatedAt: wf.updated_at,
       completedAt: wf.completed_at,
@@ -457,7 +487,10 @@ export class App implements Api {
       this.subscriptions.feed(feedId);
       return this.subscriptions.refreshMany([feedId]);
     }
-    return this.subscriptions.refreshMany(this.subscriptions.list().map((f) => f.id));
+    return this.subscriptions.refreshMany(
+      this.subscriptions.list().map((f) => f.id),
+      { onProgress: (p) => this.events.emit('onFeedProgress', p) },
+    );
   }
 
   async feeds(): Promise<FeedView[]> {
@@ -465,7 +498,9 @@ export class App implements Api {
   }
 
   async importOpml(opml: string, backlog?: string): Promise<OpmlImportView> {
-    return this.subscriptions.importOpml(opml, backlog);
+    return this.subscriptions.importOpml(opml, backlog, {
+      onProgress: (p) => this.events.emit('onFeedProgress', p),
+    });
   }
 
   async process(ids?: number[], opts?: ProcessOptions): Promise<string[]> {
@@ -508,7 +543,7 @@ export class App implements Api {
       t = JSON.parse(fs.readFileSync(art.path, 'utf8')) as Transcript;
     } catch (err) {
       throw new ApiInputError(
-        `The transcript file of episode ${id} (${art.path}) cannot be read: ${(err as Error).message}. \`earshot process ${id}\` makes it again.`,
+        `The transcript file of episode ${id} (${art.path}) cannot be read: ${clause((err as Error).message)}. \`earshot process ${id}\` makes it again.`,
       );
     }
     return {
@@ -636,12 +671,22 @@ export class App implements Api {
         language: string;
       }[]
     ).map((r) => r.language);
-    return advise({
+    const advice = await advise({
       hardware,
       backlog: { ...backlog, unknownLength: backlog.unknownLength ?? 0 },
       feedLanguages: languages,
       ...(opts?.seconds ? { seconds: opts.seconds } : {}),
     });
+    // Remembered: when no model can be used, the advice names the one measured best here.
+    writeTx(this.db, 'recording the model advice', () => {
+      const put = this.db.prepare(
+        `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      );
+      put.run('model.advice.whisper', advice.whisper.id, this.ctx.clock.now());
+      put.run('model.advice.llm', advice.llm.id, this.ctx.clock.now());
+    });
+    return advice;
   }
 
   async exportOpml(): Promise<string> {
@@ -699,6 +744,40 @@ export class App implements Api {
       if (err instanceof EditError) throw new ApiInputError(err.message);
       throw err;
     }
+  }
+
+  async failures(): Promise<FailureGroupView[]> {
+    return failureGroups(this.db);
+  }
+
+  async skipEpisodes(ids: number[]): Promise<EpisodeView[]> {
+    const rows = ids.map((id) => {
+      const e = this.db.prepare('SELECT id, key FROM episodes WHERE id = ?').get(id) as
+        { id: number; key: string } | undefined;
+      if (!e) throw new ApiInputError(`There is no episode ${id}; \`earshot episodes\` lists them.`);
+      return e;
+    });
+    const now = this.ctx.clock.now();
+    writeTx(this.db, 'skipping episodes', () => {
+      for (const e of rows) {
+        // Its latest workflow, if it failed or waits, stops; one that runs or is done is left alone.
+        const wf = this.db
+          .prepare(
+            `SELECT id, status FROM workflows WHERE kind = 'episode' AND subject = ? ORDER BY seq DESC LIMIT 1`,
+          )
+          .get(e.key) as { id: string; status: string } | undefined;
+        const stopped = wf && (wf.status === 'dead' || wf.status === 'waiting');
+        if (wf && stopped) this.ctx.queue.cancel(wf.id);
+        this.db
+          .prepare(
+            `UPDATE episodes SET notes = NULL, updated_at = ?,
+               status = CASE WHEN ? THEN 'skipped' WHEN status = 'queued' THEN 'listed' ELSE status END WHERE id = ?`,
+          )
+          .run(now, stopped ? 1 : 0, e.id);
+      }
+    });
+    const byId = new Map((await this.subscriptions.episodesById(ids)).map((v) => [v.id, v]));
+    return ids.map((id) => byId.get(id)!);
   }
 
   private listeningStore: Listening | undefined;

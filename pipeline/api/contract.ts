@@ -4,9 +4,18 @@
  * this file, so it must not import Node modules.
  */
 export type LaneName = 'gpu' | 'cpu' | 'io';
-export type WorkflowStatus = 'queued' | 'running' | 'completed' | 'dead' | 'cancelled';
-export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
-export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+/** 'waiting': its next step needs something not there yet (a Whisper model); it resumes by itself. */
+export type WorkflowStatus = 'queued' | 'waiting' | 'running' | 'completed' | 'dead' | 'cancelled';
+export type StepStatus = 'pending' | 'waiting' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type JobState = 'queued' | 'waiting' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** The episode a job, workflow or dead letter works on, by name. */
+export interface EpisodeRefView {
+  id: number;
+  title: string | null;
+  /** The show's title; null for a file you imported. */
+  show: string | null;
+}
 
 export interface LaneView {
   lane: LaneName;
@@ -40,8 +49,19 @@ export interface DeadLetterView {
   workflowId: string;
   kind: string;
   subject: string;
+  /** The episode it was for; null when the work is not an episode's. */
+  episode: EpisodeRefView | null;
   reason: string;
   updatedAt: number;
+}
+
+/** Work that waits for something (a model): how many episodes, and for what. */
+export interface WaitingView {
+  /** What it waits for, as the engine names it ('model:whisper'). */
+  resource: string;
+  /** The same for people: "a Whisper model". */
+  what: string;
+  episodes: number;
 }
 
 export interface StatusView {
@@ -49,12 +69,16 @@ export interface StatusView {
   lanes: LaneView[];
   workers: WorkerView[];
   workflows: Record<WorkflowStatus, number>;
+  /** Episodes waiting for something, by what they wait for (not failures: they resume by themselves). */
+  waiting: WaitingView[];
   deadLetters: DeadLetterView[];
 }
 
 export interface JobView {
   id: number;
   workflowId: string;
+  /** The episode it works on; null when the work is not an episode's. */
+  episode: EpisodeRefView | null;
   step: string;
   lane: LaneName;
   state: JobState;
@@ -84,9 +108,13 @@ export interface WorkflowView {
   id: string;
   kind: string;
   subject: string;
+  /** The episode it works on; null when the work is not an episode's. */
+  episode: EpisodeRefView | null;
   status: WorkflowStatus;
   priority: number;
   deadReason: string | null;
+  /** While waiting: what for, in words ("a Whisper model"). */
+  waitingFor: string | null;
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
@@ -124,7 +152,16 @@ export interface EpisodeView {
   durationMs: number | null;
   enclosureUrl: string | null;
   transcriptUrl: string | null;
+  /**
+   * listed, queued, processing, downloaded, transcribed, understood…; 'waiting' (for what:
+   * `waitingFor`) when it needs something not there yet and resumes by itself once it is;
+   * 'failed' (see `failures`), 'cancelled', or 'skipped' (you gave up on it).
+   */
   status: string;
+  /** What a waiting episode waits for, in words ("a Whisper model"); null otherwise. */
+  waitingFor: string | null;
+  /** Optional parts that were skipped without failing the episode (chapters that would not load). */
+  notes: string[];
   /** A transcript is stored (the publisher's or Whisper's): `transcript` can read it. */
   hasTranscript: boolean;
   /** Its summary, insights and knowledge graph are stored: `show` can read them. */
@@ -278,6 +315,19 @@ export interface ModelProgressEvent {
   total: number | null;
 }
 
+/** Payload of the `onFeedProgress` event: one feed checked while many are (refresh all, OPML import). */
+export interface FeedProgressEvent {
+  phase: 'refresh' | 'import';
+  /** Feeds checked so far, of `total`. */
+  done: number;
+  total: number;
+  feedId: number;
+  url: string;
+  ok: boolean;
+  /** Why it could not be read, for people; null when it was. */
+  error: string | null;
+}
+
 /** Filters and size of a library search (`search`). */
 export interface SearchQuery {
   /** Hits returned. Default 20, at most 200. */
@@ -315,7 +365,7 @@ export interface SearchHitView {
   endMs: number | null;
   /** Which searches found it: by its words, by its meaning (embeddings), or both. */
   matchedBy: ('keyword' | 'meaning')[];
-  /** Reciprocal-rank-fusion score (higher is better). */
+  /** Reciprocal-rank-fusion score (higher is better); a title that is exactly the query gets 1 more, so it comes first. */
   score: number;
 }
 
@@ -399,6 +449,45 @@ export interface CanonicalEntityDetailView extends CanonicalEntityView {
     /** Where the episode first names it; null when the transcript has no times. */
     firstMs: number | null;
   }[];
+}
+
+/** One thing to do about a group of failures. */
+export interface FailureActionView {
+  /**
+   * 'retry': run each episode's failed step again; 'retry-from': run `step` and every later step
+   * again; 'skip': stop trying (a failed episode stays in the library, unprocessed; a skipped
+   * part stays skipped and its note goes away).
+   */
+  kind: 'retry' | 'retry-from' | 'skip';
+  step?: string;
+  /** A button's words: "Try again", "Download again", "Skip". */
+  label: string;
+}
+
+/** Episodes that failed (or lost an optional part) for the same cause, in one show. */
+export interface FailureGroupView {
+  /** Stable while the group lasts: the cause and the show (`earshot failures retry ID`). */
+  id: string;
+  /** What went wrong, as a key: 'audio-missing', 'audio-unreachable', 'chapters-skipped'… */
+  cause: string;
+  /** 'failed': the episodes stopped; 'skipped-part': they were processed without an optional part. */
+  severity: 'failed' | 'skipped-part';
+  /** For people: "3 episodes of Show: the audio address answers 404 …". */
+  message: string;
+  feedId: number | null;
+  show: string | null;
+  episodes: {
+    id: number;
+    title: string | null;
+    show: string | null;
+    /** Its workflow (`retry`, `workflow`); null for a skipped part. */
+    workflowId: string | null;
+    /** The step that failed; null for a skipped part. */
+    step: string | null;
+    /** The error as recorded, or the note. */
+    error: string;
+  }[];
+  actions: FailureActionView[];
 }
 
 /** What a node of the knowledge graph is. */
@@ -744,13 +833,13 @@ export interface Api {
   resumeLane(lane: LaneName): Promise<LaneView>;
   subscribe(url: string, backlog?: string): Promise<FeedView>;
   unsubscribe(feedId: number): Promise<FeedView>;
-  /** Refresh one feed, or every feed when no id is given. */
+  /** Refresh one feed, or every feed when no id is given (a few at once). Progress: `onFeedProgress`. */
   refresh(
     feedId?: number,
   ): Promise<{ refreshed: RefreshView[]; failed: { feedId: number; error: string }[] }>;
   feeds(): Promise<FeedView[]>;
   episodes(query?: { feedId?: number; limit?: number }): Promise<EpisodeView[]>;
-  /** Import an OPML subscription list (its text). */
+  /** Import an OPML subscription list (its text); every feed is read at once. Progress: `onFeedProgress`. */
   importOpml(opml: string, backlog?: string): Promise<OpmlImportView>;
   /** The subscriptions as OPML 2.0 text. */
   exportOpml(): Promise<string>;
@@ -785,6 +874,10 @@ export interface Api {
   graph(query?: GraphQuery): Promise<GraphView>;
   /** Correct one transcript segment (index from 0); understanding and what follows it run again. */
   editSegment(episodeId: number, index: number, text: string): Promise<SegmentEditView>;
+  /** What failed, grouped by cause and show, in plain words, with what can be done (waiting is not failing). */
+  failures(): Promise<FailureGroupView[]>;
+  /** Stop trying these episodes (a failed one stays listed, unprocessed) and clear their notes. */
+  skipEpisodes(episodeIds: number[]): Promise<EpisodeView[]>;
   /** The shows in the library with artwork and unplayed counts; "Your files" last when there are imported episodes. */
   shows(): Promise<ShowView[]>;
   /** A window of a show's episodes (or every episode), newest first, with filters and the total. */
@@ -912,6 +1005,8 @@ export interface ApiEvents {
   /** A lane was paused or resumed (by the user, or held by the machine's power), as `status` shows it. */
   onLaneChanged: LaneView;
   onDigestReady: DigestReadyEvent;
+  /** One feed checked while many are (`refresh` of every feed, `importOpml`). */
+  onFeedProgress: FeedProgressEvent;
 }
 
 export type ApiEvent = keyof ApiEvents;
@@ -925,6 +1020,7 @@ export const API_EVENTS = [
   'onEpisodeChanged',
   'onLaneChanged',
   'onDigestReady',
+  'onFeedProgress',
 ] as const satisfies readonly ApiEvent[];
 type MissingEvents = Exclude<ApiEvent, (typeof API_EVENTS)[number]>;
 export const API_EVENTS_COMPLETE: [MissingEvents] extends [never] ? true : never = true;
@@ -962,6 +1058,8 @@ export const API_METHODS = [
   'entity',
   'graph',
   'editSegment',
+  'failures',
+  'skipEpisodes',
   'shows',
   'episodePage',
   'episode',

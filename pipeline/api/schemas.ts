@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Api, ApiEvent, ApiEvents, ApiMethod, JsonValue } from './contract.ts';
+import { impossibleDay } from '../dates.ts';
 
 /**
  * The zod schemas of the typed API: one argument tuple per method and one payload per event,
@@ -39,7 +40,15 @@ const workflowIdSchema = z.string().min(1, 'Give a workflow id (see `earshot job
 
 const searchDateSchema = z.union([
   z.number().int('A date in ms is a whole number.'),
-  z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'A date is written YYYY-MM-DD (or as an ISO time).'),
+  z.string().superRefine((v, ctx) => {
+    const impossible = impossibleDay(v);
+    if (impossible) ctx.addIssue({ code: 'custom', message: impossible });
+    else if (Number.isNaN(Date.parse(v)))
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${v}" is not a date; write it YYYY-MM-DD (or as an ISO time).`,
+      });
+  }),
 ]);
 
 /** A length of time: "30m", "7d", "1h30m" (read by pipeline/digest/window.ts), or ms. */
@@ -56,7 +65,12 @@ export const argSchemas: ArgSchemas = {
   jobs: z.tuple([
     z
       .object({
-        state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']).optional(),
+        state: z
+          .enum(['queued', 'waiting', 'running', 'done', 'failed', 'cancelled'], {
+            error: (issue) =>
+              `"${String(issue.input)}" is not a job state; the states are queued, waiting, running, done, failed and cancelled.`,
+          })
+          .optional(),
         lane: laneSchema.optional(),
         limit: z.number().int().positive().max(10_000).optional(),
       })
@@ -174,6 +188,10 @@ export const argSchemas: ArgSchemas = {
       .string()
       .min(1, 'Give the corrected text of the segment.')
       .max(10_000, 'That is too long for one segment.'),
+  ]),
+  failures: z.tuple([]),
+  skipEpisodes: z.tuple([
+    z.array(episodeIdSchema).min(1, 'Name at least one episode to skip (see `earshot failures`).'),
   ]),
   shows: z.tuple([]),
   // One tuple with an optional object, so a wrong field gets its own message (not "Invalid input").
@@ -316,6 +334,15 @@ export const eventSchemas: EventSchemas = {
     stories: count,
     episodes: count,
     headline: z.string(),
+  }),
+  onFeedProgress: z.object({
+    phase: z.enum(['refresh', 'import']),
+    done: count,
+    total: count,
+    feedId: id,
+    url: z.string(),
+    ok: z.boolean(),
+    error: z.string().nullable(),
   }),
 } satisfies EventSchemas;
 

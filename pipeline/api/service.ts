@@ -28,6 +28,11 @@ export interface ServiceOptions {
   /** Start the schedule of feed refreshes at once. Default true (with the engine). */
   ingest?: boolean;
   onError?: (err: Error) => void;
+  /**
+   * What must work before the engine starts (`earshot serve`: its port): when it throws, the
+   * library is closed and nothing was started. Default none.
+   */
+  beforeEngine?: (app: App) => Promise<void>;
 }
 
 export interface Service {
@@ -66,6 +71,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const app = new App(ctx);
   const onError = options.onError ?? (() => {});
   try {
+    await options.beforeEngine?.(app);
     for (const h of options.holds ?? []) app.holds.set(h.lane, h.reason, true);
   } catch (err) {
     ctx.db.close();

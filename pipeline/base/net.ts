@@ -1,3 +1,5 @@
+import { clause } from '../clause.ts';
+
 /** How Earshot introduces itself to servers (feeds, audio, transcripts, models). */
 export const USER_AGENT = 'Earshot/0.1 (+https://earshot.app; podcast app)';
 
@@ -49,5 +51,8 @@ export function networkProblem(err: unknown, url: URL, idleMs = 30_000): Network
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
     return problem('HTTP_RESET', `The connection to ${host} broke off; Earshot will try again later.`);
   }
-  return problem('HTTP_FAILED', `Could not reach ${host}: ${cause?.message ?? (err as Error).message}.`);
+  return problem(
+    'HTTP_FAILED',
+    `Could not reach ${host}: ${clause(cause?.message ?? (err as Error).message)}.`,
+  );
 }

@@ -7,7 +7,10 @@ import { serveApi } from '../api/http-server.ts';
 import { fileURLToPath } from 'node:url';
 import { startService } from '../api/service.ts';
 import { ApiInputError } from '../api/schemas.ts';
-import { positiveInt, print, table, when, withApp } from './io.ts';
+import { count, episodeLabel, positiveInt, print, table, when, withApp } from './io.ts';
+import { RunReport } from './run-report.ts';
+import type { ModelKind } from '../api/contract.ts';
+import { App, openApp } from '../api/app.ts';
 import { terminalSafe } from '../ingest/clean-text.ts';
 
 /** A lane's state in words: "active", "paused" (by the user), "paused: on battery" (held), or both. */
@@ -42,7 +45,7 @@ export function registerEngineCommands(program: Command): void {
         const s = await app.status();
         print(cmd, s, () => {
           const lanes = table([
-            ['LANE', 'STATE', 'CONCURRENCY', 'QUEUED', 'WAITING', 'RUNNING'],
+            ['LANE', 'STATE', 'CONCURRENCY', 'QUEUED', 'RETRY LATER', 'RUNNING'],
             ...s.lanes.map((l) => [
               l.lane,
               laneState(l),
@@ -67,10 +70,23 @@ export function registerEngineCommands(program: Command): void {
           const wf = Object.entries(s.workflows)
             .map(([k, v]) => `${k} ${v}`)
             .join(', ');
+          const waiting = s.waiting.map(
+            (w) =>
+              `Waiting: ${count(w.episodes, 'episode')} for ${w.what} (not failed: they go on once there is one).`,
+          );
           const dead = s.deadLetters.length
-            ? s.deadLetters.map((d) => `  ${d.workflowId}  ${d.reason}`).join('\n')
+            ? s.deadLetters
+                .map(
+                  (d) =>
+                    `  ${d.episode ? episodeLabel(d.episode) : `${d.kind} ${d.subject}`} (workflow ${d.workflowId})\n    ${d.reason}`,
+                )
+                .join('\n')
             : '  none';
-          return `Library: ${s.dataDir}\n\n${lanes}\n\n${workers}\n\nWorkflows: ${wf}\nDead letters:\n${dead}`;
+          return [
+            `Library: ${s.dataDir}\n\n${lanes}\n\n${workers}\n\nWorkflows: ${wf}`,
+            ...waiting,
+            `Dead letters (\`earshot failures\` groups them by cause):\n${dead}`,
+          ].join('\n');
         });
       });
     });
@@ -89,9 +105,21 @@ export function registerEngineCommands(program: Command): void {
           jobs.length === 0
             ? 'No jobs.'
             : table([
-                ['JOB', 'WORKFLOW', 'STEP', 'LANE', 'STATE', 'PRIO', 'ATTEMPTS', 'RECOVERIES', 'ERROR'],
+                [
+                  'JOB',
+                  'EPISODE',
+                  'WORKFLOW',
+                  'STEP',
+                  'LANE',
+                  'STATE',
+                  'PRIO',
+                  'ATTEMPTS',
+                  'RECOVERIES',
+                  'ERROR',
+                ],
                 ...jobs.map((j) => [
                   String(j.id),
+                  j.episode ? episodeLabel(j.episode, 48) : '-',
                   j.workflowId,
                   j.step,
                   j.lane,
@@ -121,7 +149,11 @@ export function registerEngineCommands(program: Command): void {
         const w =
           opts.episode !== undefined ? await app.episodeWorkflow(opts.episode) : await app.workflow(id!);
         print(cmd, w, () => {
-          const head = `${w.id}  ${w.kind}  ${w.subject}\nstatus: ${w.status}${w.deadReason ? ` — ${w.deadReason}` : ''}`;
+          const head = [
+            ...(w.episode ? [episodeLabel(w.episode)] : []),
+            `${w.id}  ${w.kind}  ${w.subject}`,
+            `status: ${w.status}${w.deadReason ? ` — ${w.deadReason}` : ''}${w.waitingFor ? ` for ${w.waitingFor}` : ''}`,
+          ].join('\n');
           const steps = table([
             ['STEP', 'LANE', 'STATUS', 'ATTEMPTS', 'RECOVERIES', 'STARTED', 'TOOK', 'ERROR'],
             ...w.steps.map((s) => [
@@ -238,12 +270,26 @@ export function registerEngineCommands(program: Command): void {
         opts: { untilIdle?: boolean; lanes?: Partial<Record<Lane, number>>; grace?: number },
         cmd: Command,
       ) => {
-        const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
-        const { service, engine, ingest, shutdown } = await startServiceProcess(resolveDataDir(dirOpt), opts);
+        const { dataDir: dirOpt, json } = cmd.optsWithGlobals<{ dataDir?: string; json?: boolean }>();
+        const dataDir = resolveDataDir(dirOpt);
+        const { service, engine, ingest, shutdown } = await startServiceProcess(dataDir, opts);
+        const report = new RunReport({
+          db: service.app.ctx.db,
+          dataDir,
+          lanes: engine.concurrency,
+          write: (t) => process.stdout.write(t),
+          tty: process.stdout.isTTY === true,
+          columns: process.stdout.columns,
+          json: json === true,
+          untilIdle: opts.untilIdle === true,
+        });
+        report.attach(engine);
         service.app.events.on('onDigestReady', (e) =>
-          process.stdout.write(
-            `Your digest is ready: ${e.headline} (\`earshot digest --id ${e.digestId}\`).\n`,
-          ),
+          json
+            ? undefined
+            : process.stdout.write(
+                `Your digest is ready: ${e.headline} (\`earshot digest --id ${e.digestId}\`).\n`,
+              ),
         );
         if (opts.untilIdle) {
           const stopped = new Promise<void>((r) => process.once('SIGTERM', r));
@@ -251,15 +297,18 @@ export function registerEngineCommands(program: Command): void {
           // processed) runs in the second.
           for (let round = 0; round < 2; round++) {
             await ingest?.tick();
+            if (round === 0) report.start();
             engine.tick();
             await Promise.race([engine.untilIdle(), stopped]);
           }
           await shutdown();
         } else {
+          report.start();
           ingest?.start();
           await untilSignal();
           await shutdown();
         }
+        await summarize(dataDir, report);
       },
     );
 
@@ -277,10 +326,21 @@ export function registerEngineCommands(program: Command): void {
     .option('--no-engine', 'serve the API and UI only; process nothing')
     .action(async (opts: { port?: number; engine: boolean }, cmd: Command) => {
       const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
-      const host = await startServiceProcess(resolveDataDir(dirOpt), { engine: opts.engine });
       const staticDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
-      const { app } = host.service;
-      const server = await serveApi({ api: app, events: app.events, staticDir, port: opts.port ?? 4747 });
+      let server!: Awaited<ReturnType<typeof serveApi>>;
+      const port = opts.port ?? 4747;
+      // The port first: taken, and nothing is started (no engine left running without a server).
+      const host = await startServiceProcess(resolveDataDir(dirOpt), { engine: opts.engine }, async (app) => {
+        try {
+          server = await serveApi({ api: app, events: app.events, staticDir, port });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+            throw new ApiInputError(
+              `Port ${port} on 127.0.0.1 is taken by another program (another \`earshot serve\`?). Choose another with --port N, or --port 0 for any free one.`,
+            );
+          throw err;
+        }
+      });
       if (opts.engine) host.ingest?.start();
       // The token is new at each start and lives only in this process; the address carries it.
       process.stdout.write(`Earshot is at ${server.openUrl} (Ctrl-C to stop)\n`);
@@ -288,6 +348,23 @@ export function registerEngineCommands(program: Command): void {
       await server.close();
       await host.shutdown();
     });
+}
+
+/** The closing summary, read from the library after the engine stopped (and what to do for what waits). */
+async function summarize(dataDir: string, report: RunReport): Promise<void> {
+  const ctx = await openApp(dataDir);
+  try {
+    const app = new App(ctx);
+    const { waiting } = await app.status();
+    const advice = new Map<string, string>();
+    for (const w of waiting) {
+      const kind = /^model:(whisper|llm|embedding)$/.exec(w.resource)?.[1] as ModelKind | undefined;
+      if (kind) advice.set(w.resource, await app.modelStore.nextStepHere(kind));
+    }
+    report.summary(waiting, advice);
+  } finally {
+    ctx.db.close();
+  }
 }
 
 function untilSignal(): Promise<void> {
@@ -304,6 +381,8 @@ function untilSignal(): Promise<void> {
 async function startServiceProcess(
   dataDir: string,
   opts: { lanes?: Partial<Record<Lane, number>>; grace?: number; engine?: boolean },
+  /** What must work before any worker starts (serve: the port); when it throws, nothing is left running. */
+  first?: (app: App) => Promise<void>,
 ) {
   const leaseMs = process.env.EARSHOT_LEASE_MS ? Number(process.env.EARSHOT_LEASE_MS) : undefined;
   const service = await startService({
@@ -313,6 +392,7 @@ async function startServiceProcess(
     engine: opts.engine ?? true,
     // The schedule starts when the command says so (`run --until-idle` does one round instead).
     ingest: false,
+    ...(first ? { beforeEngine: first } : {}),
     onError: (err) => process.stderr.write(`earshot: ${terminalSafe(err.message)}\n`),
   });
   const shutdown = () => service.shutdown(opts.grace ?? 10_000);

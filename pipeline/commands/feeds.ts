@@ -2,9 +2,45 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { IngestError } from '../ingest/errors.ts';
+import { clause } from '../clause.ts';
 // Checks made inside an action: reported by main() as one line (commander prints only its own).
 import { ApiInputError } from '../api/schemas.ts';
-import { positiveInt, print, table, when, withApp } from './io.ts';
+import type { FeedProgressEvent } from '../api/contract.ts';
+import type { App } from '../api/app.ts';
+import {
+  ago,
+  count,
+  fitTable,
+  globals,
+  outputWidth,
+  positiveInt,
+  print,
+  table,
+  when,
+  withApp,
+} from './io.ts';
+
+/**
+ * While many feeds are checked: a bar on stderr when it is a terminal (and not --json), else
+ * nothing. Returns the function that stops it.
+ */
+function feedProgress(app: App, cmd: Command, doing: string): () => void {
+  if (!process.stderr.isTTY || globals(cmd).json) return () => {};
+  let drawn = false;
+  const onProgress = (p: FeedProgressEvent) => {
+    const width = 24;
+    const filled = Math.round((p.done / Math.max(1, p.total)) * width);
+    process.stderr.write(
+      `\r${doing} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.done} of ${count(p.total, 'feed')}\x1b[K`,
+    );
+    drawn = true;
+  };
+  app.events.on('onFeedProgress', onProgress);
+  return () => {
+    app.events.off('onFeedProgress', onProgress);
+    if (drawn) process.stderr.write('\r\x1b[K');
+  };
+}
 import { commitFile } from '../base/artifacts.ts';
 
 const feedId = (value: string) => positiveInt(value, 'a feed id (see `earshot feeds`)');
@@ -31,7 +67,7 @@ export function registerFeedCommands(program: Command): void {
           cmd,
           feed,
           () =>
-            `Subscribed to ${feed.title ?? feed.url} (feed ${feed.id}): ${feed.episodeCount} episodes, backlog ${feed.backlog}.`,
+            `Subscribed to ${feed.title ?? feed.url} (feed ${feed.id}): ${count(feed.episodeCount, 'episode')}, backlog ${feed.backlog}.`,
         );
       });
     });
@@ -53,20 +89,29 @@ export function registerFeedCommands(program: Command): void {
     .description('check feeds for new episodes now')
     .action(async (id: number | undefined, _opts, cmd: Command) => {
       await withApp(cmd, async (app) => {
-        const r = await app.refresh(id);
-        print(
-          cmd,
-          r,
-          () =>
-            [
-              ...r.refreshed.map((x) =>
-                x.notModified
-                  ? `feed ${x.feedId}: unchanged`
-                  : `feed ${x.feedId}: ${x.added} new, ${x.updated} updated${x.movedTo ? `, moved to ${x.movedTo}` : ''}`,
-              ),
-              ...r.failed.map((f) => `feed ${f.feedId}: ${f.error}`),
-            ].join('\n') || 'No feeds to refresh.',
-        );
+        const stop = feedProgress(app, cmd, 'Checking');
+        const r = await app.refresh(id).finally(stop);
+        print(cmd, r, () => {
+          if (id !== undefined) {
+            const [x] = r.refreshed;
+            if (!x) return `feed ${id}: ${r.failed[0]?.error}`;
+            return x.notModified
+              ? `feed ${x.feedId}: unchanged`
+              : `feed ${x.feedId}: ${x.added} new, ${x.updated} updated${x.movedTo ? `, moved to ${x.movedTo}` : ''}`;
+          }
+          const total = r.refreshed.length + r.failed.length;
+          if (total === 0) return 'You follow no podcasts yet: `earshot subscribe URL`.';
+          const added = r.refreshed.reduce((n, x) => n + x.added, 0);
+          const withNew = r.refreshed.filter((x) => x.added > 0).length;
+          // One line however many feeds: the reasons are on each feed (`earshot feeds`).
+          return (
+            `Checked ${count(total, 'feed')}: ${count(added, 'new episode')}` +
+            (added > 0 ? ` in ${count(withNew, 'feed')}` : '') +
+            (r.failed.length > 0
+              ? `; ${r.failed.length} could not be read (\`earshot feeds\` says why).`
+              : '.')
+          );
+        });
         if (r.failed.length > 0 && r.refreshed.length === 0) process.exitCode = 1;
       });
     });
@@ -80,17 +125,25 @@ export function registerFeedCommands(program: Command): void {
         print(cmd, feeds, () =>
           feeds.length === 0
             ? 'You follow no podcasts yet: `earshot subscribe URL`.'
-            : table([
-                ['ID', 'TITLE', 'EPISODES', 'CHECKED', 'NEXT IN', 'PROBLEM'],
-                ...feeds.map((f) => [
-                  String(f.id),
-                  f.title ?? f.url,
-                  String(f.episodeCount),
-                  when(f.lastRefreshAt),
-                  f.nextRefreshAt === null ? '-' : minutes(Math.max(0, f.nextRefreshAt - Date.now())),
-                  f.lastError ?? '',
-                ]),
-              ]),
+            : // Fits the terminal (80 columns when not one): titles and problems are cut, with "…";
+              // `--json` has them whole.
+              fitTable(
+                [
+                  ['ID', 'TITLE', 'EPISODES', 'CHECKED', 'NEXT', 'PROBLEM'],
+                  ...feeds.map((f) => [
+                    String(f.id),
+                    f.title ?? f.url,
+                    String(f.episodeCount),
+                    ago(f.lastRefreshAt),
+                    f.nextRefreshAt === null
+                      ? '-'
+                      : `in ${minutes(Math.max(0, f.nextRefreshAt - Date.now()))}`,
+                    f.lastError ?? '',
+                  ]),
+                ],
+                outputWidth(),
+                [1, 5],
+              ),
         );
       });
     });
@@ -137,18 +190,34 @@ export function registerFeedCommands(program: Command): void {
       } catch (err) {
         throw new IngestError(
           'OPML_UNREADABLE',
-          `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}.`,
+          `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : clause((err as Error).message)}.`,
         );
       }
       await withApp(cmd, async (app) => {
-        const r = await app.importOpml(doc, opts.backlog);
-        print(cmd, r, () =>
-          [
-            `Added ${r.added.length + r.failed.length} podcasts${r.existing.length ? `; ${r.existing.length} you already follow` : ''}.`,
-            ...r.failed.map((f) => `  not readable yet (kept, will retry): ${f.url} — ${f.error}`),
-            ...r.skipped.map((s) => `  skipped "${s.text}": ${s.reason}`),
-          ].join('\n'),
+        const stop = feedProgress(app, cmd, 'Reading');
+        const r = await app.importOpml(doc, opts.backlog).finally(stop);
+        print(
+          cmd,
+          r,
+          () =>
+            // One line however long the list: each feed that cannot be read says why (`earshot feeds`).
+            [
+              `Added ${count(r.added.length + r.failed.length, 'podcast')}`,
+              ...(r.failed.length
+                ? [
+                    `${r.failed.length} not readable yet (kept and tried again later; \`earshot feeds\` says why)`,
+                  ]
+                : []),
+              ...(r.existing.length ? [`${r.existing.length} you already follow`] : []),
+              ...(r.skipped.length
+                ? [
+                    `${count(r.skipped.length, 'entry', 'entries')} skipped (${r.skipped[0]!.reason}${r.skipped.length > 1 ? ', …' : ''})`,
+                  ]
+                : []),
+            ].join('; ') + '.',
         );
+        // Nothing could be read: as much a failure as a bad refresh.
+        if (r.failed.length > 0 && r.added.length === 0) process.exitCode = 1;
       });
     });
   opml
@@ -160,8 +229,8 @@ export function registerFeedCommands(program: Command): void {
         const doc = await app.exportOpml();
         const target = path.resolve(file);
         writeFileAtomic(target, doc);
-        const count = (await app.feeds()).length;
-        print(cmd, { file: target, feeds: count }, () => `Wrote ${count} subscriptions to ${target}.`);
+        const feeds = (await app.feeds()).length;
+        print(cmd, { file: target, feeds }, () => `Wrote ${count(feeds, 'subscription')} to ${target}.`);
       });
     });
 
@@ -188,7 +257,7 @@ export function registerFeedCommands(program: Command): void {
         print(cmd, { workflows }, () =>
           workflows.length === 0
             ? 'Nothing to process.'
-            : `Queued ${workflows.length} episode${workflows.length === 1 ? '' : 's'}; \`earshot run\` processes them.`,
+            : `Queued ${count(workflows.length, 'episode')}; \`earshot run\` processes ${workflows.length === 1 ? 'it' : 'them'}.`,
         );
       });
     });
@@ -207,7 +276,7 @@ export function registerFeedCommands(program: Command): void {
           const more = r.rejected.length > 1 ? ` (and ${r.rejected.length - 1} more)` : '';
           throw new IngestError(
             'IMPORT_NOTHING',
-            `Nothing was imported: ${first?.path} — ${first?.reason}${more}.`,
+            `Nothing was imported: ${first?.path} — ${clause(first?.reason ?? '')}${more}.`,
           );
         }
         print(cmd, r, () =>

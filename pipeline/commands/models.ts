@@ -58,7 +58,7 @@ export function registerModelCommands(program: Command): Command {
           return [
             installed.length
               ? `Installed:\n${table([head, ...installed.map(row)])}`
-              : 'No models installed yet: `earshot models install ID`.',
+              : `No models installed yet: \`earshot models install ${app.modelStore.recommended('whisper') ?? 'ID'}\` gets a Whisper model (\`earshot models advise\` measures which suits this machine; \`earshot models import FILE\` adds one you have).`,
             ...(available.length ? [`\nAvailable to install:\n${table([head, ...available.map(row)])}`] : []),
           ].join('\n');
         });

@@ -12,6 +12,7 @@ import {
   type Json,
   type Lane,
   type Registry,
+  type Wait,
 } from './workflow.ts';
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
@@ -58,7 +59,8 @@ export interface JobRow {
   step: string;
   lane: Lane;
   priority: number;
-  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  /** 'waiting': parked until what its step waits for appears (StepDef.waitFor); never claimed. */
+  state: 'queued' | 'waiting' | 'running' | 'done' | 'failed' | 'cancelled';
   run_at: number;
   lease_owner: string | null;
   lease_pid: number | null;
@@ -81,9 +83,12 @@ export interface WorkflowRow {
   subject: string;
   fingerprint: string;
   input: string;
-  status: 'queued' | 'running' | 'completed' | 'dead' | 'cancelled';
+  status: 'queued' | 'waiting' | 'running' | 'completed' | 'dead' | 'cancelled';
   priority: number;
   dead_reason: string | null;
+  /** While waiting: the resource its next step waits for (Wait.resource) and the phrase for people. */
+  waiting_for: string | null;
+  waiting_what: string | null;
   created_at: number;
   updated_at: number;
   completed_at: number | null;
@@ -101,7 +106,7 @@ export interface StepRow {
   position: number;
   lane: Lane;
   fingerprint: string;
-  status: 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+  status: 'pending' | 'waiting' | 'running' | 'completed' | 'failed' | 'cancelled';
   output: string | null;
   attempts: number;
   recoveries: number;
@@ -226,8 +231,11 @@ export class Queue {
         id,
       ),
     );
+    // A waiting workflow of this subject is replaced by this one (started with what it lacked).
+    if (reusing) this.supersedeWaiting(kind, subject, seq, id, now);
     // The first step not reused is the one to queue: known here, no need to read it back.
     let first: { name: string; lane: Lane } | undefined;
+    const outputs: Record<string, Json> = {};
     def.steps.forEach((stepDef, position) => {
       const step = { name: stepDef.name, lane: stepLane(stepDef, input) };
       const fp = prints.get(step.name)!;
@@ -236,6 +244,7 @@ export class Queue {
             { workflow_id: string; output: string } | undefined)
         : undefined;
       if (prior) {
+        outputs[step.name] = prior.output === null ? null : (JSON.parse(prior.output) as Json);
         insertStep.run(
           seq,
           id,
@@ -254,9 +263,127 @@ export class Queue {
         insertStep.run(seq, id, step.name, position, step.lane, fp, 'pending', null, null, null);
       }
     });
-    if (first) this.insertJob(seq, id, first.name, first.lane, priority, now);
+    if (first) this.queueStep(seq, id, kind, first, priority, now, { input, outputs });
     else this.markCompleted(seq, now);
     return id;
+  }
+
+  /**
+   * Queue a step's job, or park it (job 'waiting', workflow 'waiting') when the step waits for
+   * something (StepDef.waitFor). Inside a tx. `known`: the input and committed outputs, when the
+   * caller has them (else read here, and only for a step that can wait).
+   */
+  private queueStep(
+    seq: number,
+    id: string,
+    kind: string,
+    step: { name: string; lane: Lane },
+    priority: number,
+    now: number,
+    known?: { input: Json; outputs: Record<string, Json> },
+  ): Wait | null {
+    const def = this.registry.has(kind) ? this.registry.step(kind, step.name) : undefined;
+    let wait: Wait | null = null;
+    if (def?.waitFor) {
+      const m = known ?? this.materials(seq);
+      wait = def.waitFor(m.input, m.outputs);
+    }
+    this.insertJob(seq, id, step.name, step.lane, priority, now, wait ? 'waiting' : 'queued');
+    if (wait) {
+      this.sql(
+        `UPDATE workflows SET status = 'waiting', waiting_for = ?, waiting_what = ?, updated_at = ? WHERE seq = ?`,
+      ).run(wait.resource, wait.what, now, seq);
+      this.sql(`UPDATE steps SET status = 'waiting' WHERE wf_seq = ? AND name = ?`).run(seq, step.name);
+    }
+    return wait;
+  }
+
+  /** A workflow's input and its committed steps' outputs, as a step sees them. */
+  private materials(seq: number): { input: Json; outputs: Record<string, Json> } {
+    const wf = this.sql('SELECT input FROM workflows WHERE seq = ?').get(seq) as { input: string };
+    const outputs: Record<string, Json> = {};
+    for (const s of this.sql(`SELECT name, output FROM steps WHERE wf_seq = ? AND status = 'completed'`).all(
+      seq,
+    ) as { name: string; output: string | null }[]) {
+      outputs[s.name] = s.output === null ? null : (JSON.parse(s.output) as Json);
+    }
+    return { input: JSON.parse(wf.input) as Json, outputs };
+  }
+
+  /** Waiting workflows of a subject give way to the one started for it (`by`). Inside a tx. */
+  private supersedeWaiting(kind: string, subject: string, bySeq: number, byId: string, now: number): void {
+    const waiting = this.sql(
+      `SELECT seq FROM workflows WHERE kind = ? AND subject = ? AND status = 'waiting' AND seq != ?`,
+    ).all(kind, subject, bySeq) as { seq: number }[];
+    for (const w of waiting) this.supersede(w.seq, byId, now);
+  }
+
+  private supersede(seq: number, byId: string, now: number): void {
+    const done = this.sql(
+      `UPDATE workflows SET status = 'cancelled', waiting_for = NULL, waiting_what = NULL, updated_at = ?,
+         dead_reason = ? WHERE seq = ? AND status = 'waiting'`,
+    ).run(now, `Replaced by workflow ${byId}, started with what it was waiting for.`, seq);
+    if (done.changes === 0) return;
+    this.sql(
+      `UPDATE jobs SET state = 'cancelled', finished_at = ? WHERE wf_seq = ? AND state = 'waiting'`,
+    ).run(now, seq);
+    this.sql(`UPDATE steps SET status = 'cancelled' WHERE wf_seq = ? AND status = 'waiting'`).run(seq);
+  }
+
+  /**
+   * Look again at waiting workflows (all, or those waiting for `resource`): call this when what
+   * they wait for may have appeared (a model was chosen). Each gets its input afresh
+   * (WorkflowDef.refreshInput): a different input starts the workflow it now is, in place of the
+   * waiting one (its committed steps reused); the same input has its waiting step asked again.
+   * Returns the ids of the workflows that run now.
+   */
+  wake(resource?: string): string[] {
+    const now = this.clock.now();
+    // A read first (the partial index of waiting workflows): nothing waits, no write lock.
+    if (!this.sql(`SELECT 1 FROM workflows WHERE status = 'waiting' LIMIT 1`).get()) return [];
+    return writeTx(this.db, 'waking waiting work', () => {
+      const rows = this.sql(
+        `SELECT * FROM workflows WHERE status = 'waiting'${resource === undefined ? '' : ' AND waiting_for = ?'}
+         ORDER BY priority DESC, seq`,
+      ).all(...(resource === undefined ? [] : [resource])) as WorkflowRow[];
+      const woken: string[] = [];
+      for (const wf of rows) {
+        if (!this.registry.has(wf.kind)) continue;
+        const def = this.registry.get(wf.kind);
+        const input = JSON.parse(wf.input) as Json;
+        const fresh = def.refreshInput ? def.refreshInput(input, this.db) : input;
+        const freshId = workflowId(wf.kind, wf.subject, pipelineFingerprint(stepFingerprints(def, fresh)));
+        if (freshId !== wf.id) {
+          const id = this.startInTx(wf.kind, wf.subject, fresh, wf.priority, now);
+          this.supersede(wf.seq, id, now);
+          const status = (this.sql('SELECT status FROM workflows WHERE id = ?').get(id) as { status: string })
+            .status;
+          // It ran before with this input and failed or was stopped: asked for again, it gets another go.
+          if (status === 'dead' || status === 'cancelled') this.retryInTx(id, undefined, now);
+          woken.push(id);
+          continue;
+        }
+        // Same workflow: fields outside every fingerprint may still have changed.
+        if (JSON.stringify(fresh) !== wf.input)
+          this.sql('UPDATE workflows SET input = ? WHERE seq = ?').run(JSON.stringify(fresh), wf.seq);
+        const step = this.sql(`SELECT name FROM steps WHERE wf_seq = ? AND status = 'waiting'`).get(
+          wf.seq,
+        ) as { name: string } | undefined;
+        const stepDef = step ? def.steps.find((s) => s.name === step.name) : undefined;
+        if (!step || !stepDef) continue;
+        const m = this.materials(wf.seq);
+        if (stepDef.waitFor?.(m.input, m.outputs)) continue;
+        this.sql(
+          `UPDATE jobs SET state = 'queued', run_at = ? WHERE wf_seq = ? AND step = ? AND state = 'waiting'`,
+        ).run(now, wf.seq, step.name);
+        this.sql(`UPDATE steps SET status = 'pending' WHERE wf_seq = ? AND name = ?`).run(wf.seq, step.name);
+        this.sql(
+          `UPDATE workflows SET status = 'queued', waiting_for = NULL, waiting_what = NULL, updated_at = ? WHERE seq = ?`,
+        ).run(now, wf.seq);
+        woken.push(wf.id);
+      }
+      return woken;
+    });
   }
 
   setPriority(workflowId: string, priority: number): void {
@@ -268,8 +395,8 @@ export class Queue {
     });
   }
 
-  /** Queue the first step not yet committed, or mark the workflow completed. Inside a tx. */
-  private enqueueNext(seq: number, id: string, now: number, knownPriority?: number): boolean {
+  /** Queue (or park) the first step not yet committed, or mark the workflow completed. Inside a tx. */
+  private enqueueNext(seq: number, id: string, kind: string, now: number, knownPriority?: number): boolean {
     // `+?` on parameters: the same comparison, but SQLite (STAT4) need not re-plan per call.
     const next = this.sql(
       `SELECT name, lane FROM steps WHERE wf_seq = +? AND status != 'completed' ORDER BY position LIMIT 1`,
@@ -281,29 +408,38 @@ export class Queue {
     const priority =
       knownPriority ??
       (this.sql('SELECT priority FROM workflows WHERE seq = ?').get(seq) as { priority: number }).priority;
-    this.insertJob(seq, id, next.name, next.lane, priority, now);
     this.sql(`UPDATE steps SET status = 'pending' WHERE wf_seq = ? AND name = ? AND status != 'pending'`).run(
       seq,
       next.name,
     );
+    this.queueStep(seq, id, kind, next, priority, now);
     return false;
   }
 
   private markCompleted(seq: number, now: number): void {
     this.sql(
-      `UPDATE workflows SET status = 'completed', completed_at = ?, updated_at = ?, dead_reason = NULL WHERE seq = ?`,
+      `UPDATE workflows SET status = 'completed', completed_at = ?, updated_at = ?, dead_reason = NULL,
+         waiting_for = NULL, waiting_what = NULL WHERE seq = ?`,
     ).run(now, now, seq);
   }
 
-  private insertJob(seq: number, id: string, step: string, lane: Lane, priority: number, now: number): void {
+  private insertJob(
+    seq: number,
+    id: string,
+    step: string,
+    lane: Lane,
+    priority: number,
+    now: number,
+    state: 'queued' | 'waiting' = 'queued',
+  ): void {
     this.sql(
       `INSERT INTO jobs (wf_seq, workflow_id, step, lane, priority, state, run_at, created_at)
-         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (wf_seq, step) DO UPDATE SET
-           state = 'queued', lane = excluded.lane, priority = excluded.priority, run_at = excluded.run_at,
+           state = excluded.state, lane = excluded.lane, priority = excluded.priority, run_at = excluded.run_at,
            lease_owner = NULL, lease_pid = NULL, lease_expires_at = NULL, attempts = 0, recoveries = 0,
            last_error = NULL, crash_reason = NULL, claimed_at = NULL, finished_at = NULL`,
-    ).run(seq, id, step, lane, priority, now, now);
+    ).run(seq, id, step, lane, priority, state, now, now);
   }
 
   /**
@@ -505,7 +641,7 @@ export class Queue {
     }
     return {
       kind: 'committed',
-      workflowDone: this.enqueueNext(job.wf_seq, wf.id, now, wf.priority),
+      workflowDone: this.enqueueNext(job.wf_seq, wf.id, wf.kind, now, wf.priority),
     } as const;
   }
 
@@ -669,7 +805,8 @@ export class Queue {
     const now = this.clock.now();
     return writeTx(this.db, 'cancelling a workflow', () => {
       const wf = this.sql(
-        `UPDATE workflows SET status = 'cancelled', updated_at = ? WHERE id = ? AND status IN ('queued', 'running', 'dead')
+        `UPDATE workflows SET status = 'cancelled', updated_at = ?, waiting_for = NULL, waiting_what = NULL
+           WHERE id = ? AND status IN ('queued', 'waiting', 'running', 'dead')
          RETURNING seq`,
       ).get(now, workflowId) as { seq: number } | undefined;
       if (!wf) return false;
@@ -680,10 +817,10 @@ export class Queue {
            lease_owner = CASE WHEN state = 'running' THEN lease_owner END,
            lease_pid = CASE WHEN state = 'running' THEN lease_pid END,
            lease_expires_at = CASE WHEN state = 'running' THEN lease_expires_at END
-         WHERE wf_seq = ? AND state IN ('queued', 'running', 'failed')`,
+         WHERE wf_seq = ? AND state IN ('queued', 'waiting', 'running', 'failed')`,
       ).run(now, wf.seq);
       this.sql(
-        `UPDATE steps SET status = 'cancelled' WHERE wf_seq = ? AND status IN ('pending', 'running', 'failed')`,
+        `UPDATE steps SET status = 'cancelled' WHERE wf_seq = ? AND status IN ('pending', 'waiting', 'running', 'failed')`,
       ).run(wf.seq);
       return true;
     });
@@ -695,45 +832,46 @@ export class Queue {
    */
   retry(workflowId: string, fromStep?: string): void {
     const now = this.clock.now();
-    writeTx(this.db, 'retrying a workflow', () => {
-      const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(workflowId) as WorkflowRow | undefined;
-      if (!wf) throw new Error(`There is no workflow with id ${workflowId}.`);
-      if (fromStep !== undefined) {
-        const s = this.sql('SELECT position FROM steps WHERE wf_seq = ? AND name = ?').get(
-          wf.seq,
-          fromStep,
-        ) as { position: number } | undefined;
-        if (!s) {
-          const names = (
-            this.sql('SELECT name FROM steps WHERE wf_seq = ? ORDER BY position').all(wf.seq) as {
-              name: string;
-            }[]
-          ).map((r) => r.name);
-          throw new Error(
-            `Workflow ${workflowId} has no step "${fromStep}"; its steps are: ${names.join(', ')}.`,
-          );
-        }
-        if (wf.status === 'running') {
-          throw new Error(`Workflow ${workflowId} is running; cancel it first or wait for it to finish.`);
-        }
-        this.sql(
-          `UPDATE steps SET status = 'pending', output = NULL, attempts = 0, recoveries = 0, last_error = NULL,
-               reused_from = NULL, started_at = NULL, finished_at = NULL WHERE wf_seq = ? AND position >= ?`,
-        ).run(wf.seq, s.position);
-      } else if (wf.status === 'queued' || wf.status === 'running' || wf.status === 'completed') {
-        return;
+    writeTx(this.db, 'retrying a workflow', () => this.retryInTx(workflowId, fromStep, now));
+  }
+
+  private retryInTx(workflowId: string, fromStep: string | undefined, now: number): void {
+    const wf = this.sql('SELECT * FROM workflows WHERE id = ?').get(workflowId) as WorkflowRow | undefined;
+    if (!wf) throw new Error(`There is no workflow with id ${workflowId}.`);
+    if (fromStep !== undefined) {
+      const s = this.sql('SELECT position FROM steps WHERE wf_seq = ? AND name = ?').get(wf.seq, fromStep) as
+        { position: number } | undefined;
+      if (!s) {
+        const names = (
+          this.sql('SELECT name FROM steps WHERE wf_seq = ? ORDER BY position').all(wf.seq) as {
+            name: string;
+          }[]
+        ).map((r) => r.name);
+        throw new Error(
+          `Workflow ${workflowId} has no step "${fromStep}"; its steps are: ${names.join(', ')}.`,
+        );
       }
-      this.sql(`UPDATE jobs SET state = 'cancelled' WHERE wf_seq = ? AND state IN ('queued', 'failed')`).run(
-        wf.seq,
-      );
+      if (wf.status === 'running') {
+        throw new Error(`Workflow ${workflowId} is running; cancel it first or wait for it to finish.`);
+      }
       this.sql(
-        `UPDATE steps SET status = 'pending' WHERE wf_seq = ? AND status IN ('failed', 'cancelled', 'running')`,
-      ).run(wf.seq);
-      this.sql(
-        `UPDATE workflows SET status = 'queued', dead_reason = NULL, completed_at = NULL, updated_at = ? WHERE seq = ?`,
-      ).run(now, wf.seq);
-      this.enqueueNext(wf.seq, wf.id, now, wf.priority);
-    });
+        `UPDATE steps SET status = 'pending', output = NULL, attempts = 0, recoveries = 0, last_error = NULL,
+             reused_from = NULL, started_at = NULL, finished_at = NULL WHERE wf_seq = ? AND position >= ?`,
+      ).run(wf.seq, s.position);
+    } else if (wf.status === 'queued' || wf.status === 'running' || wf.status === 'completed') {
+      return;
+    }
+    this.sql(
+      `UPDATE jobs SET state = 'cancelled' WHERE wf_seq = ? AND state IN ('queued', 'waiting', 'failed')`,
+    ).run(wf.seq);
+    this.sql(
+      `UPDATE steps SET status = 'pending' WHERE wf_seq = ? AND status IN ('failed', 'cancelled', 'running', 'waiting')`,
+    ).run(wf.seq);
+    this.sql(
+      `UPDATE workflows SET status = 'queued', dead_reason = NULL, completed_at = NULL, waiting_for = NULL,
+         waiting_what = NULL, updated_at = ? WHERE seq = ?`,
+    ).run(now, wf.seq);
+    this.enqueueNext(wf.seq, wf.id, wf.kind, now, wf.priority);
   }
 
   setPaused(lane: Lane, paused: boolean): void {

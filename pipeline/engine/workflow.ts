@@ -86,6 +86,22 @@ export interface StepDef {
   run(ctx: StepContext): Promise<Json>;
   /** Project the output into the store, atomically with the step's commit. Must be idempotent. */
   commit?(ctx: CommitContext): void;
+  /**
+   * What the step needs and does not have yet (a model nobody has chosen), or null when it can
+   * run. Asked by the engine when the step is about to be queued (pure and cheap: it sees the
+   * input and the committed outputs only). A step that waits is parked, not run and not failed:
+   * the workflow shows `waiting`, and `Queue.wake(resource)` looks at it again once the
+   * resource may have appeared.
+   */
+  waitFor?(input: Json, outputs: Record<string, Json>): Wait | null;
+}
+
+/** Why a step cannot run yet. */
+export interface Wait {
+  /** What it waits for, as a key the waker names (e.g. 'model:whisper'). */
+  resource: string;
+  /** The same for a person: "a Whisper model". */
+  what: string;
 }
 
 /** What a step's code sees while it runs, with its workflow's input typed. */
@@ -100,9 +116,13 @@ export interface TypedCommitContext<I, O> extends Omit<CommitContext, 'input' | 
 }
 
 /** A step as it is written: everything about it in one place, with typed input and output. */
-export interface StepSpec<I, O> extends Omit<StepDef, 'lane' | 'fingerprint' | 'onDead' | 'run' | 'commit'> {
+export interface StepSpec<I, O> extends Omit<
+  StepDef,
+  'lane' | 'fingerprint' | 'onDead' | 'run' | 'commit' | 'waitFor'
+> {
   lane: Lane | ((input: I) => Lane);
   fingerprint?: (input: I) => string;
+  waitFor?: (input: I, outputs: Record<string, Json>) => Wait | null;
   onDead?: (ctx: { dataDir: string; input: I; subject: string }) => void;
   run(ctx: TypedStepContext<I>): Promise<O>;
   commit?(ctx: TypedCommitContext<I, O>): void;
@@ -114,11 +134,14 @@ export interface StepSpec<I, O> extends Omit<StepDef, 'lane' | 'fingerprint' | '
  * step's code and its projection never cast on their own. `O` must be JSON-serializable.
  */
 export function defineStep<I, O>(spec: StepSpec<I, O>): StepDef {
-  const { lane, fingerprint, onDead, run, commit, ...rest } = spec;
+  const { lane, fingerprint, onDead, run, commit, waitFor, ...rest } = spec;
   return {
     ...rest,
     lane: typeof lane === 'function' ? (input: Json) => lane(input as unknown as I) : lane,
     ...(fingerprint ? { fingerprint: (input: Json) => fingerprint(input as unknown as I) } : {}),
+    ...(waitFor
+      ? { waitFor: (input: Json, outputs: Record<string, Json>) => waitFor(input as unknown as I, outputs) }
+      : {}),
     ...(onDead ? { onDead: (ctx) => onDead({ ...ctx, input: ctx.input as unknown as I }) } : {}),
     run: async (ctx) => (await run({ ...ctx, input: ctx.input as unknown as I })) as unknown as Json,
     ...(commit
@@ -133,6 +156,13 @@ export function defineStep<I, O>(spec: StepSpec<I, O>): StepDef {
 export interface WorkflowDef {
   kind: string;
   steps: StepDef[];
+  /**
+   * A waiting workflow is woken (`Queue.wake`): its input again, with whatever it names that is
+   * chosen when work is queued (the active model) chosen afresh. A different input is a
+   * different workflow, started in its place (its committed steps reused). Default: the same
+   * input, so the waiting step is only asked again.
+   */
+  refreshInput?(input: Json, db: Db): Json;
 }
 
 /** The lane a step runs on for this input. */

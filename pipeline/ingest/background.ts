@@ -1,6 +1,8 @@
 import type { Subscriptions } from './subscriptions.ts';
 import type { Queue } from '../engine/queue.ts';
 import { startEpisodes } from './episodes.ts';
+import { indexUnindexedListings } from '../search/store.ts';
+import { writeTx } from '../store/db.ts';
 import { startDueDigest } from '../digest/schedule.ts';
 
 export interface BackgroundIngestOptions {
@@ -10,8 +12,9 @@ export interface BackgroundIngestOptions {
 }
 
 /**
- * What runs beside the engine: refresh the feeds whose time has come, start the episodes
- * their policy queued, and the digest the schedule owes. Each feed carries its own schedule (interval, jitter, backoff), so this
+ * What runs beside the engine: refresh the feeds whose time has come, start the episodes their
+ * policy queued, wake work that waited for what is there now (a model), and start the digest
+ * the schedule owes. Each feed carries its own schedule (interval, jitter, backoff), so this
  * only has to look often.
  */
 export class BackgroundIngest {
@@ -33,6 +36,10 @@ export class BackgroundIngest {
       try {
         await this.subs.refreshDue();
         startEpisodes(this.subs.db, this.queue);
+        // Work waiting for a model chosen elsewhere (another process, an older Earshot) goes on.
+        this.queue.wake();
+        // Episodes listed before listings were searchable (an older library) become searchable.
+        writeTx(this.subs.db, 'indexing listed episodes', () => indexUnindexedListings(this.subs.db));
         // The weekly digest, once the episodes of its week are processed.
         startDueDigest(this.subs.db, this.queue);
       } catch (err) {

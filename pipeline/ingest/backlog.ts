@@ -1,4 +1,5 @@
 import { IngestError } from './errors.ts';
+import { impossibleDay } from '../dates.ts';
 
 /** Which episodes of a new subscription are processed; the rest are listed only. */
 export type Backlog =
@@ -14,6 +15,9 @@ export function parseBacklog(spec: string): Backlog {
   if (last) return { kind: 'last', n: Number(last[1]) };
   const since = /^since:(\d{4}-\d{2}-\d{2})$/.exec(s);
   if (since) {
+    const impossible = impossibleDay(since[1]!);
+    if (impossible)
+      throw new IngestError('BAD_BACKLOG', `${impossible} Use since:YYYY-MM-DD with a real day.`);
     const date = Date.parse(`${since[1]}T00:00:00Z`);
     if (Number.isFinite(date)) return { kind: 'since', date };
   }

@@ -1,5 +1,26 @@
+import zlib from 'node:zlib';
 import iconv from 'iconv-lite';
 import chardet from 'chardet';
+import { IngestError } from './errors.ts';
+
+/**
+ * A feed served gzipped without saying so (Content-Type application/gzip, no Content-Encoding:
+ * fetch leaves it compressed) is unpacked; anything else is returned as it is. At most
+ * `maxBytes` (default 64 MiB) unpacked, like any feed.
+ */
+export function gunzipIfCompressed(bytes: Buffer, maxBytes = 64 * 1048576): Buffer {
+  if (bytes.length < 3 || bytes[0] !== 0x1f || bytes[1] !== 0x8b || bytes[2] !== 0x08) return bytes;
+  try {
+    return zlib.gunzipSync(bytes, { maxOutputLength: maxBytes });
+  } catch (err) {
+    throw new IngestError(
+      'FEED_GZIP',
+      (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
+        ? `The feed unpacks to more than ${Math.round(maxBytes / 1048576)} MiB, which is more than any podcast feed needs; Earshot did not read it.`
+        : `The feed is a gzip file that does not unpack (${(err as Error).message}); tell the publisher.`,
+    );
+  }
+}
 
 /**
  * Bytes of a feed → text. Order of trust: a byte-order mark, then the XML declaration, then the

@@ -45,6 +45,24 @@ export function activeLlmModel(db: Db): string | null {
   return row?.value ?? null;
 }
 
+/**
+ * The models an episode is queued with now (each part of the fingerprint of the steps that use
+ * it): the active ones, the Whisper model as startEpisodes chooses it for the show's language.
+ */
+export function activeModels(
+  db: Db,
+  language?: string | null,
+): { whisperModel: string | null; embeddingModel: string | null; llmModel: string | null } {
+  const installed = (
+    db.prepare(`SELECT id FROM models WHERE kind = 'whisper' ORDER BY id`).all() as { id: string }[]
+  ).map((r) => r.id);
+  return {
+    whisperModel: whisperModelFor(activeWhisperModel(db), language, installed),
+    embeddingModel: activeEmbeddingModel(db),
+    llmModel: activeLlmModel(db),
+  };
+}
+
 export interface StartOptions {
   ids?: number[];
   priority?: number;
@@ -149,7 +167,7 @@ export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}):
         if (wf.status === 'dead' || wf.status === 'cancelled') queue.retry(id);
       }
       db.prepare(
-        `UPDATE episodes SET status = 'processing' WHERE id = ? AND status IN ('listed', 'queued')`,
+        `UPDATE episodes SET status = 'processing' WHERE id = ? AND status IN ('listed', 'queued', 'skipped')`,
       ).run(row.id);
       return id;
     }),

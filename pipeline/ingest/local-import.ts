@@ -7,6 +7,7 @@ import { cleanTitle } from './clean-text.ts';
 import type { Db } from '../store/db.ts';
 import { writeTx } from '../store/db.ts';
 import type { Clock } from '../engine/clock.ts';
+import { indexListing } from '../search/store.ts';
 
 export const AUDIO_EXTENSIONS = [
   '.mp3',
@@ -224,8 +225,9 @@ export async function importFiles(
       title: c.title,
     }));
     const now = clock.now();
-    const episodeId = writeTx(db, 'importing a file', () =>
-      Number(
+    const notes = meta.common.comment?.map((c) => (typeof c === 'string' ? c : c.text)).join('\n') || null;
+    const episodeId = writeTx(db, 'importing a file', () => {
+      const id = Number(
         db
           .prepare(
             `INSERT INTO episodes (feed_id, key, key_source, title, description, published_at, duration_ms, extra,
@@ -235,7 +237,7 @@ export async function importFiles(
           .run(
             key,
             title,
-            meta.common.comment?.map((c) => (typeof c === 'string' ? c : c.text)).join('\n') || null,
+            notes,
             fs.statSync(file).mtimeMs,
             durationMs,
             JSON.stringify({
@@ -250,8 +252,11 @@ export async function importFiles(
             now,
             now,
           ).lastInsertRowid,
-      ),
-    );
+      );
+      // Searchable by its title at once, like a listed episode.
+      indexListing(db, id, title, notes);
+      return id;
+    });
     result.imported.push({ path: file, episodeId, key, title, durationMs });
   }
   return result;

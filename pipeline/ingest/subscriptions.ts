@@ -1,7 +1,7 @@
 import type { Db } from '../store/db.ts';
 import { writeTx } from '../store/db.ts';
 import type { Clock } from '../engine/clock.ts';
-import { decodeFeedBytes } from './decode-text.ts';
+import { decodeFeedBytes, gunzipIfCompressed } from './decode-text.ts';
 import { parseFeed, type ParsedFeed, type ParsedItem } from './feed-parse.ts';
 import { fetchDocument, type FetchOptions, type FetchResult } from './http.ts';
 import { IngestError } from './errors.ts';
@@ -10,6 +10,7 @@ import { aliasesOf, episodeKey, type Alias, type KeySource } from './identity.ts
 import { DEFAULT_BACKLOG, formatBacklog, insidePolicy, parseBacklog } from './backlog.ts';
 import { buildOpml, parseOpml, type OpmlSkip } from './opml.ts';
 import pLimit from 'p-limit';
+import { indexListing } from '../search/store.ts';
 
 export interface OpmlImportResult {
   /** Feeds now followed, read at once. */
@@ -22,7 +23,15 @@ export interface OpmlImportResult {
 }
 
 export type { FeedView, EpisodeView, RefreshView as RefreshResult } from '../api/contract.ts';
-import type { FeedView, EpisodeView, RefreshView as RefreshResult } from '../api/contract.ts';
+import type {
+  FeedView,
+  EpisodeView,
+  FeedProgressEvent,
+  RefreshView as RefreshResult,
+} from '../api/contract.ts';
+
+/** One feed checked out of many (a refresh of every feed, an OPML import), for progress. */
+export type FeedProgress = FeedProgressEvent;
 
 export interface SubscriptionOptions {
   /** Minutes between background refreshes. Default 60. */
@@ -135,7 +144,11 @@ export class Subscriptions {
    * Import an OPML list. Every feed is added (in its folder) and read; one that cannot be read
    * now stays subscribed with the reason on it, and is retried on the normal schedule.
    */
-  async importOpml(doc: string, backlogSpec = DEFAULT_BACKLOG, concurrency = 8): Promise<OpmlImportResult> {
+  async importOpml(
+    doc: string,
+    backlogSpec = DEFAULT_BACKLOG,
+    options: { concurrency?: number; onProgress?: (p: FeedProgress) => void } = {},
+  ): Promise<OpmlImportResult> {
     const backlog = formatBacklog(parseBacklog(backlogSpec));
     const { entries, skipped } = parseOpml(doc);
     const now = this.clock.now();
@@ -158,8 +171,7 @@ export class Subscriptions {
       }
       return out;
     });
-    const limit = pLimit(concurrency);
-    const results = await Promise.allSettled(ids.map((f) => limit(() => this.refresh(f.id, true))));
+    const results = await this.eachFeed(ids, (id) => this.refresh(id, true), 'import', options);
     const added: FeedView[] = [];
     const failed: OpmlImportResult['failed'] = [];
     results.forEach((r, i) => {
@@ -195,7 +207,7 @@ export class Subscriptions {
   }
 
   private parse(fetched: FetchResult): ParsedFeed {
-    const { text } = decodeFeedBytes(fetched.body, fetched.contentType);
+    const { text } = decodeFeedBytes(gunzipIfCompressed(fetched.body), fetched.contentType);
     return parseFeed(text, fetched.url);
   }
 
@@ -260,10 +272,75 @@ export class Subscriptions {
     return this.refreshMany(due.map((d) => d.id));
   }
 
+  /**
+   * Run `work` for many feeds: a few at once (`concurrency`, default 8), feeds of different hosts
+   * side by side so that one host's limit (ingest/http.ts: 2 requests per host) does not hold
+   * every slot; `onProgress` after each.
+   */
+  private async eachFeed<T>(
+    feeds: { id: number; url: string }[],
+    work: (id: number) => Promise<T>,
+    phase: FeedProgress['phase'],
+    options: { concurrency?: number; onProgress?: (p: FeedProgress) => void },
+  ): Promise<PromiseSettledResult<T>[]> {
+    const limit = pLimit(options.concurrency ?? 8);
+    const hostOf = (url: string) => {
+      try {
+        return new URL(url).host;
+      } catch {
+        return url;
+      }
+    };
+    // Round-robin over hosts: a, b, c, a, b, a … (results keep the given order).
+    const byHost = new Map<string, number[]>();
+    feeds.forEach((f, i) => byHost.set(hostOf(f.url), [...(byHost.get(hostOf(f.url)) ?? []), i]));
+    const order: number[] = [];
+    for (let round = 0; order.length < feeds.length; round++)
+      for (const list of byHost.values()) if (round < list.length) order.push(list[round]!);
+    const results: PromiseSettledResult<T>[] = new Array(feeds.length);
+    let done = 0;
+    await Promise.all(
+      order.map((i) =>
+        limit(async () => {
+          const f = feeds[i]!;
+          try {
+            results[i] = { status: 'fulfilled', value: await work(f.id) };
+          } catch (reason) {
+            results[i] = { status: 'rejected', reason };
+          }
+          const r = results[i]!;
+          options.onProgress?.({
+            phase,
+            done: ++done,
+            total: feeds.length,
+            feedId: f.id,
+            url: f.url,
+            ok: r.status === 'fulfilled',
+            error: r.status === 'rejected' ? errorText(r.reason) : null,
+          });
+        }),
+      ),
+    );
+    return results;
+  }
+
   async refreshMany(
     ids: number[],
+    options: { concurrency?: number; onProgress?: (p: FeedProgress) => void } = {},
   ): Promise<{ refreshed: RefreshResult[]; failed: { feedId: number; error: string }[] }> {
-    const settled = await Promise.allSettled(ids.map((id) => this.refresh(id)));
+    const urls = new Map(
+      (
+        this.db
+          .prepare(`SELECT id, url FROM feeds WHERE id IN (${ids.map(() => '?').join(', ') || 'NULL'})`)
+          .all(...ids) as { id: number; url: string }[]
+      ).map((r) => [r.id, r.url]),
+    );
+    const settled = await this.eachFeed(
+      ids.map((id) => ({ id, url: urls.get(id) ?? '' })),
+      (id) => this.refresh(id),
+      'refresh',
+      options,
+    );
     const refreshed: RefreshResult[] = [];
     const failed: { feedId: number; error: string }[] = [];
     settled.forEach((r, i) => {
@@ -447,7 +524,8 @@ export class Subscriptions {
     position: number,
     now: number,
   ): number {
-    return Number(
+    const fields = this.episodeFields(item);
+    const id = Number(
       this.db
         .prepare(
           `INSERT INTO episodes (feed_id, key, key_source, guid, title, description, link, published_at, duration_ms,
@@ -456,7 +534,7 @@ export class Subscriptions {
              @enclosureUrl, @enclosureType, @enclosureLength, @extra, 'listed', @position, @now, @now)`,
         )
         .run({
-          ...this.episodeFields(item),
+          ...fields,
           feedId,
           key: episodeKey(feedId, keyAlias),
           keySource: keyAlias.kind,
@@ -464,9 +542,19 @@ export class Subscriptions {
           now,
         }).lastInsertRowid,
     );
+    // Searchable by its title and show notes from now on, processed or not.
+    indexListing(this.db, id, fields.title, fields.description);
+    return id;
   }
 
   private updateEpisode(id: number, item: ParsedItem, position: number, now: number): void {
+    const fields = this.episodeFields(item);
+    const before = this.db.prepare('SELECT title, description FROM episodes WHERE id = ?').get(id) as {
+      title: string | null;
+      description: string | null;
+    };
+    if (before.title !== fields.title || before.description !== fields.description)
+      indexListing(this.db, id, fields.title, fields.description);
     // On the right of SET, title and description are still the old values: an indexed episode
     // whose title or show notes changed is marked for its index step to run again.
     this.db
@@ -481,7 +569,7 @@ export class Subscriptions {
            position = @position, updated_at = @now
          WHERE id = @id`,
       )
-      .run({ ...this.episodeFields(item), position, now, id });
+      .run({ ...fields, position, now, id });
   }
 
   feed(feedId: number): FeedView {
@@ -509,21 +597,38 @@ export class Subscriptions {
     }));
   }
 
+  /** These episodes (those that exist), in the same shape as `episodes`. */
+  episodesById(ids: readonly number[]): EpisodeView[] {
+    return this.episodeViews(
+      `WHERE e.id IN (${ids.map(() => '?').join(', ') || 'NULL'})`,
+      [...ids],
+      ids.length,
+    );
+  }
+
   episodes(query: { feedId?: number; limit?: number } = {}): EpisodeView[] {
     if (query.feedId !== undefined) this.row(query.feedId);
+    return query.feedId === undefined
+      ? this.episodeViews('', [], query.limit ?? 100)
+      : this.episodeViews('WHERE feed_id = ?', [query.feedId], query.limit ?? 100);
+  }
+
+  private episodeViews(where: string, params: unknown[], limit: number): EpisodeView[] {
     const rows = this.db
       .prepare(
-        // An episode whose pipeline was dead-lettered or cancelled shows that, not "processing".
-        `SELECT e.*, (SELECT w.status FROM workflows w WHERE w.kind = 'episode' AND w.subject = e.key
-                      ORDER BY w.created_at DESC LIMIT 1) AS workflow_status,
+        // An episode whose pipeline was dead-lettered, cancelled or waits shows that, not
+        // "processing": its latest workflow says (the one started last).
+        `SELECT e.*, w.status AS workflow_status, w.waiting_what,
            EXISTS (SELECT 1 FROM artifacts a WHERE a.episode_id = e.id AND a.kind = 'transcript') AS has_transcript,
            -- What show() needs: the understand step's commit records the three together.
            (SELECT count(*) FROM artifacts a WHERE a.episode_id = e.id AND a.kind IN ('summary', 'gi', 'kg')) = 3
              AS understood
-         FROM episodes e ${query.feedId === undefined ? '' : 'WHERE feed_id = ?'}
-         ORDER BY published_at DESC NULLS LAST, id DESC LIMIT ?`,
+         FROM episodes e LEFT JOIN workflows w ON w.seq = (SELECT max(x.seq) FROM workflows x
+           WHERE x.kind = 'episode' AND x.subject = e.key)
+         ${where}
+         ORDER BY e.published_at DESC NULLS LAST, e.id DESC LIMIT ?`,
       )
-      .all(...(query.feedId === undefined ? [] : [query.feedId]), query.limit ?? 100) as {
+      .all(...params, limit) as {
       id: number;
       feed_id: number | null;
       key: string;
@@ -534,7 +639,9 @@ export class Subscriptions {
       enclosure_url: string | null;
       extra: string;
       status: string;
+      notes: string | null;
       workflow_status: string | null;
+      waiting_what: string | null;
       has_transcript: 0 | 1;
       understood: 0 | 1;
     }[];
@@ -551,16 +658,26 @@ export class Subscriptions {
         enclosureUrl: r.enclosure_url,
         transcriptUrl: extra.transcripts?.[0]?.url ?? null,
         status:
-          r.workflow_status === 'dead'
-            ? 'failed'
-            : r.workflow_status === 'cancelled'
-              ? 'cancelled'
-              : r.status,
+          r.status === 'skipped'
+            ? 'skipped'
+            : r.workflow_status === 'dead'
+              ? 'failed'
+              : r.workflow_status === 'cancelled'
+                ? 'cancelled'
+                : r.workflow_status === 'waiting'
+                  ? 'waiting'
+                  : r.status,
+        waitingFor: r.workflow_status === 'waiting' ? r.waiting_what : null,
+        notes: r.notes ? (JSON.parse(r.notes) as string[]) : [],
         hasTranscript: r.has_transcript === 1,
         understood: r.understood === 1,
       };
     });
   }
+}
+
+function errorText(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
 }
 
 function parseBacklogSafe(spec: string) {

@@ -31,6 +31,14 @@ export interface SearchOptions {
 export type SearchHit = SearchHitView;
 export type SearchResult = SearchView;
 
+/** Added to the score of a title the query is exactly: more than fusion can give anything (2 / 61). */
+const EXACT_TITLE_BONUS = 1;
+
+/** A title or query as compared for an exact match: case, punctuation and spacing aside. */
+export function titleKey(text: string): string {
+  return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).join(' ');
+}
+
 /** Reciprocal rank fusion constant (the customary 60: rank differences deep in a list matter little). */
 export const RRF_K = 60;
 /** Filtered meaning searches over at most this many chunks compare every vector exactly. */
@@ -346,6 +354,23 @@ export class Searcher {
       .all(q, ...params) as number[];
   }
 
+  /**
+   * Title chunks (of the episodes the filter keeps) whose text is the query itself, found by an
+   * FTS5 phrase query and then compared whole. Queries longer than any title skip it.
+   */
+  private exactTitles(query: string, filterSql: string, params: unknown[]): number[] {
+    const key = titleKey(query);
+    const words = key.split(' ').filter(Boolean);
+    if (words.length === 0 || words.length > 30) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT c.id, c.text FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN episodes e ON e.id = c.episode_id
+         WHERE chunks_fts MATCH ? AND c.kind = 'title'${filterSql} LIMIT 200`,
+      )
+      .all(`"${words.join(' ').replace(/"/g, '""')}"`, ...params) as { id: number; text: string }[];
+    return rows.filter((r) => titleKey(r.text) === key).map((r) => r.id);
+  }
+
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult> {
     const limit = Math.min(200, options.limit ?? 20);
     const where: string[] = [];
@@ -428,6 +453,13 @@ export class Searcher {
       });
     add(keyword, 'keyword');
     add(vector, 'meaning');
+    // The query is an episode's very title: that episode first, whatever the lists said.
+    for (const id of this.exactTitles(query, filterSql, params)) {
+      const s = scores.get(id) ?? { score: 0, by: new Set() };
+      s.score += EXACT_TITLE_BONUS;
+      s.by.add('keyword');
+      scores.set(id, s);
+    }
     // Highlights only for the hits returned (highlight() re-reads and re-tokenizes the text).
     // CAST: FTS5 ignores `rowid = ?` beside MATCH when the bound value is a REAL (as a JS number
     // is bound), and every hit would get the first matching chunk's text.

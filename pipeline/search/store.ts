@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { Db } from '../store/db.ts';
+import { notesText } from './chunk.ts';
 
 /**
  * The search artifact of one episode (`search/chunks/<key>.json`, written whole by the index
@@ -61,4 +63,78 @@ export function projectChunks(db: Db, artifact: ChunksArtifact): void {
 
 export function readChunksArtifact(file: string): ChunksArtifact {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as ChunksArtifact;
+}
+
+/** What a chunk's text is known by (the index step reuses an unchanged text's vector by it). */
+export function textFingerprint(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** An episode's title as a chunk, the same for a listed episode and an indexed one. */
+export function titlePiece(title: string | null): Omit<StoredChunk, 'seq'> | null {
+  const text = title?.trim();
+  return text
+    ? { kind: 'title', text, startMs: null, endMs: null, fingerprint: textFingerprint(title!) }
+    : null;
+}
+
+/** Words per show-notes chunk of a listed episode (about the index step's 300 tokens). */
+const LISTING_WORDS = 250;
+
+/**
+ * A listed episode's title and show notes as chunks, keyword-only: searchable from the moment
+ * the episode is listed, long before (or without ever) being processed. Cheap, so a refresh of
+ * a 5,000-episode feed can afford it: show notes are cut by word count, not parsed into
+ * sentences. The episode's `index` step replaces them with its own chunks (sentence-aligned,
+ * embedded, with the transcript and insights).
+ */
+export function listingPieces(title: string | null, description: string | null): Omit<StoredChunk, 'seq'>[] {
+  const pieces: Omit<StoredChunk, 'seq'>[] = [];
+  const t = titlePiece(title);
+  if (t) pieces.push(t);
+  const words = notesText(description).split(' ').filter(Boolean);
+  for (let i = 0; i < words.length; i += LISTING_WORDS) {
+    const text = words.slice(i, i + LISTING_WORDS).join(' ');
+    pieces.push({ kind: 'notes', text, startMs: null, endMs: null, fingerprint: textFingerprint(text) });
+  }
+  return pieces;
+}
+
+/**
+ * Index a listed episode's title and show notes (inside the caller's transaction), unless its
+ * `index` step has indexed it: then the step's chunks stay, and a change of title or notes is
+ * the step's to index again (subscriptions mark it).
+ */
+export function indexListing(
+  db: Db,
+  episodeId: number,
+  title: string | null,
+  description: string | null,
+): void {
+  if (db.prepare(`SELECT 1 FROM artifacts WHERE episode_id = ? AND kind = 'chunks'`).get(episodeId)) return;
+  projectChunks(db, {
+    schemaVersion: 1,
+    episodeId,
+    modelId: null,
+    dims: null,
+    chunks: listingPieces(title, description).map((p, seq) => ({ ...p, seq })),
+  });
+}
+
+/**
+ * Episodes listed before listings were indexed (an older library): index their titles and
+ * notes. Returns how many. Episodes with neither are looked at again each time (few, cheap).
+ */
+export function indexUnindexedListings(db: Db, limit = 5000): number {
+  const rows = db
+    .prepare(
+      `SELECT id, title, description FROM episodes e
+        WHERE (title IS NOT NULL OR description IS NOT NULL)
+          AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.episode_id = e.id)
+          AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.episode_id = e.id AND a.kind = 'chunks')
+        LIMIT ?`,
+    )
+    .all(limit) as { id: number; title: string | null; description: string | null }[];
+  for (const r of rows) indexListing(db, r.id, r.title, r.description);
+  return rows.filter((r) => listingPieces(r.title, r.description).length > 0).length;
 }

@@ -22,5 +22,10 @@ export const publisherTranscriptStep = defineStep<EpisodeInput, PublisherOutput>
       recordArtifact(ctx.db, { ...row, kind: 'transcript', path: ctx.output.transcript.path });
     if (ctx.output.chapters)
       recordArtifact(ctx.db, { ...row, kind: 'chapters', path: ctx.output.chapters.path });
+    // What was skipped this time replaces what was noted last time (chapters that load now clear it).
+    const skipped = ctx.output.skipped ?? [];
+    ctx.db
+      .prepare('UPDATE episodes SET notes = ? WHERE id = ?')
+      .run(skipped.length ? JSON.stringify(skipped) : null, ctx.input.episodeId);
   },
 });

@@ -28,6 +28,11 @@ export interface PublisherOutput {
   chapters: { path: string; count: number } | null;
   /** What could not be used, for the user (the episode still gets a Whisper transcript). */
   problems: string[];
+  /**
+   * Optional parts that were skipped (chapters that would not load), one sentence each: the
+   * commit records them on the episode, where the failure inbox shows them.
+   */
+  skipped?: string[];
 }
 
 const MAX = 32 * 1024 * 1024;
@@ -55,7 +60,7 @@ function unusable(err: unknown): boolean {
  */
 export async function publisherTranscript(ctx: TypedStepContext<PublisherInput>): Promise<PublisherOutput> {
   const input = ctx.input;
-  const out: PublisherOutput = { transcript: null, chapters: null, problems: [] };
+  const out: PublisherOutput = { transcript: null, chapters: null, problems: [], skipped: [] };
   const offered = [...(input.transcripts ?? [])].sort((a, b) => rank(a.type) - rank(b.type));
   for (const ref of offered) {
     try {
@@ -84,13 +89,17 @@ export async function publisherTranscript(ctx: TypedStepContext<PublisherInput>)
     ...(c.image ? { image: c.image } : {}),
   }));
   if (input.chaptersUrl) {
+    // Chapters are optional: whatever goes wrong (no answer, a server error, a file that is not
+    // chapters), they are skipped and the episode goes on; the note says why.
     try {
       chapters = parseChaptersJson(
         (await fetchText(input.chaptersUrl.url, ctx.signal, 'chapters file', input.trustedHost ?? null)).text,
       );
     } catch (err) {
-      if (!unusable(err)) throw err;
+      if (ctx.signal.aborted) throw err;
+      const note = `Chapters skipped: ${(err as Error).message.replace(/\.$/, '')} (${input.chaptersUrl.url}).`;
       out.problems.push(`chapters ${input.chaptersUrl.url}: ${(err as Error).message}`);
+      out.skipped!.push(note);
     }
   }
   if (chapters.length > 0) {

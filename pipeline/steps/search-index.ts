@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import type { Json, TypedStepContext } from '../engine/workflow.ts';
 import type { Transcript } from '../ingest/transcripts.ts';
 import type { EpisodeInput } from '../episode-input.ts';
 import { writeJsonArtifact } from '../base/artifacts.ts';
 import { chunkTranscript, notesText } from '../search/chunk.ts';
 import { loadEmbedder, vectorToBlob } from '../search/embed.ts';
-import type { ChunksArtifact, StoredChunk } from '../search/store.ts';
+import { textFingerprint, titlePiece, type ChunksArtifact, type StoredChunk } from '../search/store.ts';
 import { databasePath, openDatabase } from '../store/index.ts';
 import { installedModel } from '../../models/manager.ts';
 
@@ -37,7 +36,7 @@ function transcriptPath(outputs: Record<string, Json>): string | null {
   return pub?.transcript?.path ?? null;
 }
 
-const fingerprint = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+const fingerprint = textFingerprint;
 
 /** Insights from the understand step's gi.json, when there is one; anything malformed is skipped. */
 function insightChunks(dataDir: string, key: string, problems: string[]): Omit<StoredChunk, 'seq'>[] {
@@ -111,14 +110,8 @@ export async function searchIndex(ctx: TypedStepContext<EpisodeInput>): Promise<
       }
       const ep = db.prepare('SELECT title, description FROM episodes WHERE id = ?').get(input.episodeId) as
         { title: string | null; description: string | null } | undefined;
-      if (ep?.title?.trim())
-        pieces.push({
-          kind: 'title',
-          text: ep.title.trim(),
-          startMs: null,
-          endMs: null,
-          fingerprint: fingerprint(ep.title),
-        });
+      const title = titlePiece(ep?.title ?? null);
+      if (title) pieces.push(title);
       const notes = notesText(ep?.description ?? null);
       if (notes) {
         for (const c of chunkTranscript([{ startMs: 0, endMs: 0, text: notes }], false))

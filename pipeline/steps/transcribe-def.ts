@@ -1,5 +1,5 @@
 import { defineStep } from '../engine/workflow.ts';
-import { whisperMode, type EpisodeInput } from '../episode-input.ts';
+import { modelResource, publisherCovers, whisperMode, type EpisodeInput } from '../episode-input.ts';
 import { recordArtifact } from './artifact-rows.ts';
 import type { TranscribeOutput } from './transcribe.ts';
 
@@ -14,6 +14,12 @@ export const transcribeStep = defineStep<EpisodeInput, TranscribeOutput>({
   after: ['decode', 'publisher-transcript'],
   fingerprint: (input) => `${whisperMode(input)}:${input.whisperModel ?? 'none'}`,
   run: async (ctx) => (await import('./transcribe.ts')).transcribe(ctx),
+  // No Whisper model chosen, and no publisher's transcript to use instead: the episode waits
+  // (it is not a failure) until one is chosen (Queue.wake).
+  waitFor: (input, outputs) =>
+    publisherCovers(input, outputs) || input.whisperModel
+      ? null
+      : { resource: modelResource('whisper'), what: 'a Whisper model' },
   commit: (ctx) => {
     if (ctx.output.path) {
       recordArtifact(ctx.db, {

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Json, TypedStepContext } from '../engine/workflow.ts';
+import type { TypedStepContext } from '../engine/workflow.ts';
 import { PermanentStepError } from '../engine/workflow.ts';
+import { clause } from '../clause.ts';
 import { decodeToPcm } from '../ingest/ffmpeg.ts';
 import type { Transcript } from '../ingest/transcripts.ts';
 import { writeJsonArtifact } from '../base/artifacts.ts';
@@ -16,7 +17,7 @@ import {
 } from '../../models/whisper/index.ts';
 import { resolveInstalledModel } from '../../models/manager.ts';
 import { englishOnlyProblem, isEnglishOnly, primaryLanguage } from '../../models/whisper/languages.ts';
-import type { EpisodeInput } from '../episode-input.ts';
+import { publisherCovers, type EpisodeInput } from '../episode-input.ts';
 
 export interface TranscribeOutput {
   /** Why Whisper did not run (the publisher's transcript is used), or null when it did. */
@@ -111,11 +112,7 @@ export function languageFor(modelId: string, feedLanguage: string | null | undef
   return primaryLanguage(feedLanguage) ?? 'auto';
 }
 
-/** Whether the publisher's transcript makes Whisper unnecessary for this episode. */
-export function publisherCovers(input: EpisodeInput, outputs: Record<string, Json>): boolean {
-  const pub = outputs['publisher-transcript'] as { transcript?: { path: string } | null } | undefined;
-  return input.whisper !== 'always' && !!pub?.transcript;
-}
+export { publisherCovers };
 
 /**
  * Transcribe the episode's decoded audio with the Whisper model chosen when it was queued, on
@@ -143,7 +140,7 @@ export async function transcribe(ctx: TypedStepContext<EpisodeInput>): Promise<T
   }
   if (!input.whisperModel)
     throw new PermanentStepError(
-      'No Whisper model is installed, so this episode cannot be transcribed. Install one (`earshot models install whisper-base.en`, or Settings → Models) and process the episode again.',
+      'No Whisper model is chosen, so this episode cannot be transcribed. Install one (`earshot models install whisper-base.en`, or the Models screen); the episode goes on by itself.',
     );
   // An English-only model on a show in another language writes nonsense: never given one.
   const wrongLanguage = englishOnlyProblem(input.whisperModel, input.language, input.episodeId);
@@ -163,7 +160,7 @@ export async function transcribe(ctx: TypedStepContext<EpisodeInput>): Promise<T
     model = await modelFor(file);
   } catch (err) {
     throw new PermanentStepError(
-      `Whisper could not load the model ${input.whisperModel} (${file}): ${(err as Error).message}. Install it again with \`earshot models install ${input.whisperModel}\` or choose another with \`earshot models use\`.`,
+      `Whisper could not load the model ${input.whisperModel} (${file}): ${clause((err as Error).message)}. Install it again with \`earshot models install ${input.whisperModel}\` or choose another with \`earshot models use\`.`,
     );
   }
   ctx.log.info(

@@ -596,6 +596,21 @@ export const migrations: readonly Migration[] = [
 
     `,
   },
+  {
+    version: 18,
+    name: 'waiting workflows and episode notes',
+    // A workflow whose next step needs what is not there yet (a Whisper model) waits instead of
+    // failing: what it waits for is a key its waker names (waiting_for: 'model:whisper') and a
+    // phrase for people (waiting_what: 'a Whisper model'); the partial index holds only waiting
+    // workflows, so the queue's hot writes never touch it. An episode's notes are what was
+    // skipped without failing it (chapters that would not load), as a JSON array of sentences.
+    sql: `
+      ALTER TABLE workflows ADD COLUMN waiting_for TEXT;
+      ALTER TABLE workflows ADD COLUMN waiting_what TEXT;
+      CREATE INDEX workflows_waiting ON workflows (waiting_for) WHERE status = 'waiting';
+      ALTER TABLE episodes ADD COLUMN notes TEXT;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]?.version ?? 0;

@@ -89,8 +89,9 @@ describe('earshot CLI', () => {
     const unknown = earshot(dir, ['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/);
+    // A value that is not valid is a bad input (1) whichever parser finds it; usage mistakes are 2.
     const lanes = earshot(dir, ['run', '--lanes', 'gpu=two']);
-    expect(lanes.code).toBe(2);
+    expect(lanes.code).toBe(1);
     expect(lanes.stderr).toMatch(/"gpu=two" should look like gpu=1/);
     expect(earshot(dir, ['--json', 'status']).code).toBe(0);
   });

@@ -336,11 +336,13 @@ describe('feed commands', () => {
         'id',
         'key',
         'keySource',
+        'notes',
         'publishedAt',
         'status',
         'title',
         'transcriptUrl',
         'understood',
+        'waitingFor',
       ].sort(),
     );
     expect(eps.map((e: { status: string }) => e.status)).toEqual(['queued', 'listed']);
@@ -360,7 +362,7 @@ describe('feed commands', () => {
     expect(bad.stderr).toMatch(
       /^earshot: 127\.0\.0\.1:\d+ says this feed does not exist \(404\)\. Check the address\.\n$/,
     );
-    expect((await run(dir, ['episodes', '--feed', 'x'])).code).toBe(2);
+    expect((await run(dir, ['episodes', '--feed', 'x'])).code).toBe(1); // a bad value: bad input, not usage
     expect((await run(dir, ['unsubscribe', '9'])).stderr).toBe(
       'earshot: There is no feed 9; `earshot feeds` lists them.\n',
     );

@@ -97,8 +97,10 @@ describe('model manager: install', () => {
       expect(progress[i]!.bytes).toBeGreaterThanOrEqual(progress[i - 1]!.bytes);
     // Nothing left over: no part, no metadata, no lock.
     expect(filesUnder(dir)).toEqual([path.join(entry.id, entry.file)]);
+    // No whisper model was active: the one just installed is chosen, and the message says so.
+    expect(r.message).toMatch(/ It is now the active whisper model\.$/);
     const listed = manager.list();
-    expect(listed[0]).toMatchObject({ id: entry.id, installed: true, active: false, bytes: body.length });
+    expect(listed[0]).toMatchObject({ id: entry.id, installed: true, active: true, bytes: body.length });
     // A second install is a no-op, not a second download.
     const again = await manager.install(entry.id);
     expect(again.message).toMatch(/already installed/);
@@ -373,13 +375,15 @@ describe('model manager: use, remove, active', () => {
   it('chooses the active model per kind, refuses what is not installed, and notices a file deleted behind its back', async () => {
     const body = ggml(MB);
     const { entry } = serve(body);
-    const { manager, dataDir, db } = setup([entry]);
+    const changes: [string, string | null][] = [];
+    const { manager, dataDir, db } = setup([entry], { onActiveChanged: (k, id) => changes.push([k, id]) });
     expect(() => manager.use(entry.id)).toThrow(
       /test-\d+ is not installed; install it first with `earshot models install test-\d+`/,
     );
     expect(() => manager.use('nope')).toThrow(/knows no model "nope"/);
     await manager.install(entry.id);
-    expect(manager.use(entry.id).message).toBe(`${entry.id} is now the active whisper model.`);
+    expect(changes).toEqual([['whisper', entry.id]]);
+    expect(manager.use(entry.id).message).toBe(`${entry.id} already is the active whisper model.`);
     const file = path.join(dataDir, 'models', entry.id, entry.file);
     expect(manager.active('whisper')).toEqual({ id: entry.id, kind: 'whisper', path: file });
     expect(manager.active('llm')).toBeNull();
@@ -404,9 +408,15 @@ describe('model manager: use, remove, active', () => {
     expect(manager.active('whisper')?.path).toBe(file);
 
     const removed = manager.remove(entry.id);
+    // Nothing else is installed: what to do names the model to install, or importing a file.
     expect(removed.message).toBe(
-      `Removed ${entry.id} (1.0 MB freed). It was the active whisper model, so no whisper model is active now: choose one with \`earshot models use ID\`.`,
+      `Removed ${entry.id} (1.0 MB freed). It was the active whisper model, so no whisper model is active now: install one with \`earshot models install ${entry.id}\`, or import a file you have with \`earshot models import FILE\`.`,
     );
+    expect(changes).toEqual([
+      ['whisper', entry.id],
+      ['whisper', entry.id],
+      ['whisper', null],
+    ]);
     expect(manager.active('whisper')).toBeNull();
     expect(fs.existsSync(path.dirname(file))).toBe(false);
     expect(() => manager.remove(entry.id)).toThrow(/is not installed, so there is nothing to remove/);
@@ -463,8 +473,9 @@ describe('earshot models (CLI)', () => {
       model: { id: entry.id, installed: true, verified: true },
     });
 
+    expect(JSON.parse(inst.stdout).message).toMatch(/It is now the active whisper model\.$/);
     const use = await earshot(data, ['models', 'use', entry.id], env);
-    expect(use).toMatchObject({ code: 0, stdout: `${entry.id} is now the active whisper model.\n` });
+    expect(use).toMatchObject({ code: 0, stdout: `${entry.id} already is the active whisper model.\n` });
 
     const human = await earshot(data, ['models', 'list'], env);
     expect(human.stdout).toMatch(
@@ -476,7 +487,13 @@ describe('earshot models (CLI)', () => {
     const custom = path.join(dir, 'mine.gguf');
     fs.writeFileSync(custom, gguf());
     const imp = await earshot(data, ['--json', 'models', 'import', custom], env);
-    expect(JSON.parse(imp.stdout).model).toMatchObject({ id: 'custom-mine', kind: 'llm', verified: false });
+    expect(JSON.parse(imp.stdout).model).toMatchObject({
+      id: 'custom-mine',
+      kind: 'llm',
+      verified: false,
+      active: true,
+    });
+    expect(JSON.parse(imp.stdout).message).toMatch(/It is now the active llm model\.$/);
 
     const junk = path.join(dir, 'junk.bin');
     fs.writeFileSync(junk, 'hello');

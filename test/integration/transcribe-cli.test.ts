@@ -36,6 +36,8 @@ describe('transcription from the command line, as a user runs it', () => {
     expect(imported.code, imported.stderr).toBe(0);
     const id = JSON.parse(imported.stdout).model.id as string;
     expect(id).toMatch(/^custom-/);
+    // Imported with no Whisper model active: it is chosen already.
+    expect(JSON.parse(imported.stdout).message).toMatch(/It is now the active whisper model\.$/);
     expect(earshot(dir, ['models', 'use', id]).code).toBe(0);
 
     const doctor = JSON.parse(earshot(dir, ['--json', 'doctor']).stdout);
@@ -49,6 +51,15 @@ describe('transcription from the command line, as a user runs it', () => {
 
     const run = earshot(dir, ['run', '--until-idle']);
     expect(run.code, run.stderr).toBe(0);
+    // It says what it does: a start line, progress (plain lines: not a terminal), the episode
+    // with its title, and a summary.
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^Earshot is working on .*: 1 episode to process \(workers: gpu 1, /);
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^\[-+\] +0% {2}0 of 1 episode · downloading Interview — your files 0%$/),
+    );
+    expect(lines).toContain('✓ Interview — your files');
+    expect(lines.at(-1)).toBe('1 episode done.');
     const json = JSON.parse(earshot(dir, ['transcript', '1', '--format', 'json']).stdout);
     expect(json).toMatchObject({ episodeId: 1, source: 'whisper', model: id, language: 'en', timed: true });
     // The empty model writes no words; every format still renders (header only for VTT).

@@ -165,15 +165,45 @@ describe('transcription on the gpu lane', () => {
     }
   });
 
-  it('without a Whisper model, the episode stops at transcribe with what to do', async () => {
+  it('without a Whisper model the episode waits (not a failure), and goes on by itself once one is chosen', async () => {
     const { ctx, app } = await library();
-    await app.importFiles([path.join(folder, 'three.wav')]);
+    const r = await app.importFiles([path.join(folder, 'three.wav')]);
+    const id = r.imported[0]!.episodeId;
     const engine = pipelineEngine(ctx.db, ctx.dataDir, { lanes: { gpu: 1, cpu: 1, io: 1 } });
     engines.push(engine);
     engine.start();
+    // Nothing runnable is left: the engine is idle while the episode waits.
     await engine.untilIdle();
-    const dead = (await app.status()).deadLetters;
-    expect(dead).toHaveLength(1);
-    expect(dead[0]!.reason).toMatch(/No Whisper model is installed.*earshot models install/);
+    const [ep] = await app.episodes();
+    expect(ep).toMatchObject({ id, status: 'waiting', waitingFor: 'a Whisper model', hasTranscript: false });
+    const status = await app.status();
+    expect(status.deadLetters).toEqual([]);
+    expect(status.waiting).toEqual([{ resource: 'model:whisper', what: 'a Whisper model', episodes: 1 }]);
+    expect(status.workflows).toMatchObject({ waiting: 1, dead: 0 });
+    expect(await app.failures()).toEqual([]);
+    const job = (await app.jobs()).find((j) => j.step === 'transcribe')!;
+    expect(job).toMatchObject({ state: 'waiting', episode: { id, title: 'Three', show: null } });
+    // The download and decoding are done and kept.
+    expect(stepOutput(ctx, id, 'decode')).not.toBeNull();
+
+    // Importing a model chooses it (none was active), which wakes the episode: the running
+    // engine transcribes it without anyone asking again.
+    const imported = await app.importModel(emptyWhisperFile());
+    expect(imported.message).toMatch(/It is now the active whisper model\.$/);
+    await next(engine, 'finished', (f) => f.step === 'index');
+    await engine.untilIdle();
+    const [done] = await app.episodes();
+    expect(done).toMatchObject({ id, waitingFor: null, hasTranscript: true });
+    expect(done!.status).not.toBe('waiting');
+    expect(stepOutput(ctx, id, 'transcribe')).toMatchObject({ modelId: imported.model.id, skipped: null });
+    expect((await app.status()).waiting).toEqual([]);
+    // Download and decode ran once: the new workflow reused them.
+    expect(
+      ctx.db
+        .prepare(
+          `SELECT count(*) AS n FROM steps WHERE name = 'decode' AND reused_from IS NULL AND status = 'completed'`,
+        )
+        .get(),
+    ).toEqual({ n: 1 });
   });
 });
