@@ -26,6 +26,7 @@ import type {
   JobsQuery,
   LaneView,
   StatusView,
+  WaitingView,
   WorkerView,
   WorkflowStatus,
   WorkflowView,
@@ -49,6 +50,7 @@ import type {
   RefreshView,
   TranscriptView,
   AdviceView,
+  ModelKind,
 } from './contract.ts';
 import type { Transcript } from '../ingest/transcripts.ts';
 import type {
@@ -185,7 +187,8 @@ function refuseOrphanedMedia(dataDir: string): void {
   );
 }
 
-function jobView(r: JobRow, episode: EpisodeRefView | null): JobView {
+function jobView(r: JobRow, episode: EpisodeRefView | null, progress: number | null): JobView {
+  const running = r.state === 'running';
   return {
     id: r.id,
     workflowId: r.workflow_id,
@@ -200,6 +203,8 @@ function jobView(r: JobRow, episode: EpisodeRefView | null): JobView {
     leaseOwner: r.lease_owner,
     leaseExpiresAt: r.lease_expires_at,
     lastError: r.last_error ?? r.crash_reason,
+    startedAt: running ? r.claimed_at : null,
+    progress: running ? progress : null,
   };
 }
 
@@ -220,6 +225,27 @@ export class App implements Api {
     this.events = events;
     this.subscriptions = subscriptions ?? new Subscriptions(ctx.db, ctx.clock);
     this.modelManager = models;
+    // How far each running job is, as this process's engine reports it: `jobs` says so to a
+    // window that opens while a job runs (it hears the next progress events itself).
+    this.events.on('onJobStarted', (e) => this.progress.set(e.jobId, 0));
+    this.events.on('onJobProgress', (e) => this.progress.set(e.jobId, e.fraction));
+    this.events.on('onJobFinished', (e) => this.progress.delete(e.jobId));
+  }
+
+  /** Running jobs' last reported progress (0..1), by job id. */
+  private readonly progress = new Map<number, number>();
+
+  /**
+   * Called when this App queued work: 'episodes' when episodes were marked queued (a
+   * subscription's backlog, a refresh, an OPML import) and their pipelines are to start,
+   * 'jobs' when jobs were queued. The service that runs an engine sets it: it starts the
+   * pipelines and nudges its engine, so the work begins at once rather than at the next
+   * background round. Without one (the CLI), `earshot run` starts them.
+   */
+  onWorkQueued: ((what: 'episodes' | 'jobs') => void) | null = null;
+
+  private workQueued(what: 'episodes' | 'jobs'): void {
+    this.onWorkQueued?.(what);
   }
 
   /** The model manager over this library (made on first use: it reads the catalog). */
@@ -340,13 +366,23 @@ export class App implements Api {
         `SELECT waiting_for AS resource, waiting_what AS what, count(*) AS episodes FROM workflows
          WHERE status = 'waiting' GROUP BY waiting_for, waiting_what ORDER BY episodes DESC`,
       )
-      .all() as StatusView['waiting'];
+      .all() as Omit<WaitingView, 'recommended'>[];
+    const recommend = (resource: string): string | null => {
+      const kind = /^model:(whisper|llm|embedding)$/.exec(resource)?.[1] as ModelKind | undefined;
+      if (!kind) return null;
+      try {
+        return this.modelStore.recommended(kind);
+      } catch {
+        // No catalog to read (a broken EARSHOT_MODEL_CATALOG): nothing to suggest.
+        return null;
+      }
+    };
     return {
       dataDir: this.ctx.dataDir,
       lanes: LANES.map((l) => this.lane(l)),
       workers,
       workflows,
-      waiting,
+      waiting: waiting.map((w) => ({ ...w, recommended: recommend(w.resource) })),
       deadLetters,
     };
   }
@@ -376,7 +412,13 @@ export class App implements Api {
       this.db,
       rows.filter((r) => r.wf_kind === 'episode').map((r) => r.wf_subject),
     );
-    return rows.map((r) => jobView(r, (r.wf_kind === 'episode' && refs.get(r.wf_subject)) || null));
+    return rows.map((r) =>
+      jobView(
+        r,
+        (r.wf_kind === 'episode' && refs.get(r.wf_subject)) || null,
+        this.progress.get(r.id) ?? null,
+      ),
+    );
   }
 
   async workflow(wid: string): Promise<WorkflowView> {
@@ -443,6 +485,7 @@ export class App implements Api {
       if (err instanceof Error && !('code' in err)) throw new ApiInputError(err.message);
       throw err;
     }
+    this.workQueued('jobs');
     return this.workflow(wid);
   }
 
@@ -462,6 +505,7 @@ export class App implements Api {
 
   async resumeLane(lane: Lane): Promise<LaneView> {
     this.ctx.queue.setPaused(lane, false);
+    this.workQueued('jobs');
     return this.laneChanged(lane);
   }
 
@@ -473,7 +517,9 @@ export class App implements Api {
   }
 
   async subscribe(url: string, backlog?: string): Promise<FeedView> {
-    return (await this.subscriptions.subscribe(url, backlog)).feed;
+    const { feed, refresh } = await this.subscriptions.subscribe(url, backlog);
+    if (refresh.queued.length > 0) this.workQueued('episodes');
+    return feed;
   }
 
   async unsubscribe(feedId: number): Promise<FeedView> {
@@ -483,14 +529,13 @@ export class App implements Api {
   async refresh(
     feedId?: number,
   ): Promise<{ refreshed: RefreshView[]; failed: { feedId: number; error: string }[] }> {
-    if (feedId !== undefined) {
-      this.subscriptions.feed(feedId);
-      return this.subscriptions.refreshMany([feedId]);
-    }
-    return this.subscriptions.refreshMany(
-      this.subscriptions.list().map((f) => f.id),
-      { onProgress: (p) => this.events.emit('onFeedProgress', p) },
+    if (feedId !== undefined) this.subscriptions.feed(feedId);
+    const result = await this.subscriptions.refreshMany(
+      feedId !== undefined ? [feedId] : this.subscriptions.list().map((f) => f.id),
+      feedId !== undefined ? {} : { onProgress: (p) => this.events.emit('onFeedProgress', p) },
     );
+    if (result.refreshed.some((r) => r.queued.length > 0)) this.workQueued('episodes');
+    return result;
   }
 
   async feeds(): Promise<FeedView[]> {
@@ -498,19 +543,23 @@ export class App implements Api {
   }
 
   async importOpml(opml: string, backlog?: string): Promise<OpmlImportView> {
-    return this.subscriptions.importOpml(opml, backlog, {
+    const result = await this.subscriptions.importOpml(opml, backlog, {
       onProgress: (p) => this.events.emit('onFeedProgress', p),
     });
+    if (result.added.length > 0) this.workQueued('episodes');
+    return result;
   }
 
   async process(ids?: number[], opts?: ProcessOptions): Promise<string[]> {
     if (!this.ctx.registry.has('episode'))
       throw new ApiInputError('This Earshot has no episode pipeline registered.');
     const whisper = opts?.whisper;
-    return startEpisodes(this.ctx.db, this.ctx.queue, {
+    const started = startEpisodes(this.ctx.db, this.ctx.queue, {
       ...(ids ? { ids, priority: PRIORITY_USER } : {}),
       ...(whisper ? { whisper } : {}),
     });
+    if (started.length > 0) this.workQueued('jobs');
+    return started;
   }
 
   async importFiles(list: string[]): Promise<ImportView> {
@@ -523,6 +572,7 @@ export class App implements Api {
         ids: result.imported.map((i) => i.episodeId),
         priority: PRIORITY_USER,
       });
+      this.workQueued('jobs');
     }
     return result;
   }

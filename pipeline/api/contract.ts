@@ -62,6 +62,11 @@ export interface WaitingView {
   /** The same for people: "a Whisper model". */
   what: string;
   episodes: number;
+  /**
+   * For a model: the one to suggest (`models advise`'s choice on this machine, else a first
+   * choice from the catalog), by id; null when there is none to suggest.
+   */
+  recommended: string | null;
 }
 
 export interface StatusView {
@@ -89,6 +94,13 @@ export interface JobView {
   leaseOwner: string | null;
   leaseExpiresAt: number | null;
   lastError: string | null;
+  /** When a running job was handed to its worker; null when it is not running. */
+  startedAt: number | null;
+  /**
+   * How far a running job is (0..1), as its step last reported it to the engine of this process
+   * (`onJobProgress`); null when not running or not reported (yet, or by an engine elsewhere).
+   */
+  progress: number | null;
 }
 
 export interface StepView {
@@ -603,8 +615,14 @@ export interface EpisodeListItem {
   title: string | null;
   publishedAt: number | null;
   durationMs: number | null;
-  /** Processing status: listed, queued, processing, downloaded, transcribed, failed, cancelled. */
+  /**
+   * Processing status: listed, queued (its pipeline has not started yet), processing,
+   * downloaded, transcribed; waiting (for `waitingFor`: it goes on by itself), failed,
+   * cancelled, skipped.
+   */
   status: string;
+  /** What a waiting episode waits for, in words ("a Whisper model"); null otherwise. */
+  waitingFor: string | null;
   hasTranscript: boolean;
   understood: boolean;
   /** Transcribed, understood and indexed. */
@@ -940,6 +958,8 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 export interface JobStartedEvent {
   jobId: number;
   workflowId: string;
+  /** The episode the job works on; null when the work is not an episode's. */
+  episodeId?: number | null;
   step: string;
   lane: LaneName;
   workerId: string;
@@ -951,6 +971,8 @@ export interface JobStartedEvent {
 export interface JobProgressEvent {
   jobId: number;
   workflowId: string;
+  /** The episode the job works on; null when the work is not an episode's. */
+  episodeId?: number | null;
   step: string;
   fraction: number;
   detail?: JsonValue;
@@ -966,6 +988,8 @@ export type JobOutcome =
 export interface JobFinishedEvent {
   jobId: number;
   workflowId: string;
+  /** The episode the job works on; null when the work is not an episode's. */
+  episodeId?: number | null;
   step: string;
   outcome: JobOutcome;
 }

@@ -7,6 +7,7 @@ import type { DigestReadyEvent } from './contract.ts';
 import { watchDigests } from '../digest/events.ts';
 import type { ApiEventBus } from './dispatch.ts';
 import type { Db } from '../store/db.ts';
+import { listStatus } from '../listen/library.ts';
 import type { JobFinishedEvent, JobProgressEvent, JobStartedEvent } from './contract.ts';
 
 export interface EngineHostOptions {
@@ -92,22 +93,51 @@ export function startEngineHost(ctx: AppContext, options: EngineHostOptions = {}
 
 /**
  * The engine's events under the contract's names: started, progress and finished become
- * onJobStarted, onJobProgress and onJobFinished; a committed or dead-lettered step of an
+ * onJobStarted, onJobProgress and onJobFinished, each with the episode it works on (so a window
+ * can show an episode's progress in every list); a committed or dead-lettered step of an
  * episode's workflow also becomes onEpisodeChanged with the episode's status now.
  */
 export function forwardEngineEvents(engine: Engine, events: ApiEventBus, db: Db): () => void {
+  // The status as lists show it (listStatus): the episode's latest workflow has the last word.
   const episodeOf = db.prepare(
-    `SELECT e.id, e.status FROM workflows w JOIN episodes e ON e.key = w.subject
-      WHERE w.id = ? AND w.kind = 'episode'`,
+    `SELECT e.id, e.status,
+       (SELECT x.status FROM workflows x WHERE x.kind = 'episode' AND x.subject = e.key
+         ORDER BY x.created_at DESC, x.seq DESC LIMIT 1) AS workflow_status
+     FROM workflows w JOIN episodes e ON e.key = w.subject
+     WHERE w.id = ? AND w.kind = 'episode'`,
   );
-  const started = (e: JobStartedEvent) => events.emit('onJobStarted', e);
-  const progress = (e: JobProgressEvent) => events.emit('onJobProgress', e);
+  /** Running jobs' episodes, read once when each starts (progress comes often). */
+  const episodes = new Map<number, number | null>();
+  const episodeId = (jobId: number, workflowId: string): number | null => {
+    let id = episodes.get(jobId);
+    if (id === undefined) {
+      try {
+        id = (episodeOf.get(workflowId) as { id: number } | undefined)?.id ?? null;
+      } catch {
+        // The library is closing: the event goes out without its episode.
+        return null;
+      }
+      episodes.set(jobId, id);
+    }
+    return id;
+  };
+  const started = (e: JobStartedEvent) =>
+    events.emit('onJobStarted', { ...e, episodeId: episodeId(e.jobId, e.workflowId) });
+  const progress = (e: JobProgressEvent) =>
+    events.emit('onJobProgress', { ...e, episodeId: episodeId(e.jobId, e.workflowId) });
   const finished = (e: JobFinishedEvent) => {
-    events.emit('onJobFinished', e);
-    if (e.outcome.kind === 'stale' || events.listenerCount('onEpisodeChanged') === 0) return;
+    const id = episodeId(e.jobId, e.workflowId);
+    episodes.delete(e.jobId);
+    events.emit('onJobFinished', { ...e, episodeId: id });
+    if (e.outcome.kind === 'stale' || id === null || events.listenerCount('onEpisodeChanged') === 0) return;
     try {
-      const ep = episodeOf.get(e.workflowId) as { id: number; status: string } | undefined;
-      if (ep) events.emit('onEpisodeChanged', { episodeId: ep.id, status: ep.status });
+      const ep = episodeOf.get(e.workflowId) as
+        { id: number; status: string; workflow_status?: string | null } | undefined;
+      if (ep)
+        events.emit('onEpisodeChanged', {
+          episodeId: ep.id,
+          status: listStatus(ep.status, ep.workflow_status),
+        });
     } catch {
       // The library is closing: nobody is left to tell.
     }

@@ -293,6 +293,7 @@ export const eventSchemas: EventSchemas = {
   onJobStarted: z.object({
     jobId: id,
     workflowId: z.string(),
+    episodeId: id.nullable().optional(),
     step: z.string(),
     lane: laneSchema,
     workerId: z.string(),
@@ -301,6 +302,7 @@ export const eventSchemas: EventSchemas = {
   onJobProgress: z.object({
     jobId: id,
     workflowId: z.string(),
+    episodeId: id.nullable().optional(),
     step: z.string(),
     fraction: z.number().min(0).max(1),
     detail: jsonValue.optional(),
@@ -308,6 +310,7 @@ export const eventSchemas: EventSchemas = {
   onJobFinished: z.object({
     jobId: id,
     workflowId: z.string(),
+    episodeId: id.nullable().optional(),
     step: z.string(),
     outcome: z.discriminatedUnion('kind', [
       z.object({ kind: z.literal('committed'), workflowDone: z.boolean() }),

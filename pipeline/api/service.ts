@@ -8,6 +8,7 @@ import { dispatch, isApiEvent, isApiMethod, toWireError, validated } from './dis
 import { serveRpc, type RpcPort } from './rpc.ts';
 import { ApiInputError } from './schemas.ts';
 import { startEngineHost } from './engine-host.ts';
+import { startEpisodes } from '../ingest/episodes.ts';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -84,6 +85,18 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     onError,
   });
   if (runEngine && (options.ingest ?? true)) host.ingest?.start();
+  // Work queued through the API begins at once: the episodes a subscription, refresh or OPML
+  // import queued get their pipelines now, and the engine looks for work now (not at the next
+  // background round, a minute away, or its next poll).
+  if (runEngine)
+    app.onWorkQueued = (what) => {
+      try {
+        if (what === 'episodes' && ctx.registry.has('episode')) startEpisodes(ctx.db, ctx.queue);
+        host.engine.tick();
+      } catch (err) {
+        onError(err as Error);
+      }
+    };
   let stopping: Promise<void> | null = null;
   return {
     app,

@@ -324,30 +324,44 @@ export function registerEngineCommands(program: Command): void {
       return n;
     })
     .option('--no-engine', 'serve the API and UI only; process nothing')
-    .action(async (opts: { port?: number; engine: boolean }, cmd: Command) => {
-      const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
-      const staticDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
-      let server!: Awaited<ReturnType<typeof serveApi>>;
-      const port = opts.port ?? 4747;
-      // The port first: taken, and nothing is started (no engine left running without a server).
-      const host = await startServiceProcess(resolveDataDir(dirOpt), { engine: opts.engine }, async (app) => {
-        try {
-          server = await serveApi({ api: app, events: app.events, staticDir, port });
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
-            throw new ApiInputError(
-              `Port ${port} on 127.0.0.1 is taken by another program (another \`earshot serve\`?). Choose another with --port N, or --port 0 for any free one.`,
-            );
-          throw err;
-        }
-      });
-      if (opts.engine) host.ingest?.start();
-      // The token is new at each start and lives only in this process; the address carries it.
-      process.stdout.write(`Earshot is at ${server.openUrl} (Ctrl-C to stop)\n`);
-      await untilSignal();
-      await server.close();
-      await host.shutdown();
-    });
+    .option(
+      '--lanes <spec>',
+      "workers per lane, e.g. gpu=1,cpu=2,io=4 (default: the machine's plan)",
+      parseLanes,
+    )
+    .action(
+      async (
+        opts: { port?: number; engine: boolean; lanes?: Partial<Record<Lane, number>> },
+        cmd: Command,
+      ) => {
+        const { dataDir: dirOpt } = cmd.optsWithGlobals<{ dataDir?: string }>();
+        const staticDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
+        let server!: Awaited<ReturnType<typeof serveApi>>;
+        const port = opts.port ?? 4747;
+        // The port first: taken, and nothing is started (no engine left running without a server).
+        const host = await startServiceProcess(
+          resolveDataDir(dirOpt),
+          { engine: opts.engine, ...(opts.lanes ? { lanes: opts.lanes } : {}) },
+          async (app) => {
+            try {
+              server = await serveApi({ api: app, events: app.events, staticDir, port });
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+                throw new ApiInputError(
+                  `Port ${port} on 127.0.0.1 is taken by another program (another \`earshot serve\`?). Choose another with --port N, or --port 0 for any free one.`,
+                );
+              throw err;
+            }
+          },
+        );
+        if (opts.engine) host.ingest?.start();
+        // The token is new at each start and lives only in this process; the address carries it.
+        process.stdout.write(`Earshot is at ${server.openUrl} (Ctrl-C to stop)\n`);
+        await untilSignal();
+        await server.close();
+        await host.shutdown();
+      },
+    );
 }
 
 /** The closing summary, read from the library after the engine stopped (and what to do for what waits). */
@@ -361,7 +375,10 @@ async function summarize(dataDir: string, report: RunReport): Promise<void> {
       const kind = /^model:(whisper|llm|embedding)$/.exec(w.resource)?.[1] as ModelKind | undefined;
       if (kind) advice.set(w.resource, await app.modelStore.nextStepHere(kind));
     }
-    report.summary(waiting, advice);
+    report.summary(
+      waiting.map(({ resource, what, episodes }) => ({ resource, what, episodes })),
+      advice,
+    );
   } finally {
     ctx.db.close();
   }

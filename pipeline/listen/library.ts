@@ -47,6 +47,7 @@ interface ListRow {
   position_ms: number | null;
   played_at: number | null;
   workflow_status: WorkflowStatus | null;
+  waiting_what: string | null;
   has_transcript: 0 | 1;
   understood: 0 | 1;
   processed: 0 | 1;
@@ -60,6 +61,8 @@ const LIST_COLUMNS = `
   p.position_ms, p.played_at,
   (SELECT w.status FROM workflows w WHERE w.kind = 'episode' AND w.subject = e.key
     ORDER BY w.created_at DESC, w.seq DESC LIMIT 1) AS workflow_status,
+  (SELECT w.waiting_what FROM workflows w WHERE w.kind = 'episode' AND w.subject = e.key
+    ORDER BY w.created_at DESC, w.seq DESC LIMIT 1) AS waiting_what,
   EXISTS (SELECT 1 FROM artifacts a WHERE a.episode_id = e.id AND a.kind = 'transcript') AS has_transcript,
   (SELECT count(*) FROM artifacts a WHERE a.episode_id = e.id AND a.kind IN ('summary', 'gi', 'kg')) = 3
     AS understood,
@@ -78,6 +81,20 @@ export function artworkPath(kind: 'feed' | 'episode', id: number): string {
   return `/artwork/${kind}/${id}`;
 }
 
+/**
+ * An episode's status as lists show it: its latest workflow's word over the episode's own. A
+ * pipeline that has not started yet is 'queued'; one that waits for something (a model) is
+ * 'waiting'; a dead-lettered one 'failed'; one you gave up on 'skipped'.
+ */
+export function listStatus(status: string, workflowStatus: string | null | undefined): string {
+  if (status === 'skipped') return 'skipped';
+  if (workflowStatus === 'dead') return 'failed';
+  if (workflowStatus === 'cancelled') return 'cancelled';
+  if (workflowStatus === 'waiting') return 'waiting';
+  if (workflowStatus === 'queued' && (status === 'queued' || status === 'processing')) return 'queued';
+  return status;
+}
+
 function listItem(r: ListRow): EpisodeListItem {
   return {
     id: r.id,
@@ -86,9 +103,9 @@ function listItem(r: ListRow): EpisodeListItem {
     title: r.title,
     publishedAt: r.published_at,
     durationMs: r.duration_ms,
-    // An episode whose pipeline was dead-lettered or cancelled shows that, not "processing".
-    status:
-      r.workflow_status === 'dead' ? 'failed' : r.workflow_status === 'cancelled' ? 'cancelled' : r.status,
+    // An episode whose pipeline waits, was dead-lettered or cancelled shows that, not "processing".
+    status: listStatus(r.status, r.workflow_status),
+    waitingFor: r.workflow_status === 'waiting' ? r.waiting_what : null,
     hasTranscript: r.has_transcript === 1,
     understood: r.understood === 1,
     processed: r.processed === 1,

@@ -201,22 +201,61 @@ describe("the engine's events under the contract's names", () => {
           lane: 'io',
           workerId: 'io-0',
           device: 'cuda:1',
+          episodeId: 7,
         },
       ],
-      ['onJobProgress', { jobId: 1, workflowId: 'episode-abc', step: 'download', fraction: 0.5 }],
+      [
+        'onJobProgress',
+        { jobId: 1, workflowId: 'episode-abc', episodeId: 7, step: 'download', fraction: 0.5 },
+      ],
       [
         'onJobFinished',
         {
           jobId: 1,
           workflowId: 'episode-abc',
+          episodeId: 7,
           step: 'download',
           outcome: { kind: 'committed', workflowDone: false },
         },
       ],
       ['onEpisodeChanged', { episodeId: 7, status: 'transcribed' }],
-      ['onJobFinished', { jobId: 2, workflowId: 'episode-abc', step: 'decode', outcome: { kind: 'stale' } }],
+      [
+        'onJobFinished',
+        { jobId: 2, workflowId: 'episode-abc', episodeId: 7, step: 'decode', outcome: { kind: 'stale' } },
+      ],
     ]);
     stop();
     expect(engine.eventNames()).toEqual([]);
+  });
+
+  it('says the status as lists show it (a dead-lettered episode is failed), and no episode for other work', () => {
+    const engine = new EventEmitter();
+    const bus = new ApiEventBus(() => {});
+    const episodes = new Map([['episode-dead', { id: 8, status: 'processing', workflow_status: 'dead' }]]);
+    const db = { prepare: () => ({ get: (workflowId: string) => episodes.get(workflowId) }) };
+    forwardEngineEvents(engine as never, bus, db as never);
+    const seen: [string, unknown][] = [];
+    bus.onAny((event, payload) => seen.push([event, payload]));
+    engine.emit('finished', {
+      jobId: 3,
+      workflowId: 'episode-dead',
+      step: 'download',
+      outcome: { kind: 'dead', reason: 'gone' },
+    });
+    engine.emit('progress', { jobId: 4, workflowId: 'digest-1', step: 'build', fraction: 0.25 });
+    expect(seen).toEqual([
+      [
+        'onJobFinished',
+        {
+          jobId: 3,
+          workflowId: 'episode-dead',
+          episodeId: 8,
+          step: 'download',
+          outcome: { kind: 'dead', reason: 'gone' },
+        },
+      ],
+      ['onEpisodeChanged', { episodeId: 8, status: 'failed' }],
+      ['onJobProgress', { jobId: 4, workflowId: 'digest-1', episodeId: null, step: 'build', fraction: 0.25 }],
+    ]);
   });
 });
