@@ -11,7 +11,8 @@ const InsightsView = () => import('./views/InsightsView.vue');
 const SearchView = () => import('./views/SearchView.vue');
 const EntitiesView = () => import('./views/EntitiesView.vue');
 const ModelsView = () => import('./views/ModelsView.vue');
-const StatusView = () => import('./views/StatusView.vue');
+const ActivityView = () => import('./views/ActivityView.vue');
+const ProblemsView = () => import('./views/ProblemsView.vue');
 const DigestView = () => import('./views/DigestView.vue');
 const ExportView = () => import('./views/ExportView.vue');
 const GraphView = () => import('./views/GraphView.vue');
@@ -57,6 +58,9 @@ export const router = createRouter({
     // The library's graph; ?entity=ID puts one entity in focus.
     { path: '/graph', name: 'graph', component: GraphView, meta: { section: 'graph' } },
     { path: '/models', name: 'models', component: ModelsView },
-    { path: '/status', name: 'status', component: StatusView },
+    { path: '/activity', name: 'activity', component: ActivityView },
+    { path: '/problems', name: 'problems', component: ProblemsView },
+    // The Status screen became Activity (and its dead letters Problems).
+    { path: '/status', redirect: '/activity' },
   ],
 });

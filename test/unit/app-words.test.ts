@@ -124,7 +124,7 @@ describe('the app’s words for the API’s messages', () => {
       assetUrl: (p) => p,
     };
     const t = words.inAppWords(inner);
-    const err = await t.invoke('episode', 7).catch((e: unknown) => e as Error);
+    const err = (await t.invoke('episode', 7).catch((e: unknown) => e)) as Error;
     expect([err.name, err.message]).toEqual(['ApiInputError', 'There is no episode 7; Podcasts lists them.']);
     expect(await t.invoke('useModel', 'm')).toEqual({
       model: { id: 'm' },

@@ -1,0 +1,86 @@
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+import type { FailureActionView, FailureGroupView } from '../../../pipeline/api/contract.ts';
+import { transport as defaultTransport } from '../api.ts';
+import type { Transport } from '../transport.ts';
+import { count } from '../words.ts';
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The failure inbox: what failed, grouped by cause and show (the API's words), and what the
+ * person did about it. Parts skipped without failing their episode (chapters) are notes.
+ */
+export const useFailuresStore = defineStore('failures', () => {
+  const groups = ref<FailureGroupView[]>([]);
+  const loaded = ref(false);
+  const error = ref<string | null>(null);
+  /** What the last action did, in a sentence. */
+  const notice = ref<string | null>(null);
+  /** Groups with an action under way. */
+  const busy = ref<Record<string, boolean>>({});
+  let api: Transport = defaultTransport;
+
+  const failed = computed(() => groups.value.filter((g) => g.severity === 'failed'));
+  const notes = computed(() => groups.value.filter((g) => g.severity !== 'failed'));
+  /** Episodes that failed: the number beside Problems. */
+  const failedEpisodes = computed(() => failed.value.reduce((n, g) => n + g.episodes.length, 0));
+
+  async function load(): Promise<void> {
+    try {
+      groups.value = await api.invoke('failures');
+      loaded.value = true;
+      error.value = null;
+    } catch (err) {
+      error.value = message(err);
+    }
+  }
+
+  /** Do one of a group's actions for all its episodes; true when every one of them took it. */
+  async function act(group: FailureGroupView, action: FailureActionView): Promise<boolean> {
+    busy.value[group.id] = true;
+    const problems: string[] = [];
+    try {
+      if (action.kind === 'skip') {
+        await api.invoke(
+          'skipEpisodes',
+          group.episodes.map((e) => e.id),
+        );
+      } else {
+        for (const e of group.episodes) {
+          if (!e.workflowId) continue;
+          try {
+            await api.invoke('retry', e.workflowId, action.kind === 'retry-from' ? action.step : undefined);
+          } catch (err) {
+            problems.push(`${e.title ?? 'An episode'}: ${message(err)}`);
+          }
+        }
+      }
+      const n = group.episodes.length;
+      const what = group.show ? `${count(n, 'episode')} of ${group.show}` : count(n, 'file');
+      notice.value =
+        action.kind === 'skip'
+          ? group.severity === 'failed'
+            ? `Skipped ${what}: they stay in your library, unprocessed.`
+            : `Dismissed the note on ${what}.`
+          : `Trying ${what} again. Activity shows how it goes.`;
+      error.value = problems.length ? problems.join(' ') : null;
+      return problems.length === 0;
+    } catch (err) {
+      error.value = message(err);
+      notice.value = null;
+      return false;
+    } finally {
+      delete busy.value[group.id];
+      await load();
+    }
+  }
+
+  function setTransport(next: Transport): void {
+    api = next;
+  }
+
+  return { groups, loaded, error, notice, busy, failed, notes, failedEpisodes, load, act, setTransport };
+});
