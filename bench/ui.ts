@@ -295,8 +295,8 @@ try {
   );
 
   const base = await context.newPage();
-  await base.goto(at(serve.url, '/status'));
-  await base.waitForSelector('table');
+  await base.goto(at(serve.url, '/activity'));
+  await base.waitForSelector('article[data-lane]');
   const b = await baseline(base, small);
   const baselineP95 = p95(b.frames);
   console.log(

@@ -134,7 +134,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () => {
-  it('shows the lanes from the API, with the paused lane marked', async () => {
+  it('shows the lanes from the API in Activity, with the paused lane marked', async () => {
     const page = await browser!.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -143,23 +143,31 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
       if (/Content Security Policy|Refused to (load|connect|execute|apply)/i.test(m.text()))
         errors.push(m.text());
     });
+    // The old Status address leads to Activity.
     await page.goto(`${url}#/status`);
+    await page.waitForURL(/#\/activity$/);
     // The token was traded for a cookie the page's scripts cannot read, and left the address bar.
-    expect(page.url()).toBe(`${serve!.origin}/#/status`);
+    expect(page.url()).toBe(`${serve!.origin}/#/activity`);
     expect(await page.evaluate('document.cookie')).toBe('');
     const cookies = await page.context().cookies();
     expect(cookies.map((c) => [c.httpOnly, c.sameSite])).toEqual([[true, 'Strict']]);
-    const rows = page.locator('table tbody tr');
-    await rows.first().waitFor();
-    const cells = await rows.evaluateAll((trs) =>
-      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim())),
+    const lanes = page.locator('article[data-lane]');
+    await lanes.nth(2).waitFor();
+    const cards = await lanes.evaluateAll((els) =>
+      els.map((el) => [
+        el.querySelector('h2')?.textContent?.trim(),
+        el.querySelector('[data-state-words]')?.textContent?.trim(),
+        el.querySelector('button.pause')?.textContent?.trim(),
+      ]),
     );
-    expect(cells.map((c) => [c[0], c[1]])).toEqual([
-      ['gpu', 'Paused'],
-      ['cpu', 'Active'],
-      ['io', 'Active'],
+    expect(cards).toEqual([
+      ['Downloads', 'Nothing to do', 'Pause'],
+      ['Transcription', 'Paused by you', 'Resume'],
+      ['Understanding', 'Nothing to do', 'Pause'],
     ]);
-    await expect(page.getByText('Nothing has failed for good.').isVisible()).resolves.toBe(true);
+    await page.getByRole('link', { name: 'Problems' }).click();
+    await page.locator('[data-empty]').waitFor();
+    expect(await page.locator('[data-empty]').textContent()).toMatch(/^\s*Nothing went wrong\./);
     fs.mkdirSync(path.join(repoRoot, 'test/.tmp'), { recursive: true });
     await page.screenshot({ path: path.join(repoRoot, 'test/.tmp/status.png') });
     expect(errors).toEqual([]);

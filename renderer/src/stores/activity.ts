@@ -1,11 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type {
-  JobView,
-  LaneName,
-  LaneView,
-  StatusView,
-} from '../../../pipeline/api/contract.ts';
+import type { JobView, LaneName, LaneView, StatusView } from '../../../pipeline/api/contract.ts';
 import { transport as defaultTransport } from '../api.ts';
 import type { Transport } from '../transport.ts';
 
@@ -133,6 +128,8 @@ export const useActivityStore = defineStore('activity', () => {
       }),
       api.on('onEpisodeChanged', (e) => {
         heard.value[e.episodeId] = { status: e.status, at: now() };
+        // Queued, waiting or done: the counts on Activity change.
+        soon();
       }),
       api.on('onLaneChanged', (lane) => {
         if (!status.value) return;
@@ -216,7 +213,10 @@ export const useActivityStore = defineStore('activity', () => {
     try {
       const view = await api.invoke(paused ? 'pauseLane' : 'resumeLane', lane);
       if (status.value)
-        status.value = { ...status.value, lanes: status.value.lanes.map((l) => (l.lane === lane ? view : l)) };
+        status.value = {
+          ...status.value,
+          lanes: status.value.lanes.map((l) => (l.lane === lane ? view : l)),
+        };
       error.value = null;
       return true;
     } catch (err) {
