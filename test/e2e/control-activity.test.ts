@@ -26,7 +26,12 @@ import {
   warnIfNoChromium,
   type Serve,
 } from '../helpers/ui.ts';
-import type { EpisodeListItem, FailureGroupView, FeedView } from '../../pipeline/api/contract.ts';
+import type {
+  EpisodePageView,
+  EpisodeListItem,
+  FailureGroupView,
+  FeedView,
+} from '../../pipeline/api/contract.ts';
 
 warnIfNoChromium();
 
@@ -48,8 +53,9 @@ async function api<T>(name: string, ...args: unknown[]): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** A show's episodes as its list shows them (status as lists say it, and whether processed). */
 async function episodesOf(feedId: number): Promise<EpisodeListItem[]> {
-  return api<EpisodeListItem[]>('episodes', { feedId });
+  return (await api<EpisodePageView>('episodePage', { feedId })).items;
 }
 
 /** A feed of one show: items with audio, and optionally a publisher transcript and a chapters address. */
@@ -198,6 +204,7 @@ describe.skipIf(!haveChromium)('Activity and Problems in Chromium, with the engi
     await downloads.locator('[data-state-words]', { hasText: 'Working' }).waitFor({ timeout: 15_000 });
     const bar = downloads.locator('li[data-job] [role=progressbar]');
     await bar.waitFor();
+    // Named by its title and what it does, as soon as it starts.
     expect(await downloads.locator('li[data-job] .title').textContent()).toBe('A long walk');
     expect(await downloads.locator('li[data-job] .what .muted').textContent()).toBe('Downloading');
     const value = async () => Number((await bar.getAttribute('aria-valuenow')) ?? 'NaN');

@@ -32,6 +32,8 @@ export interface HeardStatus {
 const ETA_AFTER_MS = 1500;
 /** Status and the queue are read again this long after job events stop coming in (a burst is one read). */
 const RELOAD_MS = 300;
+/** While a screen holds the store, the lanes are read again this often (ms) besides the events. */
+const HOLD_REFRESH_MS = 2000;
 
 /**
  * What Earshot is doing, live: the jobs running (with progress and a time left, from the
@@ -84,8 +86,11 @@ export const useActivityStore = defineStore('activity', () => {
     return h && h.at > since ? h.status : null;
   }
 
+  /** Episodes' titles from the service's lists, so a job that starts is named at once. */
+  const titles = new Map<number, string | null>();
   function track(job: Omit<LiveJob, 'at'> & { at?: number }): void {
-    running.value[job.jobId] = { ...job, at: job.at ?? now() };
+    const title = job.title ?? (job.episodeId === null ? null : (titles.get(job.episodeId) ?? null));
+    running.value[job.jobId] = { ...job, title, at: job.at ?? now() };
   }
 
   // Each event once, for the window; views hold the store to get lanes and the queue too.
@@ -165,6 +170,7 @@ export const useActivityStore = defineStore('activity', () => {
       ]);
       status.value = s;
       upNext.value = queued;
+      for (const j of [...jobsRunning, ...queued]) if (j.episode) titles.set(j.episode.id, j.episode.title);
       // What runs, as the service sees it (jobs that ended while no event reached us are dropped).
       const next: Record<number, LiveJob> = {};
       for (const j of jobsRunning) {
@@ -194,16 +200,26 @@ export const useActivityStore = defineStore('activity', () => {
     }
   }
 
-  /** While a screen shows lanes and the queue: read them now and after each burst of job events. */
+  /**
+   * While a screen shows lanes and the queue: read them now, after each burst of job events,
+   * and every few seconds (work queued elsewhere, by the CLI or a subscription, sends no job
+   * event until it starts). One read for the whole window, however many screens hold it.
+   */
+  let every: ReturnType<typeof setInterval> | null = null;
   function hold(): () => void {
     listen();
     holders++;
     void load();
+    every ??= setInterval(() => void load(), HOLD_REFRESH_MS);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       holders--;
+      if (holders === 0 && every) {
+        clearInterval(every);
+        every = null;
+      }
     };
   }
 
