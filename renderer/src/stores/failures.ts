@@ -42,6 +42,7 @@ export const useFailuresStore = defineStore('failures', () => {
   async function act(group: FailureGroupView, action: FailureActionView): Promise<boolean> {
     busy.value[group.id] = true;
     const problems: string[] = [];
+    let said: string | null = null;
     try {
       if (action.kind === 'skip') {
         await api.invoke(
@@ -60,22 +61,22 @@ export const useFailuresStore = defineStore('failures', () => {
       }
       const n = group.episodes.length;
       const what = group.show ? `${count(n, 'episode')} of ${group.show}` : count(n, 'file');
-      notice.value =
+      said =
         action.kind === 'skip'
           ? group.severity === 'failed'
             ? `Skipped ${what}: they stay in your library, unprocessed.`
             : `Dismissed the note on ${what}.`
           : `Trying ${what} again. Activity shows how it goes.`;
-      error.value = problems.length ? problems.join(' ') : null;
-      return problems.length === 0;
     } catch (err) {
-      error.value = message(err);
-      notice.value = null;
-      return false;
+      problems.push(message(err));
     } finally {
       delete busy.value[group.id];
-      await load();
     }
+    // The groups as they are now; what went wrong is said after (a read that worked clears errors).
+    await load();
+    notice.value = said;
+    if (problems.length) error.value = problems.join(' ');
+    return problems.length === 0;
   }
 
   function setTransport(next: Transport): void {
