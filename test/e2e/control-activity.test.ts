@@ -401,4 +401,48 @@ describe.skipIf(!haveChromium)('Activity and Problems in Chromium, with the engi
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('works from the keyboard: a skip link, visible focus, and the shortcuts in a help overlay', async () => {
+    const { page, errors } = await openPage(browser!);
+    await page.goto(at(serve!.url, '/activity'));
+    await page.locator('article[data-lane=io]').waitFor();
+    const focused = () =>
+      page.evaluate(() => {
+        const el = document.activeElement as HTMLElement;
+        const style = getComputedStyle(el);
+        return {
+          text: el.textContent?.trim(),
+          id: el.id,
+          outline: style.outlineStyle,
+          width: style.outlineWidth,
+        };
+      });
+    // The first stop is the skip link, shown when focused; Enter goes to the screen's content.
+    await page.keyboard.press('Tab');
+    expect(await focused()).toMatchObject({ text: 'Skip to content', outline: 'solid' });
+    const link = page.getByRole('link', { name: 'Skip to content' });
+    expect((await link.boundingBox())!.y).toBeGreaterThanOrEqual(0);
+    await shot(page, 'keyboard-skip-link.png', false);
+    await page.keyboard.press('Enter');
+    expect((await focused()).id).toBe('content');
+    // The sections' links show where the keyboard is.
+    await page.locator('nav a').first().focus();
+    await page.keyboard.press('Tab');
+    expect(await focused()).toMatchObject({ text: 'Podcasts', outline: 'solid', width: '2px' });
+
+    // ? lists the shortcuts; Escape closes the list.
+    await page.locator('body').press('?');
+    const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await help.waitFor();
+    expect(await help.textContent()).toMatch(/Go to Problems.*Play or pause.*Mark played/s);
+    await shot(page, 'keyboard-help.png', false);
+    await page.keyboard.press('Escape');
+    await help.waitFor({ state: 'hidden' });
+    // g then r: Problems.
+    await page.locator('body').press('g');
+    await page.locator('body').press('r');
+    await page.waitForURL(/#\/problems$/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });
