@@ -105,7 +105,7 @@ describe.skipIf(!haveChromium)('listening in Chromium through earshot serve', ()
     ]);
     // q queues the selected one for processing (serve runs no engine here: it stays queued).
     await page.keyboard.press('q');
-    await rows.first().locator('.status', { hasText: 'processing' }).waitFor();
+    await rows.first().locator('.status', { hasText: 'Queued' }).waitFor();
     // x takes one out without marking it played; ↓ moves the selection.
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowDown');

@@ -356,7 +356,7 @@ describe.skipIf(!haveChromium)('UI in Chromium through the web transport', () =>
     await page.click('button[type=submit]');
     const row = page.locator('.row[data-episode]', { hasText: 'Useful failures' });
     await row.waitFor();
-    expect(await row.locator('.status').textContent()).toBe('queued');
+    expect(await row.locator('.status').textContent()).toBe('Queued');
 
     // `earshot serve --no-engine` processes nothing: an engine beside it does, on the same library.
     const run = promisify(execFile);
