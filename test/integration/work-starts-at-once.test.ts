@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 describe('work queued through the API starts at once', () => {
-  it('a subscription and an OPML import: their backlog is handed to the engine before the call returns', async () => {
+  it('a subscription, an OPML import, Process and an imported file: handed to the engine before the call returns', async () => {
     // One io worker and nothing else: downloads run; no background round ever runs.
     service = await startService({ dataDir: tempDir(), lanes: { gpu: 0, cpu: 0, io: 1 }, ingest: false });
     const started: JobStartedEvent[] = [];
@@ -74,6 +74,17 @@ describe('work queued through the API starts at once', () => {
     await until(
       () => beta.every((e) => started.some((s) => s.episodeId === e.id)),
       "the downloads of Beta Show's episodes",
+    );
+
+    // Process on a listed episode, and a file imported: both start at once too.
+    await service.api.process([older.id]);
+    await until(() => started.some((e) => e.episodeId === older.id), 'the download of Alpha Show 1');
+    const file = makeAudio(tempDir('earshot-import-'), 'memo.mp3', 2, { title: 'A memo' });
+    const memo = (await service.api.importFiles([file])).imported;
+    expect(memo).toHaveLength(1);
+    await until(
+      () => started.some((e) => e.episodeId === memo[0]!.episodeId),
+      'the first step of the imported file',
     );
   });
 });
