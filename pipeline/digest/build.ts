@@ -267,6 +267,14 @@ function storyRank(members: Member[]): number {
   return members.length + 0.5 * (showCount(members) - 1) + newest / 1e16;
 }
 
+/**
+ * People and topics named in at least two episodes of the window and in more than in the window
+ * before, most risen first: by how much more they are talked about, each episode that names one
+ * weighing 1 + ln(its mentions) there (as in the stories' names), this window's less the one
+ * before's. Counting episodes alone would rank a passing phrase two episodes of one story share
+ * ("percent target") above a name the week's news is full of (NASA, named seven times in two
+ * episodes this week and once the week before).
+ */
 function rising(db: Db, from: number, to: number, regular: Set<string>): DigestView['rising'] {
   const previousFrom = from - (to - from);
   const rows = db
@@ -274,6 +282,8 @@ function rising(db: Db, from: number, to: number, regular: Set<string>): DigestV
       `SELECT en.id, en.name, en.type,
               count(DISTINCT CASE WHEN e.published_at >= @from THEN e.id END) AS now,
               count(DISTINCT CASE WHEN e.published_at < @from THEN e.id END) AS before,
+              total((CASE WHEN e.published_at >= @from THEN 1 ELSE -1 END) * (1 + ln(max(1, m.mentions))))
+                AS rise,
               group_concat(DISTINCT e.feed_id) AS feeds
          FROM episodes e
          JOIN entity_mentions m ON m.episode_id = e.id
@@ -281,7 +291,7 @@ function rising(db: Db, from: number, to: number, regular: Set<string>): DigestV
         WHERE e.published_at >= @previousFrom AND e.published_at < @to AND m.role != 'host'
         GROUP BY en.id
        HAVING now >= 2 AND now > before
-        ORDER BY now - before DESC, now DESC, en.name`,
+        ORDER BY rise DESC, now - before DESC, en.name`,
     )
     .all({ from, to, previousFrom }) as {
     id: number;
