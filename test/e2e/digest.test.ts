@@ -93,12 +93,17 @@ describe.skipIf(!haveChromium)('the Digest screen in Chromium', () => {
     const quote = (await stories.first().locator('.quote-text').first().textContent())!.replace(/^“|”$/g, '');
     await play.click();
     await page.waitForURL(new RegExp(`#/episodes/${episodeId}/transcript\\?t=${ms}$`));
-    const current = page.locator('li.current');
-    await current.waitFor();
-    const start = Number(await current.getAttribute('data-start'));
-    expect(start).toBeLessThanOrEqual(ms);
-    // The moment is the segment the quote is said in.
-    const said = (await current.locator('.text').textContent())!.replace(/\s+/g, ' ').trim();
+    // The player took the episode (its title in the player bar) and was sent to the moment.
+    const title = await page.getByRole('heading', { level: 1 }).first().textContent();
+    await page.locator('footer.player .now .title', { hasText: title!.trim() }).waitFor();
+    await page.locator('.cue').first().waitFor();
+    // The moment is the segment the quote is said in: the last cue starting at or before it.
+    const cues: [number, string][] = [];
+    for (const cue of await page.locator('.cue').all())
+      cues.push([Number(await cue.getAttribute('data-start')), (await cue.textContent()) ?? '']);
+    const at = cues.filter(([start]) => start <= ms).pop();
+    expect(at).toBeDefined();
+    const said = at![1].replace(/\s+/g, ' ').trim();
     const words = (t: string) =>
       t
         .toLowerCase()
