@@ -104,6 +104,12 @@ beforeAll(async () => {
       { guid: 'slow-1', title: 'A long walk', audio: '/slow/walk.mp3', length: audio.length },
     ]),
   });
+  feeds.route('/slow/stop.mp3', { body: audio, headers: mp3, dripMs: 1 });
+  feeds.route('/slower.xml', {
+    body: feed('Slower Radio', [
+      { guid: 'slower-1', title: 'Stop me', audio: '/slow/stop.mp3', length: audio.length },
+    ]),
+  });
   // The Mike Neumann Show: a publisher transcript, and a chapters address that answers 404.
   feeds.route('/mike/1.mp3', { body: audio, headers: mp3, ranges: true });
   feeds.route('/mike/1.vtt', { body: VTT, headers: { 'content-type': 'text/vtt' } });
@@ -369,6 +375,9 @@ describe.skipIf(!haveChromium)('Activity and Problems in Chromium, with the engi
     // Titles and shows, never keys or ids.
     expect(await group.textContent()).not.toMatch(/br-a|br-b|guid|@/);
     await shot(page, 'problems-failed.png');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot(page, 'problems-dark.png');
+    await page.emulateMedia({ colorScheme: 'light' });
 
     const groups = JSON.parse(await earshot(dataDir, ['failures', '--json'], env)) as FailureGroupView[];
     const missing = groups.find((g) => g.cause === 'audio-missing')!;
@@ -398,6 +407,34 @@ describe.skipIf(!haveChromium)('Activity and Problems in Chromium, with the engi
     await page.reload();
     await page.locator('[data-empty], [data-note]').first().waitFor();
     expect(await page.locator('[data-group][data-cause=audio-missing]').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('stops an episode that is downloading; it says so, and Process starts it again', async () => {
+    const { page, errors } = await openPage(browser!);
+    await page.goto(at(serve!.url, '/activity'));
+    const downloads = lane(page, 'io');
+    await downloads.waitFor();
+    const slower = await api<FeedView>('subscribe', feeds.url('/slower.xml'), 'all');
+    const job = downloads.locator('li[data-job]', { hasText: 'Stop me' });
+    await job.locator('[role=progressbar]').waitFor({ timeout: 15_000 });
+    await job.getByRole('button', { name: 'Stop Stop me' }).click();
+    await page.getByRole('status').filter({ hasText: 'Stopped Stop me.' }).waitFor();
+    await job.waitFor({ state: 'detached' });
+    await vi.waitFor(async () => expect((await episodesOf(slower.id))[0]!.status).toBe('cancelled'), {
+      timeout: 15_000,
+      interval: 100,
+    });
+
+    await page.getByRole('link', { name: 'Podcasts' }).click();
+    await page.locator('.show', { hasText: 'Slower Radio' }).click();
+    const row = page.locator('.row[data-episode]', { hasText: 'Stop me' });
+    await row.getByRole('button', { name: 'Process' }).click();
+    await vi.waitFor(async () => expect((await episodesOf(slower.id))[0]!.processed).toBe(true), {
+      timeout: 90_000,
+      interval: 250,
+    });
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -436,6 +473,9 @@ describe.skipIf(!haveChromium)('Activity and Problems in Chromium, with the engi
     await help.waitFor();
     expect(await help.textContent()).toMatch(/Go to Problems.*Play or pause.*Mark played/s);
     await shot(page, 'keyboard-help.png', false);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot(page, 'keyboard-help-dark.png', false);
+    await page.emulateMedia({ colorScheme: 'light' });
     await page.keyboard.press('Escape');
     await help.waitFor({ state: 'hidden' });
     // g then r: Problems.
