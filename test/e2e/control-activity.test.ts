@@ -363,6 +363,14 @@ describe.skipIf(!haveChromium)('Activity and Problems in Chromium, with the engi
     );
 
     const { page, errors } = await openPage(browser!);
+    // In the show's list, a failed episode says so, where to see why, and offers Retry.
+    await page.goto(at(serve!.url, '/'));
+    await page.locator('.show', { hasText: 'Broken Records' }).click();
+    const sideA = page.locator('.row[data-episode]', { hasText: 'Side A' });
+    const why = sideA.getByRole('link', { name: 'Failed: why?' });
+    await why.waitFor();
+    expect(await why.getAttribute('href')).toBe('#/problems');
+    expect(await sideA.getByRole('button', { name: 'Retry' }).count()).toBe(1);
     await page.goto(at(serve!.url, '/inbox'));
     // The sidebar counts what failed.
     await page.locator('[data-nav=problems] .badge', { hasText: '2' }).waitFor();
