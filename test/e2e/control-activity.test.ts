@@ -228,6 +228,10 @@ describe.skipIf(!haveChromium)('Activity and Problems in Chromium, with the engi
       timeout: 15_000,
       interval: 25,
     });
+    // Once it has run a moment, the time left at its rate so far.
+    await downloads
+      .locator('li[data-job] .eta', { hasText: /^(less than a minute|about \d+ min) left$/ })
+      .waitFor({ timeout: 10_000 });
     await shot(page, 'activity-downloading.png');
     const rowBar = row.locator('[role=progressbar]');
     await rowBar.waitFor();
