@@ -178,7 +178,10 @@ describe('transcription on the gpu lane', () => {
     expect(ep).toMatchObject({ id, status: 'waiting', waitingFor: 'a Whisper model', hasTranscript: false });
     const status = await app.status();
     expect(status.deadLetters).toEqual([]);
-    expect(status.waiting).toEqual([{ resource: 'model:whisper', what: 'a Whisper model', episodes: 1 }]);
+    // With the model to suggest: no advice measured in this library, so the catalog's first choice.
+    expect(status.waiting).toEqual([
+      { resource: 'model:whisper', what: 'a Whisper model', episodes: 1, recommended: 'whisper-base.en' },
+    ]);
     expect(status.workflows).toMatchObject({ waiting: 1, dead: 0 });
     expect(await app.failures()).toEqual([]);
     const job = (await app.jobs()).find((j) => j.step === 'transcribe')!;
