@@ -248,6 +248,8 @@ describe.skipIf(!haveChromium)('Activity and Problems in Chromium, with the engi
       /1 episode waiting for a Whisper model\. It goes on by itself once you choose one.*Nothing has failed\./,
     );
     await shot(page, 'activity-waiting.png');
+    await page.setViewportSize({ width: 640, height: 760 });
+    await shot(page, 'activity-narrow.png');
     await list.close();
     expect(listErrors).toEqual([]);
     expect(errors).toEqual([]);
