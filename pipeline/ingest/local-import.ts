@@ -9,22 +9,8 @@ import { writeTx } from '../store/db.ts';
 import type { Clock } from '../engine/clock.ts';
 import { indexListing } from '../search/store.ts';
 
-export const AUDIO_EXTENSIONS = [
-  '.mp3',
-  '.m4a',
-  '.m4b',
-  '.aac',
-  '.wav',
-  '.ogg',
-  '.oga',
-  '.opus',
-  '.flac',
-  '.mp4',
-  '.m4v',
-  '.mkv',
-  '.webm',
-  '.mov',
-];
+import { AUDIO_EXTENSIONS } from './audio-extensions.ts';
+export { AUDIO_EXTENSIONS };
 
 export interface ImportedFile {
   path: string;
