@@ -15,6 +15,7 @@ const StatusView = () => import('./views/StatusView.vue');
 const DigestView = () => import('./views/DigestView.vue');
 const ExportView = () => import('./views/ExportView.vue');
 const GraphView = () => import('./views/GraphView.vue');
+const SettingsView = () => import('./views/SettingsView.vue');
 
 // Hash history: the same URLs work from a file:// page in Electron and from `earshot serve`.
 export const router = createRouter({
@@ -58,5 +59,6 @@ export const router = createRouter({
     { path: '/graph', name: 'graph', component: GraphView, meta: { section: 'graph' } },
     { path: '/models', name: 'models', component: ModelsView },
     { path: '/status', name: 'status', component: StatusView },
+    { path: '/settings', name: 'settings', component: SettingsView },
   ],
 });
