@@ -61,7 +61,7 @@ const durationSchema = z.union([
 const refreshMinutesSchema = z
   .number({ error: 'A refresh interval is a number of minutes.' })
   .int('A refresh interval is a whole number of minutes.')
-  .min(5, 'Feeds are checked every 5 minutes at the most.')
+  .min(5, 'The shortest refresh interval is 5 minutes.')
   .max(10_080, 'Feeds are checked at least once a week (10,080 minutes).');
 const hourSchema = z
   .number({ error: 'An hour is a number from 0 to 23.' })

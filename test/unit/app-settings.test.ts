@@ -92,7 +92,9 @@ describe('settings through the API', () => {
     expect((await app.settings()).appearance).toBe('dark');
 
     // Refused at the boundary, in words, and nothing stored or told.
-    await expect(app.setSettings({ refreshMinutes: 1 })).rejects.toThrow(/every 5 minutes at the most/);
+    await expect(app.setSettings({ refreshMinutes: 1 })).rejects.toThrow(
+      /shortest refresh interval is 5 minutes/,
+    );
     await expect(app.setSettings({ appearance: 'blue' as never })).rejects.toThrow(/system, light or dark/);
     await expect(app.setSettings({ processing: { nightStartHour: 24 } })).rejects.toThrow(/0 to 23/);
     await expect(app.setSettings({ colour: 'x' } as never)).rejects.toThrow();
