@@ -217,4 +217,73 @@ describe.skipIf(!haveChromium)('control from the app in Chromium through earshot
     await shot(page, 'control-opml.png');
     expect(errors).toEqual([]);
   });
+
+  it("a show's own settings are kept; a feed that keeps failing says since when and offers retry, a new address, remove", async () => {
+    const { page, errors } = await openPage(browser);
+    await go(page, '/');
+    await page.locator('[data-show]', { hasText: 'Garden Hour' }).click();
+    await page.locator('[data-action="feed-settings"]').click();
+    const panel = page.locator('[data-feed-settings]');
+    await panel.waitFor();
+    await panel.locator('input[name="auto-process"]').uncheck();
+    await panel.locator('select[name="refresh"]').selectOption('360');
+    await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    const garden = (await feedsJson()).find((f) => f.title === 'Garden Hour')!;
+    const stored = JSON.parse(
+      await earshot(dataDir, ['--json', 'feed-settings', String(garden.id)], env),
+    ) as {
+      autoProcess: boolean;
+      refreshMinutes: number;
+    };
+    expect(stored).toMatchObject({ autoProcess: false, refreshMinutes: 360 });
+    await shot(page, 'control-feed-settings.png');
+
+    // The feed breaks: checked again, the show says since when, and the new address fixes it.
+    feeds.route('/garden.xml', { status: 500, body: 'down' });
+    await page.locator('[data-action="refresh-feed"]').click();
+    const failing = page.locator('[data-failing]');
+    await failing.waitFor({ timeout: 30_000 });
+    await expect(failing.textContent()).resolves.toMatch(/Earshot has not been able to read this feed since/);
+    await shot(page, 'control-feed-failing.png');
+    feeds.route('/garden-new.xml', { body: feed('Garden Hour', 'garden-1') });
+    await failing.locator('[data-action="edit-url"]').click();
+    await page.locator('input[name="feed-url"]').fill(feeds.url('/garden-new.xml'));
+    await page.getByRole('button', { name: 'Save and check' }).click();
+    await failing.waitFor({ state: 'detached', timeout: 30_000 });
+    expect((await feedsJson()).find((f) => f.id === garden.id)?.url).toBe(feeds.url('/garden-new.xml'));
+    expect(errors).toEqual([]);
+  });
+
+  it('Settings: shows the data folder, keeps a change, and the appearance applies at once', async () => {
+    const { page, errors } = await openPage(browser);
+    await go(page, '/settings');
+    await expect(page.locator('[data-setting="data-dir"]').textContent()).resolves.toBe(dataDir);
+    await page.locator('input[name="appearance"][value="dark"]').check({ force: true });
+    await vi.waitFor(async () =>
+      expect(await page.evaluate(() => window.document.documentElement.dataset.appearance)).toBe('dark'),
+    );
+    await page.locator('select[name="refresh"]').selectOption('180');
+    await page.locator('input[name="watch-folder"]').fill(path.join(dataDir, 'media'));
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect(page.locator('[data-settings-error]').textContent()).resolves.toMatch(
+      /inside Earshot's library folder/,
+    );
+    await shot(page, 'control-settings-dark.png');
+    const s = JSON.parse(await earshot(dataDir, ['--json', 'settings'], env)) as {
+      appearance: string;
+      refreshMinutes: number;
+      watchFolder: string | null;
+    };
+    expect(s).toMatchObject({ appearance: 'dark', refreshMinutes: 180, watchFolder: null });
+    // Another window opened later starts dark.
+    const other = await openPage(browser);
+    await other.page.goto(at(serve.url, '/'));
+    await vi.waitFor(async () =>
+      expect(await other.page.evaluate(() => window.document.documentElement.dataset.appearance)).toBe(
+        'dark',
+      ),
+    );
+    expect(errors).toEqual([]);
+    expect(other.errors).toEqual([]);
+  });
 });

@@ -145,6 +145,49 @@ export const useImportsStore = defineStore('imports', () => {
     return true;
   }
 
+  /** The desktop app: dropped files and folders are imported where they are (by path). */
+  function resolvesPaths(): boolean {
+    return api.kind === 'ipc' && typeof bridge()?.importDropped === 'function';
+  }
+
+  /**
+   * Imports this window did not start (the watch folder, files opened from the Dock): shown as
+   * they happen, one panel per import.
+   */
+  function follow(): () => void {
+    const seen = new Map<string, ImportRun>();
+    return api.on('onImportProgress', (e) => {
+      if (!e.watchFolder) return;
+      let run = seen.get(e.importId);
+      if (!run) {
+        run = start('From your watch folder');
+        seen.set(e.importId, run);
+      }
+      if (e.file) {
+        const view: ImportView = { imported: [], duplicates: [], rejected: [] };
+        if (e.file.outcome === 'imported')
+          view.imported.push({
+            path: e.file.path,
+            episodeId: e.file.episodeId!,
+            key: '',
+            title: e.file.title ?? e.file.name,
+            durationMs: null,
+            workflowId: null,
+          });
+        else if (e.file.outcome === 'duplicate')
+          view.duplicates.push({ path: e.file.path, episodeId: e.file.episodeId!, title: e.file.title });
+        else view.rejected.push({ path: e.file.path, reason: e.file.reason ?? '' });
+        run.lines = [...run.lines, ...describeImport(view)];
+        if (e.file.outcome === 'imported') added.value++;
+      }
+      if (e.done >= e.total) {
+        run.done = true;
+        run.heading = `From your watch folder: ${e.done} ${e.done === 1 ? 'file' : 'files'}`;
+        seen.delete(e.importId);
+      }
+    });
+  }
+
   function dismiss(id: number): void {
     runs.value = runs.value.filter((r) => r.id !== id);
   }
@@ -154,5 +197,5 @@ export const useImportsStore = defineStore('imports', () => {
     if (fetch) fetchImpl = fetch;
   }
 
-  return { runs, added, importFiles, chooseWithDialog, dismiss, setTransport };
+  return { runs, added, importFiles, chooseWithDialog, resolvesPaths, follow, dismiss, setTransport };
 });
