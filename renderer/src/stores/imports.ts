@@ -60,7 +60,6 @@ export const useImportsStore = defineStore('imports', () => {
   const added = ref(0);
   let api: Transport = defaultTransport;
   let nextId = 1;
-  let fetchImpl: typeof globalThis.fetch = (...args) => globalThis.fetch(...args);
 
   const bridge = (): EarshotBridge | undefined => (globalThis as { earshot?: EarshotBridge }).earshot;
 
@@ -83,23 +82,35 @@ export const useImportsStore = defineStore('imports', () => {
     run.done = true;
   }
 
-  async function upload(file: File): Promise<ImportView> {
-    const response = await fetchImpl('/upload', {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/octet-stream',
-        'x-earshot-file-name': encodeURIComponent(file.name),
-      },
-      body: file,
+  /** One file to `earshot serve` (POST /upload, the page's cookie), with its upload progress. */
+  function upload(file: File, onProgress: (fraction: number) => void): Promise<ImportView> {
+    const refused = (reason: string): ImportView => ({
+      imported: [],
+      duplicates: [],
+      rejected: [{ path: file.name, reason }],
     });
-    const body = (await response.json().catch(() => ({}))) as ImportView & { error?: string };
-    if (!response.ok)
-      return {
-        imported: [],
-        duplicates: [],
-        rejected: [{ path: file.name, reason: body.error ?? response.statusText }],
+    return new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', '/upload');
+      xhr.setRequestHeader('content-type', 'application/octet-stream');
+      xhr.setRequestHeader('x-earshot-file-name', encodeURIComponent(file.name));
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable && e.total > 0) onProgress(e.loaded / e.total);
       };
-    return body;
+      xhr.onload = () => {
+        let body: (ImportView & { error?: string }) | null = null;
+        try {
+          body = JSON.parse(xhr.responseText) as ImportView & { error?: string };
+        } catch {
+          body = null;
+        }
+        if (xhr.status === 200 && body) resolve(body);
+        else resolve(refused(body?.error ?? `Earshot's server answered ${xhr.status}. Try again.`));
+      };
+      xhr.onerror = () =>
+        resolve(refused('The upload was cut off (is `earshot serve` still running?). Drop the file again.'));
+      xhr.send(file);
+    });
   }
 
   /** Import what was dropped (or picked with the browser's file input). */
@@ -115,11 +126,17 @@ export const useImportsStore = defineStore('imports', () => {
       }
       const all: ImportView = { imported: [], duplicates: [], rejected: [] };
       for (const [n, file] of files.entries()) {
-        run.lines = [
-          ...describeImport(all),
-          { kind: 'working', text: `Uploading ${file.name} (${n + 1} of ${files.length})…` },
-        ];
-        const view = await upload(file);
+        const done = describeImport(all);
+        const working = (fraction: number) =>
+          (run.lines = [
+            ...done,
+            {
+              kind: 'working',
+              text: `Uploading ${file.name} (${n + 1} of ${files.length})… ${Math.round(fraction * 100)} %`,
+            },
+          ]);
+        working(0);
+        const view = await upload(file, working);
         all.imported.push(...view.imported);
         all.duplicates.push(...view.duplicates);
         all.rejected.push(...view.rejected);
@@ -157,7 +174,13 @@ export const useImportsStore = defineStore('imports', () => {
   function follow(): () => void {
     const seen = new Map<string, ImportRun>();
     return api.on('onImportProgress', (e) => {
-      if (!e.watchFolder) return;
+      if (!e.watchFolder) {
+        // This window's own import in the desktop app: how far the library has got.
+        const mine = runs.value.find((r) => !r.done);
+        if (mine && e.file && api.kind === 'ipc')
+          mine.lines = [{ kind: 'working', text: `Looked at ${e.done} of ${e.total}: ${e.file.name}` }];
+        return;
+      }
       let run = seen.get(e.importId);
       if (!run) {
         run = start('From your watch folder');
@@ -192,9 +215,8 @@ export const useImportsStore = defineStore('imports', () => {
     runs.value = runs.value.filter((r) => r.id !== id);
   }
 
-  function setTransport(next: Transport, fetch?: typeof globalThis.fetch): void {
+  function setTransport(next: Transport): void {
     api = next;
-    if (fetch) fetchImpl = fetch;
   }
 
   return { runs, added, importFiles, chooseWithDialog, resolvesPaths, follow, dismiss, setTransport };
