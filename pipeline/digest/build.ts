@@ -106,21 +106,25 @@ const norm = (text: string) =>
 
 /**
  * How much an insight is worth putting in front of a reader: its kind, whether it names what
- * the story is about, and not being the show's greeting or sign-off (which names the show or
- * its host: "Welcome to Starlight", "That's the Morning Brief for today").
+ * the story is about (in its text or its quote: the text may name a thing the quote calls by a
+ * shorter name, "Powell"), and not being the show's greeting or sign-off. The last two are read
+ * in the quote alone, which is what the listener hears: an insight's text may say who said it
+ * ("Lena Ortiz asks Jonah Reyes: …", "Dev Shah on NASA"), and a host asking or saying something
+ * is no greeting; a greeting or sign-off is said, and names the show or its host ("Welcome to
+ * Starlight, I'm Lena Ortiz", "That's the Morning Brief for today").
  */
-function insightScore(
-  text: string,
+export function insightScore(
+  insight: { type: InsightKind; text: string; quote: string },
   storyNames: string[],
   show: string | null,
   hosts: string[],
-  type: InsightKind,
 ): number {
-  const t = ` ${norm(text)} `;
-  let score = TYPE_WEIGHT[type];
-  score += 0.4 * Math.min(3, storyNames.filter((n) => contains(t, n)).length);
-  if ((show && contains(t, show)) || hosts.some((h) => contains(t, h))) score -= 1;
-  if (t.trim().split(' ').length < 6) score -= 0.3;
+  const said = ` ${norm(insight.quote)} `;
+  const either = ` ${norm(insight.text)}${said}`;
+  let score = TYPE_WEIGHT[insight.type];
+  score += 0.4 * Math.min(3, storyNames.filter((n) => contains(either, n)).length);
+  if ((show && contains(said, show)) || hosts.some((h) => contains(said, h))) score -= 1;
+  if (said.trim().split(' ').length < 6) score -= 0.3;
   return score;
 }
 
@@ -187,9 +191,13 @@ function storyOf(
     );
   const shared = ranked.filter((r) => r.entity.episodes >= 2 && r.entity.type !== 'place');
   const lead = order[0]!.m.episode;
+  // The title names who and what first: a person, an organization or a named topic
+  // ("Perseverance") before a key phrase the episodes share ("sample", "inflation").
+  const isName = (r: (typeof shared)[number]) => r.entity.type !== 'topic' || /\p{Lu}/u.test(r.entity.name);
+  const candidates = [...shared.filter(isName), ...shared.filter((r) => !isName(r))];
   // Two names for the title, not one name twice ("Federal Reserve" and "Fed").
-  const titled = shared.filter(
-    (r, i) => i === 0 || !(r.key.startsWith(shared[0]!.key) || shared[0]!.key.startsWith(r.key)),
+  const titled = candidates.filter(
+    (r, i) => i === 0 || !(r.key.startsWith(candidates[0]!.key) || candidates[0]!.key.startsWith(r.key)),
   );
   const title =
     members.length > 1 && titled.length > 0
@@ -222,7 +230,7 @@ function storyOf(
             text: i.text,
             quote,
           } as DigestInsightView,
-          score: insightScore(`${i.text} ${quote.text}`, storyNames, show, hosts, i.type),
+          score: insightScore({ type: i.type, text: i.text, quote: quote.text }, storyNames, show, hosts),
         };
       })
       .filter((x) => x.score >= 0.3)
@@ -259,6 +267,14 @@ function storyRank(members: Member[]): number {
   return members.length + 0.5 * (showCount(members) - 1) + newest / 1e16;
 }
 
+/**
+ * People and topics named in at least two episodes of the window and in more than in the window
+ * before, most risen first: by how much more they are talked about, each episode that names one
+ * weighing 1 + ln(its mentions) there (as in the stories' names), this window's less the one
+ * before's. Counting episodes alone would rank a passing phrase two episodes of one story share
+ * ("percent target") above a name the week's news is full of (NASA, named seven times in two
+ * episodes this week and once the week before).
+ */
 function rising(db: Db, from: number, to: number, regular: Set<string>): DigestView['rising'] {
   const previousFrom = from - (to - from);
   const rows = db
@@ -266,6 +282,8 @@ function rising(db: Db, from: number, to: number, regular: Set<string>): DigestV
       `SELECT en.id, en.name, en.type,
               count(DISTINCT CASE WHEN e.published_at >= @from THEN e.id END) AS now,
               count(DISTINCT CASE WHEN e.published_at < @from THEN e.id END) AS before,
+              total((CASE WHEN e.published_at >= @from THEN 1 ELSE -1 END) * (1 + ln(max(1, m.mentions))))
+                AS rise,
               group_concat(DISTINCT e.feed_id) AS feeds
          FROM episodes e
          JOIN entity_mentions m ON m.episode_id = e.id
@@ -273,7 +291,7 @@ function rising(db: Db, from: number, to: number, regular: Set<string>): DigestV
         WHERE e.published_at >= @previousFrom AND e.published_at < @to AND m.role != 'host'
         GROUP BY en.id
        HAVING now >= 2 AND now > before
-        ORDER BY now - before DESC, now DESC, en.name`,
+        ORDER BY rise DESC, now - before DESC, en.name`,
     )
     .all({ from, to, previousFrom }) as {
     id: number;

@@ -168,13 +168,19 @@ function candidates(t: TranscriptText, a: Analysis, ctx: EntityContext): Candida
       guestCue: false,
       hostCue: false,
     };
-    classify(c, t, tokens, ctx);
+    classify(c, t, tokens, ctx, lowerSeen);
     out.push(c);
   }
   return out;
 }
 
-function classify(c: Candidate, t: TranscriptText, tokens: Token[], ctx: EntityContext): void {
+function classify(
+  c: Candidate,
+  t: TranscriptText,
+  tokens: Token[],
+  ctx: EntityContext,
+  lowerSeen: ReadonlySet<string>,
+): void {
   const words = c.norm.split(' ');
   const before = t.text.slice(Math.max(0, c.start - 60), c.start);
   const after = t.text.slice(c.end, c.end + 40);
@@ -214,13 +220,16 @@ function classify(c: Candidate, t: TranscriptText, tokens: Token[], ctx: EntityC
     vote(c, 'person', 1);
   }
   // Two or three capitalized words that compromise reads as nouns (not verbs, places or
-  // organizations) and nothing else types are most often a person's name ("Amara Okafor").
+  // organizations) and nothing else types are most often a person's name ("Amara Okafor"),
+  // unless one of them is a common word the transcript also writes in lower case: then it is
+  // the name of a thing ("Mars Sample Return" beside "a sample").
   if (
     words.length >= 2 &&
     words.length <= 3 &&
     c.tokens.every((i) => /^\p{Lu}\p{Ll}+$/u.test(tokens[i]!.value) && !/ing$/.test(tokens[i]!.normal)) &&
     !tags.some((x) => isPlaceTag(x) || isOrgTag(x) || isNotNounTag(x)) &&
-    !words.some((w) => GENERIC_NOUNS.has(w))
+    !words.some((w) => GENERIC_NOUNS.has(w)) &&
+    !c.tokens.some((i) => lowerSeen.has(tokens[i]!.normal))
   )
     vote(c, 'person', 1);
 }
@@ -356,9 +365,11 @@ export function extractEntities(
   const named: KgEntity[] = [];
   for (const g of groups.values()) {
     if (!g.type) {
-      // A name nothing types is a topic when it is several words, or recurs inside sentences.
+      // A name nothing types is a topic when it is several words, or recurs with one use at
+      // least inside a sentence ("the Perseverance rover" … "Perseverance found"): a common
+      // word the transcript also writes in lower case was not taken at a sentence's start.
       const inside = g.mentions.filter((m) => !m.sentenceStart).length;
-      if (wordsOf(g.norm).length > 1 || inside >= 2) g.type = 'topic';
+      if (wordsOf(g.norm).length > 1 || (inside >= 1 && g.mentions.length >= 2)) g.type = 'topic';
       else continue;
     }
     const surfaces = [...g.surfaces.entries()].sort(

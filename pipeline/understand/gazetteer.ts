@@ -22,7 +22,7 @@ export const ORG_SUFFIXES = set(orgSuffixes);
 export const ORG_PREFIXES = set(orgPrefixes);
 /** Well-known organizations, companies and platforms often named with no suffix. */
 export const KNOWN_ORGS = set(organizations);
-/** Continents, countries, states, regions and large cities. */
+/** Continents, countries, states, regions, large cities and the planets. */
 export const PLACES = set(places);
 /** Capitalized words that are not names (sentence starts, interjections, days, months). */
 export const NOT_NAMES = set(notNames);

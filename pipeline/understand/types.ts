@@ -6,7 +6,7 @@ import type { Span } from './text.ts';
  */
 export const UNDERSTAND_SCHEMA_VERSION = 1;
 /** Bump when the classic tier's code changes what it writes: understanding re-runs. */
-export const CLASSIC_VERSION = 'classic-3';
+export const CLASSIC_VERSION = 'classic-4';
 
 export type Tier = 'classic' | 'llm';
 export type InsightType = 'claim' | 'recommendation' | 'observation' | 'question';

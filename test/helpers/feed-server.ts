@@ -19,6 +19,9 @@ export interface Route {
   dripMs?: number;
   /** Destroy the socket after writing this many body bytes. */
   resetAfter?: number;
+  /** With `resetAfter`: break the connection only once this resolves (e.g. when the client has
+   * written some of what it received), so what the client keeps does not depend on timing. */
+  resetWhen?: () => Promise<unknown>;
   /** Redirect: [status, location]. */
   redirect?: [number, string];
   /** Only the first N requests get `resetAfter` / `status`; later ones are served normally. */
@@ -60,6 +63,7 @@ export async function startFeedServer(host = '127.0.0.1'): Promise<FeedServer> {
         ? {
             ...configured,
             resetAfter: undefined,
+            resetWhen: undefined,
             status: undefined,
             headers: Object.fromEntries(
               Object.entries(configured.headers ?? {}).filter(([k]) => k !== 'retry-after'),
@@ -99,7 +103,10 @@ export async function startFeedServer(host = '127.0.0.1'): Promise<FeedServer> {
     }
     if (r.resetAfter !== undefined) {
       res.writeHead(r.status ?? 200, { ...headers, 'content-length': String(body.length) });
-      res.write(body.subarray(0, r.resetAfter), () => res.socket?.destroy());
+      const reset = () => res.socket?.destroy();
+      res.write(body.subarray(0, r.resetAfter), () =>
+        r.resetWhen ? void r.resetWhen().then(reset, reset) : reset(),
+      );
       return;
     }
     if (r.dripMs) {

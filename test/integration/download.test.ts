@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../../pipeline/engine/engine.ts';
 import { openDatabase, databasePath, type Db } from '../../pipeline/store/index.ts';
 import { Subscriptions } from '../../pipeline/ingest/subscriptions.ts';
@@ -34,8 +34,7 @@ function feed(name: string, enclosure: string, extra = ''): string {
     <enclosure url="${enclosure}" type="audio/mpeg" length="${audio.length}"/>${extra}</item></channel></rss>`;
 }
 
-async function setup(name: string) {
-  const dataDir = tempDir();
+async function setup(name: string, dataDir = tempDir()) {
   const db: Db = openDatabase(databasePath(dataDir));
   const subs = new Subscriptions(db, systemClock);
   const { feed: f } = await subs.subscribe(server.url(`/${name}.xml`), 'all');
@@ -76,15 +75,28 @@ describe('episode downloads on the io lane', () => {
 
   it('resumes with a Range request after the connection breaks mid-body', async () => {
     server.route('/dl-resume.xml', { body: feed('resume', '/media/resume.mp3') });
+    const dataDir = tempDir();
+    // The connection breaks once part of the body is on disk (what breaks earlier leaves nothing
+    // to resume, and the download rightly starts over).
+    const partOnDisk = () =>
+      vi.waitFor(
+        () => {
+          const media = path.join(dataDir, 'media');
+          const part = fs.readdirSync(media).find((f) => f.endsWith('.part'));
+          if (!part || fs.statSync(path.join(media, part)).size === 0) throw new Error('nothing yet');
+        },
+        { timeout: 30_000, interval: 20 },
+      );
     server.route('/media/resume.mp3', {
       etag: '"resume-v1"',
       body: audio,
       headers: { 'content-type': 'audio/mpeg' },
       resetAfter: 100_000,
+      resetWhen: partOnDisk,
       faultTimes: 1,
       ranges: true,
     });
-    const { artifact, wf } = await setup('dl-resume');
+    const { artifact, wf } = await setup('dl-resume', dataDir);
     expect(wf.status).toBe('completed');
     expect(fs.readFileSync(artifact!.path).equals(audio)).toBe(true);
     const hits = server.hits('/media/resume.mp3');

@@ -117,7 +117,7 @@ describe('understanding on the cpu lane', () => {
         kind,
         schema_version: 1,
         model_id: null,
-        prompt_version: 'classic-3',
+        prompt_version: 'classic-4',
       })),
     );
     // The episodes say what there is to read, from the artifacts (not from their status).

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { averageLinkage } from '../../pipeline/digest/cluster.ts';
+import { insightScore } from '../../pipeline/digest/build.ts';
 import { digestWindow } from '../../pipeline/digest/window.ts';
 import { renderDigestHtml, renderDigestMarkdown } from '../../pipeline/digest/render.ts';
 import { digestSchema } from '../../pipeline/digest/schema.ts';
@@ -225,6 +226,63 @@ describe('rendering a digest', () => {
     );
     expect(digestSchema.safeParse({ ...d, extra: 1 }).success).toBe(false);
     expect(digestSchema.safeParse({ ...d, schemaVersion: 2 }).success).toBe(false);
+  });
+});
+
+describe("an insight's worth to a reader", () => {
+  const story = ['mars sample return', 'nasa', 'sample'];
+  const hosts = ['lena ortiz', 'lena'];
+  const score = (type: DigestInsightView['type'], text: string, quote: string) =>
+    insightScore({ type, text, quote }, story, 'starlight', hosts);
+
+  it('reads the greeting or sign-off in what is said, not in the text that says who said it', () => {
+    const answer =
+      'Perseverance seals each core in a tube. The Mars Sample Return mission would collect the tubes and fly them home.';
+    // The host asking is no greeting: worth what the same question is worth without her name.
+    const asked = score(
+      'question',
+      'Lena Ortiz asks Jonah Reyes: How does a sample get back from Mars?',
+      answer,
+    );
+    expect(asked).toBeCloseTo(score('question', 'How does a sample get back from Mars?', answer));
+    expect(asked).toBeGreaterThanOrEqual(0.3);
+    expect(
+      score(
+        'claim',
+        'Lena Ortiz on NASA',
+        'I read that NASA is rethinking that mission because of its cost.',
+      ),
+    ).toBe(
+      score(
+        'claim',
+        'A claim about NASA',
+        'I read that NASA is rethinking that mission because of its cost.',
+      ),
+    );
+    // A greeting or a sign-off names the show or the host in the quote: less than the same words without.
+    const welcome = 'My guest today is a NASA geologist who joins us on Starlight.';
+    expect(score('observation', 'An observation about NASA', welcome)).toBeLessThan(
+      score(
+        'observation',
+        'An observation about NASA',
+        'My guest today is a NASA geologist who joins us today.',
+      ) - 0.9,
+    );
+    expect(
+      score('observation', 'Lena Ortiz on NASA', "I'm Lena Ortiz and NASA is on the line with us today."),
+    ).toBeLessThan(0.3);
+  });
+
+  it("counts the story's names in the text or the quote, and a short quote for less", () => {
+    // The text may give the full name of what the quote names shortly.
+    expect(
+      score('claim', 'Jonah Reyes on Mars Sample Return', 'That mission would fly the tubes home to us.'),
+    ).toBeCloseTo(
+      score('claim', 'Jonah Reyes on something', 'That mission would fly the tubes home to us.') + 0.8,
+    );
+    expect(score('claim', 'A claim about NASA', 'NASA wants it.')).toBeCloseTo(
+      score('claim', 'A claim about NASA', 'NASA wants it for the labs on Earth.') - 0.3,
+    );
   });
 });
 
