@@ -118,7 +118,16 @@ describe.skipIf(!haveChromium)('control from the app in Chromium through earshot
     await go(page, '/');
     await page.locator('[data-show]').first().waitFor();
     const memo = fs.readFileSync(makeAudio(work, 'kitchen-memo.mp3', 4, { title: 'Kitchen memo' }));
+    // Files dragged over the window: it says what a drop will do.
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['x'], 'a.mp3', { type: 'audio/mpeg' }));
+      window.dispatchEvent(new DragEvent('dragenter', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.locator('[data-drop-overlay]').waitFor();
+    await shot(page, 'control-drag-over.png', false);
     await dropFile(page, 'kitchen-memo.mp3', memo);
+    await page.locator('[data-drop-overlay]').waitFor({ state: 'detached' });
 
     const run = page.locator('[data-import="done"]').first();
     await run.waitFor({ timeout: 30_000 });
