@@ -16,6 +16,7 @@ import { privateUmask } from './store/paths.ts';
 import { terminalSafe } from './ingest/clean-text.ts';
 import { registerListenCommands } from './commands/listen.ts';
 import { registerDigestCommands } from './commands/digest.ts';
+import { registerSettingsCommands } from './commands/settings.ts';
 
 export function buildProgram(): Command {
   const program = new Command('earshot')
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerFailureCommands(program);
   registerListenCommands(program);
   registerDigestCommands(program);
+  registerSettingsCommands(program);
   return program;
 }
 

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import {
   app,
   BrowserWindow,
+  dialog,
   ipcMain,
   Menu,
   MessageChannelMain,
@@ -34,6 +35,9 @@ import { respondAsset } from '../../pipeline/listen/assets.ts';
 import type { AssetSource } from '../../pipeline/api/contract.ts';
 import { createTray, type EarshotTray } from './tray.ts';
 import { notifyDigestReady } from './notify.ts';
+import { followOpenFile, handleChooseFiles } from './files.ts';
+import { followActivity, notifyEpisodes, type NotifySettings } from './activity.ts';
+import type { AppSettingsView } from '../../pipeline/api/contract.ts';
 import {
   createMainWindow,
   denyPermissions,
@@ -77,6 +81,30 @@ let window: BrowserWindow | null = null;
 let tray: EarshotTray | null = null;
 let quitting = false;
 let service: ServiceHost | null = null;
+/** Settings main follows (the service keeps them; `onSettingsChanged` says when they change). */
+let keepRunningInTray = true;
+let notifySettings: NotifySettings = { processed: true, failures: true };
+
+function followSettings(s: AppSettingsView): void {
+  keepRunningInTray = s.keepRunningInTray;
+  notifySettings = s.notifications;
+  // Start at login: macOS and Windows (Linux desktops have no such setting to ask for).
+  if (process.platform !== 'linux' && app.getLoginItemSettings().openAtLogin !== s.startAtLogin)
+    app.setLoginItemSettings({ openAtLogin: s.startAtLogin });
+}
+
+/** Files opened with Earshot (the Dock icon, "Open with"), possibly before the app is ready. */
+const openedFiles = followOpenFile(
+  app,
+  async (paths) => {
+    if (!service) throw new Error('Earshot is not ready to import yet.');
+    return service.client.call('importFiles', [paths]);
+  },
+  {
+    show: () => showWindow(),
+    onError: (err) => console.error(`Earshot could not import the files: ${err.message}`),
+  },
+);
 
 function openWindow(): BrowserWindow {
   const win = createMainWindow(
@@ -87,7 +115,8 @@ function openWindow(): BrowserWindow {
       icon: process.platform === 'linux' ? path.join(resourcesDir, 'icon.png') : undefined,
     },
   );
-  hideOnClose(win, () => quitting);
+  // Keep working in the tray (Settings) hides the window on close; otherwise closing it quits.
+  hideOnClose(win, () => quitting || !keepRunningInTray);
   return win;
 }
 
@@ -118,10 +147,34 @@ async function start(): Promise<void> {
       registryModule: path.join(mainDir, 'workflows.js'),
       holds: powerMonitor.isOnBatteryPower() ? [{ lane: 'gpu', reason: BATTERY_HOLD }] : [],
     }),
-    onReady: () => void lanes.refresh(),
+    onReady: () => {
+      void lanes.refresh();
+      void activity.refresh();
+      void host.client.invoke('settings').then(followSettings, () => undefined);
+    },
   });
   service = host;
   const lanes = followLanes(host.client as LanesClient, processing);
+  const activity = followActivity(host.client as never, (a) => processing.setActivity(a));
+  host.client.on('onSettingsChanged', followSettings);
+  const route = (hash: string) => {
+    showWindow();
+    void window?.webContents.executeJavaScript(`location.hash = ${JSON.stringify(hash)}`);
+  };
+  // Episodes processed or failed: one notification per batch, as Settings allow.
+  notifyEpisodes(
+    host.client as never,
+    Notification,
+    () => notifySettings,
+    (kind) => route(kind === 'failed' ? '#/problems' : '#/inbox'),
+  );
+  // "Add files…": the system's dialog, for Earshot's own page only.
+  handleChooseFiles(
+    ipcMain,
+    { dialog, windowOf: (c) => BrowserWindow.fromWebContents(c), platform: process.platform },
+    (url) => isAppUrl(url, entryUrl(entry)),
+  );
+  openedFiles.ready();
   // Only Earshot's own page gets a port to the service.
   acceptWindows(ipcMain, host, (url) => isAppUrl(url, entryUrl(entry)));
   // The bytes come from where the service says they are: main reads files and streams, never the library.
@@ -171,8 +224,10 @@ if (!claimSingleInstance(app, showWindow)) {
     service = null;
     void stopping.stop().finally(() => app.quit());
   });
-  // Earshot keeps working from the tray: closing every window is not quitting.
-  app.on('window-all-closed', () => undefined);
+  // Earshot keeps working from the tray: closing every window is not quitting (unless Settings says so).
+  app.on('window-all-closed', () => {
+    if (!keepRunningInTray) app.quit();
+  });
   // macOS: clicking the Dock icon brings the window back.
   app.on('activate', showWindow);
   app.on('will-quit', () => tray?.destroy());

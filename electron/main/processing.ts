@@ -12,12 +12,27 @@ export interface ProcessingState {
   userPaused: boolean;
   /** The machine runs on battery power. */
   onBattery: boolean;
+  /** Episodes being worked on now (running workflows); absent until the service is read. */
+  working?: number;
+  /** Why heavy work waits besides the user's pause ("on battery", the night rule, the budget). */
+  held?: string[];
+  /** Episodes that failed and wait for the user (the failures to look at). */
+  problems?: number;
+}
+
+/** What the service says of the work, for the tray (`status`). */
+export interface Activity {
+  working: number;
+  held: string[];
+  problems: number;
 }
 
 export interface ProcessingSwitch {
   readonly state: ProcessingState;
   setUserPaused(paused: boolean): void;
   setOnBattery(onBattery: boolean): void;
+  /** The work as the service reports it. */
+  setActivity(activity: Activity): void;
   /** Called after every change (not for a set that changes nothing). Returns an unsubscribe. */
   onChange(listener: (state: ProcessingState) => void): () => void;
 }
@@ -27,7 +42,14 @@ export function createProcessingSwitch(initial: Partial<ProcessingState> = {}): 
   const listeners = new Set<(state: ProcessingState) => void>();
   const update = (patch: Partial<ProcessingState>) => {
     const next = { ...state, ...patch };
-    if (next.userPaused === state.userPaused && next.onBattery === state.onBattery) return;
+    if (
+      next.userPaused === state.userPaused &&
+      next.onBattery === state.onBattery &&
+      next.working === state.working &&
+      next.problems === state.problems &&
+      (next.held ?? []).join('\n') === (state.held ?? []).join('\n')
+    )
+      return;
     state = next;
     for (const listener of listeners) listener(state);
   };
@@ -37,6 +59,7 @@ export function createProcessingSwitch(initial: Partial<ProcessingState> = {}): 
     },
     setUserPaused: (userPaused) => update({ userPaused }),
     setOnBattery: (onBattery) => update({ onBattery }),
+    setActivity: ({ working, held, problems }) => update({ working, held: [...held], problems }),
     onChange(listener) {
       listeners.add(listener);
       return () => {
@@ -46,11 +69,37 @@ export function createProcessingSwitch(initial: Partial<ProcessingState> = {}): 
   };
 }
 
-/** One line for the tray's tooltip. */
+const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
+
+/**
+ * One line for the tray's tooltip (and the menu's first line): "Earshot: working on 3 episodes",
+ * "Earshot: paused: on battery", "Earshot: 2 problems", or several of them.
+ */
 export function describeProcessing(state: ProcessingState): string {
-  if (state.userPaused) return 'Earshot: processing paused';
-  if (state.onBattery) return 'Earshot: on battery, heavy work waits for power';
-  return 'Earshot';
+  const parts: string[] = [];
+  if (state.userPaused) parts.push('processing paused');
+  else {
+    const held = state.held ?? [];
+    if ((state.working ?? 0) > 0) parts.push(`working on ${plural(state.working!, 'episode', 'episodes')}`);
+    if (held.length > 0) parts.push(`paused: ${held.join(', ')}`);
+    else if (state.onBattery && state.held === undefined)
+      parts.push('on battery, heavy work waits for power');
+  }
+  if ((state.problems ?? 0) > 0) parts.push(plural(state.problems!, 'problem', 'problems'));
+  return parts.length > 0 ? `Earshot: ${parts.join(' · ')}` : 'Earshot';
+}
+
+/** What the tray needs of `status`. */
+export interface StatusLike {
+  lanes: { lane: string; holds: string[] }[];
+  workflows: Record<string, number>;
+  deadLetters: unknown[];
+}
+
+/** The tray's activity from the service's status: running workflows, gpu holds, failures. */
+export function activityOf(status: StatusLike): Activity {
+  const held = [...new Set(status.lanes.flatMap((l) => l.holds))];
+  return { working: status.workflows.running ?? 0, held, problems: status.deadLetters.length };
 }
 
 /** What the tray needs of the API (main's own client of the library service). */

@@ -21,6 +21,10 @@ export interface EarshotTray {
 
 export function trayMenuTemplate(state: ProcessingState, actions: TrayActions): MenuItemConstructorOptions[] {
   return [
+    // What Earshot is doing, once the service has said ("Earshot: working on 3 episodes").
+    ...(state.working !== undefined
+      ? [{ id: 'status', label: describeProcessing(state), enabled: false }, { type: 'separator' as const }]
+      : []),
     { id: 'show', label: 'Show Earshot', click: () => actions.show() },
     {
       id: 'pause',

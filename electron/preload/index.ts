@@ -6,9 +6,15 @@
  * and again whenever the service restarts. Runs sandboxed: it may import only `electron`, plus
  * pure modules bundled into it (electron-vite makes one CommonJS file).
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import { rpcClient, type RpcPort } from '../../pipeline/api/rpc.ts';
-import { CONNECT_CHANNEL, isApiName, PORT_CHANNEL, type EarshotBridge } from '../shared/bridge.ts';
+import {
+  CHOOSE_FILES_CHANNEL,
+  CONNECT_CHANNEL,
+  isApiName,
+  PORT_CHANNEL,
+  type EarshotBridge,
+} from '../shared/bridge.ts';
 
 function checkName(kind: string, name: unknown): string {
   if (!isApiName(name)) throw new TypeError(`${JSON.stringify(name)} is not an Earshot ${kind} name`);
@@ -60,6 +66,23 @@ const bridge: EarshotBridge = {
     if (typeof listener !== 'function') throw new TypeError('An Earshot event listener must be a function');
     // Only the payload crosses into the page.
     return client.listen(name, (payload) => listener(payload));
+  },
+  importDropped(files) {
+    try {
+      if (!Array.isArray(files)) throw new TypeError('Drop files to import them.');
+      // A File made by the page (not from the disk) has no path: it is left out.
+      const paths = files.map((f) => webUtils.getPathForFile(f as File)).filter((p) => p !== '');
+      if (paths.length === 0)
+        throw new TypeError('Nothing dropped is a file on this computer. Drop audio files or folders.');
+      return client.call('importFiles', [paths]);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  },
+  async chooseAndImport() {
+    const paths = (await ipcRenderer.invoke(CHOOSE_FILES_CHANNEL)) as unknown;
+    if (!Array.isArray(paths) || paths.length === 0) return null;
+    return client.call('importFiles', [paths.filter((p): p is string => typeof p === 'string')]);
   },
 };
 

@@ -42,5 +42,8 @@ export type FromService =
 /** The environment variable that carries ServiceBoot. */
 export const SERVICE_BOOT_ENV = 'EARSHOT_SERVICE_BOOT';
 
-/** The hold the power source puts on the gpu lane while the machine runs on battery. */
-export const BATTERY_HOLD = 'on battery';
+/**
+ * The power source's reason: main tells the service the machine is on battery with it; the
+ * service's processing rules then hold the gpu lane under that name (unless Settings says go on).
+ */
+export { ON_BATTERY as BATTERY_HOLD } from '../../pipeline/engine/rules.ts';

@@ -1,10 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { openDatabase, databasePath, type Db } from '../store/index.ts';
 import { StoreError } from '../store/errors.ts';
-import { insideDataDir, insideDataDirMessage, secureDataDir } from '../store/paths.ts';
+import { insideDataDir, insideDataDirMessage, secureDataDir, uploadsDir } from '../store/paths.ts';
+import { readSettings, writeSettings } from '../store/app-settings.ts';
+import { gpuUsedMs, systemLocalTime } from '../engine/rules.ts';
+import { removePartial } from '../ingest/partial.ts';
 import { Queue } from '../engine/queue.ts';
 import { systemClock, type Clock } from '../engine/clock.ts';
 import { defaultLaneConcurrency } from '../engine/engine.ts';
@@ -103,6 +107,13 @@ import {
   settingsView,
 } from '../digest/store.ts';
 import { ExportError, exportLibrary } from '../export/export.ts';
+import type {
+  AppSettingsPatch,
+  AppSettingsView,
+  FeedSettingsPatch,
+  FeedSettingsView,
+  ImportProgressEvent,
+} from './contract.ts';
 
 /** The hold `adviseModels` puts on the gpu lane while it measures. */
 export const ADVISE_HOLD = 'measuring this machine (models advise)';
@@ -522,8 +533,36 @@ export class App implements Api {
     return feed;
   }
 
+  /**
+   * Stop following a show: its episodes leave the library with what Earshot made of them (their
+   * processing is cancelled first, then their downloads, transcripts and insights are deleted).
+   * Other shows, your own files and anything exported stay.
+   */
   async unsubscribe(feedId: number): Promise<FeedView> {
-    return this.subscriptions.unsubscribe(feedId);
+    this.subscriptions.feed(feedId);
+    const episodes = this.db.prepare('SELECT id, key FROM episodes WHERE feed_id = ?').all(feedId) as {
+      id: number;
+      key: string;
+    }[];
+    const files = (
+      this.db
+        .prepare(`SELECT a.path FROM artifacts a JOIN episodes e ON e.id = a.episode_id WHERE e.feed_id = ?`)
+        .all(feedId) as { path: string }[]
+    ).map((r) => r.path);
+    const active = this.db.prepare(
+      `SELECT id FROM workflows WHERE kind = 'episode' AND subject = ? AND status IN ('queued', 'running', 'waiting')`,
+    );
+    writeTx(this.db, 'cancelling the processing of a show', () => {
+      for (const e of episodes)
+        for (const wf of active.all(e.key) as { id: string }[]) this.ctx.queue.cancel(wf.id);
+    });
+    const feed = this.subscriptions.unsubscribe(feedId);
+    // After the commit: a file is never gone while its row still names it.
+    for (const file of files) {
+      if (insideDataDir(this.ctx.dataDir, file)) fs.rmSync(file, { force: true });
+    }
+    for (const e of episodes) removePartial(this.ctx.dataDir, e.key);
+    return feed;
   }
 
   async refresh(
@@ -563,18 +602,49 @@ export class App implements Api {
   }
 
   async importFiles(list: string[]): Promise<ImportView> {
-    // Earshot's own files (its database, media, models) are never imported from a named path.
+    return this.importPaths(list, { watchFolder: false });
+  }
+
+  /**
+   * Import files and folders, telling every shell how it goes (`onImportProgress`), and start
+   * processing what was imported at once. Earshot's own files (its database, media, models) are
+   * never imported from a named path; only what a browser uploaded through `earshot serve`
+   * (uploads/) is read from inside the library.
+   */
+  async importPaths(list: string[], options: { watchFolder: boolean }): Promise<ImportView> {
+    const importId = randomUUID();
+    const uploads = uploadsDir(this.ctx.dataDir);
     const result = await importFiles(this.ctx.db, this.ctx.clock, list, {
-      exclude: (p) => insideDataDir(this.ctx.dataDir, p),
+      exclude: (p) => insideDataDir(this.ctx.dataDir, p) && !insideDataDir(uploads, p),
+      onProgress: ({ done, total, file }) =>
+        this.events.emit('onImportProgress', {
+          importId,
+          done,
+          total,
+          watchFolder: options.watchFolder,
+          file: file && {
+            path: file.path,
+            name: path.basename(file.path),
+            outcome: file.outcome,
+            episodeId: file.outcome === 'rejected' ? null : file.episodeId,
+            title: file.outcome === 'rejected' ? null : file.title,
+            reason: file.outcome === 'rejected' ? file.reason : null,
+          },
+        } satisfies ImportProgressEvent),
     });
-    if (result.imported.length > 0 && this.ctx.registry.has('episode')) {
-      startEpisodes(this.ctx.db, this.ctx.queue, {
-        ids: result.imported.map((i) => i.episodeId),
-        priority: PRIORITY_USER,
-      });
-      this.workQueued('jobs');
-    }
-    return result;
+    const workflows =
+      result.imported.length > 0 && this.ctx.registry.has('episode')
+        ? startEpisodes(this.ctx.db, this.ctx.queue, {
+            ids: result.imported.map((i) => i.episodeId),
+            priority: PRIORITY_USER,
+          })
+        : [];
+    if (workflows.length > 0) this.workQueued('jobs');
+    return {
+      imported: result.imported.map((i, n) => ({ ...i, workflowId: workflows[n] ?? null })),
+      duplicates: result.duplicates,
+      rejected: result.rejected,
+    };
   }
 
   async transcript(id: number): Promise<TranscriptView> {
@@ -717,7 +787,12 @@ export class App implements Api {
       )
       .get() as { episodes: number; knownMs: number; unknownLength: number | null };
     const languages = (
-      this.ctx.db.prepare('SELECT DISTINCT language FROM feeds WHERE language IS NOT NULL').all() as {
+      this.ctx.db
+        .prepare(
+          `SELECT DISTINCT coalesce(language_override, language) AS language FROM feeds
+            WHERE coalesce(language_override, language) IS NOT NULL`,
+        )
+        .all() as {
         language: string;
       }[]
     ).map((r) => r.language);
@@ -963,5 +1038,66 @@ export class App implements Api {
 
   async episodes(query?: { feedId?: number; limit?: number }): Promise<EpisodeView[]> {
     return this.subscriptions.episodes(query ?? {});
+  }
+
+  async feedSettings(feedId: number): Promise<FeedSettingsView> {
+    return this.subscriptions.settings(feedId);
+  }
+
+  async setFeedSettings(feedId: number, patch: FeedSettingsPatch): Promise<FeedSettingsView> {
+    const { queued, urlChanged } = this.subscriptions.setSettings(feedId, patch);
+    // A wider backlog, or auto-process turned on: what it takes in starts now.
+    if (queued.length > 0 && this.ctx.registry.has('episode'))
+      startEpisodes(this.ctx.db, this.ctx.queue, { ids: queued });
+    if (urlChanged) {
+      // Read at the new address now; a failure is kept on the feed (lastError) and shown.
+      await this.subscriptions.refresh(feedId).catch(() => undefined);
+    }
+    return this.subscriptions.settings(feedId);
+  }
+
+  /**
+   * The watch folder's state as the service that watches it sees it; null where nothing
+   * watches (the CLI, `earshot serve --no-engine`). Set by the service.
+   */
+  watchFolderStatus: () => AppSettingsView['watchFolderStatus'] = () => null;
+
+  async settings(): Promise<AppSettingsView> {
+    const s = readSettings(this.db);
+    const now = this.ctx.clock.now();
+    return {
+      dataDir: this.ctx.dataDir,
+      ...s,
+      watchFolderStatus: s.watchFolder === null ? null : this.watchFolderStatus(),
+      gpuUsedTodayMs: gpuUsedMs(this.db, systemLocalTime.startOfDay(now), now),
+    };
+  }
+
+  async setSettings(patch: AppSettingsPatch): Promise<AppSettingsView> {
+    const next = { ...patch };
+    if (typeof patch.watchFolder === 'string') next.watchFolder = this.checkWatchFolder(patch.watchFolder);
+    const before = readSettings(this.db);
+    const after = writeSettings(this.db, next, this.ctx.clock.now());
+    if (after.refreshMinutes !== before.refreshMinutes) this.subscriptions.appIntervalChanged();
+    const view = await this.settings();
+    this.events.emit('onSettingsChanged', view);
+    return view;
+  }
+
+  /** A folder Earshot may watch: there, a folder, and neither inside the library nor holding it. */
+  private checkWatchFolder(input: string): string {
+    const dir = path.resolve(input);
+    const st = fs.statSync(dir, { throwIfNoEntry: false });
+    if (!st) throw new ApiInputError(`There is no folder ${dir}. Choose a folder that exists.`);
+    if (!st.isDirectory()) throw new ApiInputError(`${dir} is a file; the watch folder is a folder.`);
+    if (insideDataDir(this.ctx.dataDir, dir))
+      throw new ApiInputError(
+        `${dir} is inside Earshot's library folder; choose a folder of your own to watch.`,
+      );
+    if (insideDataDir(dir, this.ctx.dataDir))
+      throw new ApiInputError(
+        `${dir} holds Earshot's library folder (${this.ctx.dataDir}); choose a folder that does not, such as one for your recordings.`,
+      );
+    return dir;
   }
 }

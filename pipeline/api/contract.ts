@@ -150,6 +150,8 @@ export interface FeedView {
   lastRefreshAt: number | null;
   /** Why the last refresh failed, written for the user; null when it worked. */
   lastError: string | null;
+  /** Since when checks fail (the first failure after the last success); null while they work. */
+  failingSince: number | null;
   nextRefreshAt: number | null;
 }
 
@@ -198,8 +200,17 @@ export interface OpmlImportView {
 }
 
 export interface ImportView {
-  imported: { path: string; episodeId: number; key: string; title: string; durationMs: number | null }[];
-  duplicates: { path: string; episodeId: number }[];
+  imported: {
+    path: string;
+    episodeId: number;
+    key: string;
+    title: string;
+    durationMs: number | null;
+    /** Its processing, started at once (`onJobProgress` carries this id); null without a pipeline. */
+    workflowId: string | null;
+  }[];
+  /** Already in the library (the same content), with the episode it is and its title. */
+  duplicates: { path: string; episodeId: number; title: string | null }[];
   rejected: { path: string; reason: string }[];
 }
 
@@ -585,6 +596,8 @@ export interface ShowView {
   unplayedCount: number;
   /** Why the last refresh failed, written for the user; null when it worked. */
   lastError: string | null;
+  /** Since when checks of the feed fail; null while they work (and for "Your files"). */
+  failingSince: number | null;
 }
 
 /** Which episodes a list keeps: each filter that is true must hold. */
@@ -839,6 +852,128 @@ export interface ExportView {
   skipped: { episodeId: number; title: string | null; reason: string }[];
 }
 
+/** A show's own settings (`feedSettings`, `setFeedSettings`), honoured by refresh and processing. */
+export interface FeedSettingsView {
+  feedId: number;
+  url: string;
+  title: string | null;
+  /**
+   * Which of the back catalogue is processed: new, all, last:N or since:YYYY-MM-DD. A change
+   * queues the listed episodes the new policy takes in (it never stops one already queued).
+   */
+  backlog: string;
+  /** New episodes are processed as they arrive; off: they are listed only (Process starts one). */
+  autoProcess: boolean;
+  /** Minutes between checks of this feed; null: the app's interval (Settings). */
+  refreshMinutes: number | null;
+  /** The interval in use, in minutes: this feed's, else the app's. */
+  effectiveRefreshMinutes: number;
+  /** 'always': transcribe with Whisper even when the publisher has a transcript. */
+  whisper: 'auto' | 'always';
+  /** The language Whisper is told and models are chosen for (e.g. 'de'); null: the feed's own. */
+  language: string | null;
+  /** The language the feed declares; null when it declares none. */
+  feedLanguage: string | null;
+  lastRefreshAt: number | null;
+  lastSuccessAt: number | null;
+  /** Why the last check failed, for people; null when it worked. */
+  lastError: string | null;
+  /** Since when checks fail (the first failure after the last success); null while they work. */
+  failingSince: number | null;
+  /** Checks failed in a row. */
+  failures: number;
+  nextRefreshAt: number | null;
+  /** What unsubscribing would remove: its episodes, of which transcribed and downloaded. */
+  counts: { episodes: number; transcribed: number; downloaded: number };
+}
+
+/** A change to a show's settings; what is left out stays as it is. */
+export interface FeedSettingsPatch {
+  backlog?: string;
+  autoProcess?: boolean;
+  /** Minutes (5 to 10,080), or null for the app's interval. */
+  refreshMinutes?: number | null;
+  whisper?: 'auto' | 'always';
+  /** A language code ('en', 'de', 'pt-BR'), or null for the feed's own. */
+  language?: string | null;
+  /** The feed's new address (it moved): checked at once; a failure is kept on the feed. */
+  url?: string;
+}
+
+/** When heavy work (the gpu lane: Whisper, a language model) may run. Each rule is a lane hold. */
+export interface ProcessingRulesView {
+  /** On battery power (desktop app): pause heavy work (default) or go on. */
+  onBattery: 'pause' | 'continue';
+  /** Heavy work only between `nightStartHour` and `nightEndHour` (local time). Default off. */
+  nightOnly: boolean;
+  /** 0–23; default 22 (10 pm). */
+  nightStartHour: number;
+  /** 0–23; default 7 (7 am). */
+  nightEndHour: number;
+  /** Hours of gpu-lane work a day (local midnight to midnight); null: no limit (default). */
+  gpuHoursPerDay: number | null;
+}
+
+export type Appearance = 'system' | 'light' | 'dark';
+
+/** The app's settings (`settings`), kept in the library and shared by every window and shell. */
+export interface AppSettingsView {
+  /** The library folder (shown; it is chosen at start, see Settings). */
+  dataDir: string;
+  /** Minutes between checks of each feed (a show may have its own). Default 60. */
+  refreshMinutes: number;
+  processing: ProcessingRulesView;
+  /** Start Earshot when you log in (the desktop app, macOS and Windows). Default off. */
+  startAtLogin: boolean;
+  /** Closing the window keeps Earshot working from the tray (desktop app). Default on; off quits. */
+  keepRunningInTray: boolean;
+  /** System notifications from the desktop app, coalesced. Both default on. */
+  notifications: { processed: boolean; failures: boolean };
+  appearance: Appearance;
+  /** A folder whose new audio files are imported by themselves; null: none. */
+  watchFolder: string | null;
+  /** The watch folder's state: watching, or why not (the folder is gone); null without one. */
+  watchFolderStatus: { watching: boolean; error: string | null } | null;
+  /** Heavy (gpu-lane) work done today, in ms, against `processing.gpuHoursPerDay`. */
+  gpuUsedTodayMs: number;
+}
+
+/** A change to the app's settings; what is left out stays as it is. */
+export interface AppSettingsPatch {
+  /** 5 to 10,080 minutes. */
+  refreshMinutes?: number;
+  processing?: Partial<ProcessingRulesView>;
+  startAtLogin?: boolean;
+  keepRunningInTray?: boolean;
+  notifications?: Partial<AppSettingsView['notifications']>;
+  appearance?: Appearance;
+  /** An existing folder outside the library, or null for none. */
+  watchFolder?: string | null;
+}
+
+/** Payload of `onImportProgress`: one file of an import looked at (drop, dialog, dock, watch folder). */
+export interface ImportProgressEvent {
+  /** One per `importFiles` call, so several imports can be told apart. */
+  importId: string;
+  /** Files looked at so far, of `total` (folders expanded). */
+  done: number;
+  total: number;
+  /** The file just looked at and what became of it; null in the first event (nothing looked at yet). */
+  file: {
+    path: string;
+    /** Its file name. */
+    name: string;
+    outcome: 'imported' | 'duplicate' | 'rejected';
+    /** The episode it is (new or already there); null when rejected. */
+    episodeId: number | null;
+    title: string | null;
+    /** Why it was not imported; null otherwise. */
+    reason: string | null;
+  } | null;
+  /** It came from the watch folder (Settings), not from you. */
+  watchFolder: boolean;
+}
+
 export interface Api {
   status(): Promise<StatusView>;
   jobs(query?: JobsQuery): Promise<JobView[]>;
@@ -935,6 +1070,14 @@ export interface Api {
   }): Promise<DigestSettingsView>;
   /** Write the library to a folder: an Obsidian/Markdown vault, JSON artifacts, or SRT/WebVTT subtitles. */
   exportLibrary(dir: string, options?: ExportOptions): Promise<ExportView>;
+  /** A show's own settings: backlog, auto-process, refresh interval, Whisper, language; why it fails. */
+  feedSettings(feedId: number): Promise<FeedSettingsView>;
+  /** Change a show's settings (or its address); they apply from now on. */
+  setFeedSettings(feedId: number, patch: FeedSettingsPatch): Promise<FeedSettingsView>;
+  /** The app's settings: data folder, refresh interval, processing rules, desktop, watch folder. */
+  settings(): Promise<AppSettingsView>;
+  /** Change the app's settings; every window and shell hears of it (`onSettingsChanged`). */
+  setSettings(patch: AppSettingsPatch): Promise<AppSettingsView>;
 }
 
 /** Where an asset's bytes are (`assetSource`). */
@@ -1031,6 +1174,10 @@ export interface ApiEvents {
   onDigestReady: DigestReadyEvent;
   /** One feed checked while many are (`refresh` of every feed, `importOpml`). */
   onFeedProgress: FeedProgressEvent;
+  /** One file of an import looked at: imported, already there, or refused. */
+  onImportProgress: ImportProgressEvent;
+  /** The app's settings changed (from any window, the CLI or the service). */
+  onSettingsChanged: AppSettingsView;
 }
 
 export type ApiEvent = keyof ApiEvents;
@@ -1045,6 +1192,8 @@ export const API_EVENTS = [
   'onLaneChanged',
   'onDigestReady',
   'onFeedProgress',
+  'onImportProgress',
+  'onSettingsChanged',
 ] as const satisfies readonly ApiEvent[];
 type MissingEvents = Exclude<ApiEvent, (typeof API_EVENTS)[number]>;
 export const API_EVENTS_COMPLETE: [MissingEvents] extends [never] ? true : never = true;
@@ -1099,6 +1248,10 @@ export const API_METHODS = [
   'digestSettings',
   'setDigestSettings',
   'exportLibrary',
+  'feedSettings',
+  'setFeedSettings',
+  'settings',
+  'setSettings',
 ] as const satisfies readonly ApiMethod[];
 type MissingMethods = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
 export const API_METHODS_COMPLETE: [MissingMethods] extends [never] ? true : never = true;

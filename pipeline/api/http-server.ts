@@ -1,5 +1,9 @@
 import http from 'node:http';
 import fs from 'node:fs';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import filenamify from 'filenamify';
 import type { AddressInfo } from 'node:net';
 import { Readable, type Duplex } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
@@ -9,6 +13,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Api, ApiEvent, ApiEvents } from './contract.ts';
 import { dispatch, isApiMethod, toWireError, USER_ERRORS, type ApiEventBus } from './dispatch.ts';
 import { AssetSources, respondAsset } from '../listen/assets.ts';
+import { AUDIO_EXTENSIONS } from '../ingest/local-import.ts';
 
 export interface ServeOptions {
   api: Api;
@@ -26,7 +31,21 @@ export interface ServeOptions {
    * `assetSource` says the bytes are.
    */
   assets?: { respond(request: Request): Promise<Response> };
+  /**
+   * Files a browser drops on the page: `POST /upload` (behind the same gate) streams the body
+   * into a folder of its own under `dir`, then imports it through the API's `importFiles`.
+   * Default: none (the route answers 404).
+   */
+  uploads?: {
+    /** The library's uploads folder (pipeline/store/paths.ts `uploadsDir`). */
+    dir: string;
+    /** The largest file, in bytes; a larger one is answered 413 and nothing is kept. Default 4 GiB. */
+    maxBytes?: number;
+  };
 }
+
+/** The default cap of one upload (`EARSHOT_UPLOAD_MAX_MB` in `earshot serve`). */
+export const MAX_UPLOAD = 4 * 1024 ** 3;
 
 export interface RunningServer {
   /** The origin, `http://127.0.0.1:PORT` (no credential in it). */
@@ -249,6 +268,10 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
       });
       return;
     }
+    if (url.pathname === '/upload' && options.uploads) {
+      void receiveUpload(options.api, options.uploads, req, res, send);
+      return;
+    }
     if (AssetSources.handles(url.pathname)) {
       void answerAsset(assets, req, res, url);
       return;
@@ -302,6 +325,7 @@ export async function serveApi(options: ServeOptions): Promise<RunningServer> {
   });
   sockets.on('connection', (ws: WebSocket) => ws.on('error', () => ws.terminate()));
 
+  if (options.uploads) forgetUnfinishedUploads(options.uploads.dir);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -368,4 +392,117 @@ async function answerAsset(
   body.on('error', () => res.destroy());
   res.on('close', () => body.destroy());
   body.pipe(res);
+}
+
+type Send = (res: http.ServerResponse, status: number, body: unknown, extra?: Record<string, string>) => void;
+
+/**
+ * A file's name as the page gave it (percent-encoded in `x-earshot-file-name`), made safe for a
+ * file system: no folders, no control characters, at most 200 characters. Null when nothing
+ * usable is left.
+ */
+export function uploadName(header: string | string[] | undefined): string | null {
+  if (typeof header !== 'string') return null;
+  let name: string;
+  try {
+    name = decodeURIComponent(header);
+  } catch {
+    return null;
+  }
+  const base = name.split(/[\\/]/).pop() ?? '';
+  const safe = filenamify(base, { replacement: '_', maxLength: 200 });
+  return safe && safe !== '.' && safe !== '..' ? safe : null;
+}
+
+/** An upload that stopped half-way (a closed tab, a crash) leaves a .part file: gone at start. */
+function forgetUnfinishedUploads(dir: string): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const folder = path.join(dir, entry);
+    try {
+      if (fs.readdirSync(folder).some((f) => f.endsWith('.part')))
+        fs.rmSync(folder, { recursive: true, force: true });
+    } catch {
+      // Not a folder of ours: left alone.
+    }
+  }
+}
+
+/**
+ * `POST /upload`: one file as the raw body (`application/octet-stream`, which a cross-site form
+ * cannot send), its name in `x-earshot-file-name`. Streamed to `<uploads>/<random>/<name>.part`
+ * with a size cap, renamed when whole, then imported through `importFiles` like a dropped path;
+ * the answer is the ImportView. Whatever is not imported (a duplicate, not audio) is deleted.
+ */
+async function receiveUpload(
+  api: Api,
+  uploads: NonNullable<ServeOptions['uploads']>,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  send: Send,
+): Promise<void> {
+  const refuse = (status: number, error: string) => {
+    send(res, status, { error }, { connection: 'close' });
+    req.resume();
+  };
+  if (req.method !== 'POST') return refuse(405, 'Upload a file with POST.');
+  if (!String(req.headers['content-type']).startsWith('application/octet-stream'))
+    return refuse(415, 'Send the file as the body, with content-type application/octet-stream.');
+  const name = uploadName(req.headers['x-earshot-file-name']);
+  if (!name) return refuse(400, 'Name the file in the x-earshot-file-name header.');
+  const ext = path.extname(name).toLowerCase();
+  if (!AUDIO_EXTENSIONS.includes(ext))
+    return refuse(
+      415,
+      `${name} is not an audio or video file Earshot reads (${AUDIO_EXTENSIONS.map((e) => e.slice(1)).join(', ')}).`,
+    );
+  const max = uploads.maxBytes ?? MAX_UPLOAD;
+  const tooLarge = `${name} is larger than ${Math.round(max / 1048576).toLocaleString('en')} MiB, the most Earshot takes from a browser. Put it in your watch folder (Settings) instead.`;
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) return refuse(413, tooLarge);
+
+  const folder = path.join(uploads.dir, randomBytes(12).toString('hex'));
+  const file = path.join(folder, name);
+  const part = `${file}.part`;
+  const discard = () => fs.rmSync(folder, { recursive: true, force: true });
+  let size = 0;
+  let over = false;
+  try {
+    fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
+    await pipeline(
+      req,
+      new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          size += chunk.length;
+          if (size > max) {
+            over = true;
+            done(new Error('too large'));
+          } else done(null, chunk);
+        },
+      }),
+      fs.createWriteStream(part, { flags: 'wx', mode: 0o600 }),
+    );
+    fs.renameSync(part, file);
+  } catch (err) {
+    discard();
+    if (over) return refuse(413, tooLarge);
+    if (!res.writableEnded && !req.destroyed)
+      send(res, 500, { error: `Earshot could not keep ${name}: ${(err as Error).message}` });
+    return;
+  }
+  try {
+    const result = await dispatch(api, 'importFiles', [[file]]);
+    // Kept only while an imported episode still has to copy it into the library.
+    if (result.imported.length === 0) discard();
+    send(res, 200, result);
+  } catch (err) {
+    discard();
+    const e = toWireError(err);
+    send(res, USER_ERRORS.includes(e.name) ? 400 : 500, { error: e.message, name: e.name });
+  }
 }

@@ -57,6 +57,18 @@ const durationSchema = z.union([
   z.string().trim().min(1, 'Give a length of time, like 30m or 7d.').max(50),
 ]);
 
+/** Minutes between feed checks (pipeline/store/app-settings.ts REFRESH_MINUTES). */
+const refreshMinutesSchema = z
+  .number({ error: 'A refresh interval is a number of minutes.' })
+  .int('A refresh interval is a whole number of minutes.')
+  .min(5, 'The shortest refresh interval is 5 minutes.')
+  .max(10_080, 'Feeds are checked at least once a week (10,080 minutes).');
+const hourSchema = z
+  .number({ error: 'An hour is a number from 0 to 23.' })
+  .int('An hour is a whole number from 0 to 23.')
+  .min(0, 'An hour is a number from 0 to 23.')
+  .max(23, 'An hour is a number from 0 to 23.');
+
 /** A method's argument tuple, as its zod schema must produce it. */
 type ArgSchemas = { [K in ApiMethod]: z.ZodType<Parameters<Api[K]>> };
 
@@ -271,6 +283,68 @@ export const argSchemas: ArgSchemas = {
       .strict()
       .optional(),
   ]),
+  feedSettings: z.tuple([feedIdSchema]),
+  setFeedSettings: z.tuple([
+    feedIdSchema,
+    z
+      .object({
+        backlog: z.string().trim().min(1).max(50).optional(),
+        autoProcess: z.boolean({ error: 'Auto-process is on (true) or off (false).' }).optional(),
+        refreshMinutes: refreshMinutesSchema.nullable().optional(),
+        whisper: z
+          .enum(['auto', 'always'], { error: 'Whisper is "auto" (only without a transcript) or "always".' })
+          .optional(),
+        language: z
+          .string()
+          .trim()
+          .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'A language is a code like en, de or pt-BR.')
+          .nullable()
+          .optional(),
+        url: z.string().trim().min(1, 'Give the feed address.').max(2048).optional(),
+      })
+      .strict(),
+  ]),
+  settings: z.tuple([]),
+  setSettings: z.tuple([
+    z
+      .object({
+        refreshMinutes: refreshMinutesSchema.optional(),
+        processing: z
+          .object({
+            onBattery: z
+              .enum(['pause', 'continue'], { error: 'On battery, heavy work pauses or continues.' })
+              .optional(),
+            nightOnly: z.boolean().optional(),
+            nightStartHour: hourSchema.optional(),
+            nightEndHour: hourSchema.optional(),
+            gpuHoursPerDay: z
+              .number({ error: 'A daily budget is a number of hours.' })
+              .positive('A daily budget is more than 0 hours (or none).')
+              .max(24, 'A day has 24 hours.')
+              .nullable()
+              .optional(),
+          })
+          .strict()
+          .optional(),
+        startAtLogin: z.boolean().optional(),
+        keepRunningInTray: z.boolean().optional(),
+        notifications: z
+          .object({ processed: z.boolean().optional(), failures: z.boolean().optional() })
+          .strict()
+          .optional(),
+        appearance: z
+          .enum(['system', 'light', 'dark'], { error: 'Appearance is system, light or dark.' })
+          .optional(),
+        watchFolder: z
+          .string()
+          .trim()
+          .min(1, 'Name the folder to watch (or none).')
+          .max(4096)
+          .nullable()
+          .optional(),
+      })
+      .strict(),
+  ]),
 } satisfies ArgSchemas;
 
 const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
@@ -346,6 +420,40 @@ export const eventSchemas: EventSchemas = {
     url: z.string(),
     ok: z.boolean(),
     error: z.string().nullable(),
+  }),
+  onImportProgress: z.object({
+    importId: z.string(),
+    done: count,
+    total: count,
+    file: z
+      .object({
+        path: z.string(),
+        name: z.string(),
+        outcome: z.enum(['imported', 'duplicate', 'rejected']),
+        episodeId: id.nullable(),
+        title: z.string().nullable(),
+        reason: z.string().nullable(),
+      })
+      .nullable(),
+    watchFolder: z.boolean(),
+  }),
+  onSettingsChanged: z.object({
+    dataDir: z.string(),
+    refreshMinutes: z.number(),
+    processing: z.object({
+      onBattery: z.enum(['pause', 'continue']),
+      nightOnly: z.boolean(),
+      nightStartHour: z.number().int(),
+      nightEndHour: z.number().int(),
+      gpuHoursPerDay: z.number().nullable(),
+    }),
+    startAtLogin: z.boolean(),
+    keepRunningInTray: z.boolean(),
+    notifications: z.object({ processed: z.boolean(), failures: z.boolean() }),
+    appearance: z.enum(['system', 'light', 'dark']),
+    watchFolder: z.string().nullable(),
+    watchFolderStatus: z.object({ watching: z.boolean(), error: z.string().nullable() }).nullable(),
+    gpuUsedTodayMs: count,
   }),
 } satisfies EventSchemas;
 

@@ -9,6 +9,9 @@ import { serveRpc, type RpcPort } from './rpc.ts';
 import { ApiInputError } from './schemas.ts';
 import { startEngineHost } from './engine-host.ts';
 import { startEpisodes } from '../ingest/episodes.ts';
+import { ON_BATTERY, ProcessingRules } from '../engine/rules.ts';
+import { readSettings } from '../store/app-settings.ts';
+import { WatchFolder } from '../ingest/watch-folder.ts';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -43,7 +46,14 @@ export interface Service {
   readonly api: Api;
   readonly engine: Engine;
   readonly ingest: BackgroundIngest | null;
-  /** Hold or release a lane for a live reason (the power source changed); tells every shell. */
+  /** The processing rules of Settings (battery, night, daily budget) as holds on the gpu lane. */
+  readonly rules: ProcessingRules;
+  /** The watch folder of Settings; null without the engine (nothing imported is processed then). */
+  readonly watchFolder: WatchFolder | null;
+  /**
+   * Hold or release a lane for a live reason; tells every shell. The power source ("on battery")
+   * is a fact for the processing rules, which hold the gpu lane unless Settings says go on.
+   */
   setHold(lane: Lane, reason: string, on: boolean): void;
   /**
    * Answer a client on a message port (a window, Electron's main): calls through the dispatcher,
@@ -71,13 +81,57 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   });
   const app = new App(ctx);
   const onError = options.onError ?? (() => {});
+  const rules = new ProcessingRules({
+    db: ctx.db,
+    clock: ctx.clock,
+    settings: () => readSettings(ctx.db),
+    setHold: (lane, reason, on) => void app.setHold(lane, reason, on),
+    onError,
+  });
+  const setHold = (lane: Lane, reason: string, on: boolean) => {
+    if (reason === ON_BATTERY) rules.setOnBattery(on);
+    else app.setHold(lane, reason, on);
+  };
   try {
     await options.beforeEngine?.(app);
-    for (const h of options.holds ?? []) app.holds.set(h.lane, h.reason, true);
+    for (const h of options.holds ?? []) setHold(h.lane, h.reason, true);
+    // Before anything is claimed: the rules' holds are in place when the engine starts.
+    rules.start();
   } catch (err) {
+    rules.stop();
     ctx.db.close();
     throw err;
   }
+  const watchFolder = runEngine
+    ? new WatchFolder({
+        importFiles: (paths) => app.importPaths(paths, { watchFolder: true }),
+        known: () =>
+          new Map(
+            (
+              ctx.db
+                .prepare(
+                  `SELECT json_extract(extra, '$.localPath') AS path, published_at AS mtime FROM episodes
+                    WHERE feed_id IS NULL AND json_extract(extra, '$.localPath') IS NOT NULL`,
+                )
+                .all() as { path: string; mtime: number }[]
+            ).map((r) => [r.path, r.mtime]),
+          ),
+        onError,
+      })
+    : null;
+  app.watchFolderStatus = () => watchFolder?.status() ?? null;
+  /** Follow the settings: the rules now, the watch folder when it changed (here or elsewhere). */
+  const followSettings = () => {
+    rules.evaluate();
+    const wanted = readSettings(ctx.db).watchFolder;
+    if (watchFolder && (wanted !== watchFolder.folder || watchFolder.status()?.watching === false))
+      void watchFolder.watch(wanted).catch(onError);
+  };
+  const stopFollowing = app.events.on('onSettingsChanged', followSettings);
+  // Another process (`earshot settings`) may change them too: looked at again every minute.
+  const settingsTimer = setInterval(followSettings, 60_000);
+  settingsTimer.unref();
+  if (watchFolder) void watchFolder.watch(readSettings(ctx.db).watchFolder).catch(onError);
   const host = startEngineHost(ctx, {
     ...(options.workerHost ? { host: options.workerHost } : {}),
     leaseMs: options.leaseMs,
@@ -103,7 +157,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     api: validated(app),
     engine: host.engine,
     ingest: host.ingest,
-    setHold: (lane, reason, on) => void app.setHold(lane, reason, on),
+    rules,
+    watchFolder,
+    setHold,
     connect: (port) =>
       serveRpc(port, {
         call: (method, args) =>
@@ -115,6 +171,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       }),
     shutdown(graceMs = 10_000) {
       stopping ??= (async () => {
+        stopFollowing();
+        clearInterval(settingsTimer);
+        rules.stop();
+        await watchFolder?.stop().catch(onError);
         await host.stopEngine(graceMs);
         try {
           app.holds.close();

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { LANES, isLane, type Lane } from '../engine/workflow.ts';
 import type { LaneView } from '../api/contract.ts';
-import { resolveDataDir } from '../store/paths.ts';
+import { resolveDataDir, uploadsDir } from '../store/paths.ts';
 import { serveApi } from '../api/http-server.ts';
 import { fileURLToPath } from 'node:url';
 import { startService } from '../api/service.ts';
@@ -338,13 +338,20 @@ export function registerEngineCommands(program: Command): void {
         const staticDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
         let server!: Awaited<ReturnType<typeof serveApi>>;
         const port = opts.port ?? 4747;
+        const dataDir = resolveDataDir(dirOpt);
+        // Files dropped on the page are uploaded (POST /upload) into the library's uploads folder.
+        const maxMb = Number(process.env.EARSHOT_UPLOAD_MAX_MB);
+        const uploads = {
+          dir: uploadsDir(dataDir),
+          ...(Number.isFinite(maxMb) && maxMb > 0 ? { maxBytes: Math.round(maxMb * 1024 * 1024) } : {}),
+        };
         // The port first: taken, and nothing is started (no engine left running without a server).
         const host = await startServiceProcess(
-          resolveDataDir(dirOpt),
+          dataDir,
           { engine: opts.engine, ...(opts.lanes ? { lanes: opts.lanes } : {}) },
           async (app) => {
             try {
-              server = await serveApi({ api: app, events: app.events, staticDir, port });
+              server = await serveApi({ api: app, events: app.events, staticDir, port, uploads });
             } catch (err) {
               if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
                 throw new ApiInputError(

@@ -28,7 +28,10 @@ interface FeedFacts {
   url: string;
   title: string | null;
   author: string | null;
+  /** The show's language setting, else the feed's own. */
   language: string | null;
+  /** The show's setting: Whisper even when the publisher has a transcript. */
+  whisper: 'auto' | 'always';
 }
 
 /** The Whisper model new work uses: the one chosen with `earshot models use` (or Settings). */
@@ -66,7 +69,10 @@ export function activeModels(
 export interface StartOptions {
   ids?: number[];
   priority?: number;
-  /** 'always': transcribe with Whisper even when the publisher has a transcript. Default 'auto'. */
+  /**
+   * 'always': transcribe with Whisper even when the publisher has a transcript. Default: the
+   * show's setting ('auto' unless set to always).
+   */
   whisper?: 'auto' | 'always';
 }
 
@@ -132,7 +138,9 @@ export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}):
   const whisperModel = activeWhisperModel(db);
   const embeddingModel = activeEmbeddingModel(db);
   const llmModel = activeLlmModel(db);
-  const feedOf = db.prepare('SELECT url, title, author, language FROM feeds WHERE id = ?');
+  const feedOf = db.prepare(
+    'SELECT url, title, author, coalesce(language_override, language) AS language, whisper FROM feeds WHERE id = ?',
+  );
   const installedWhisper = (
     db.prepare(`SELECT id FROM models WHERE kind = 'whisper' ORDER BY id`).all() as { id: string }[]
   ).map((r) => r.id);
@@ -154,7 +162,7 @@ export function startEpisodes(db: Db, queue: Queue, options: StartOptions = {}):
       // one instead, when there is one).
       const model = whisperModelFor(whisperModel, feed?.language, installedWhisper);
       const input = {
-        ...inputOf(row, feed, model, options.whisper ?? 'auto'),
+        ...inputOf(row, feed, model, options.whisper ?? (feed?.whisper === 'always' ? 'always' : 'auto')),
         embeddingModel,
         llmModel,
       };

@@ -9,22 +9,8 @@ import { writeTx } from '../store/db.ts';
 import type { Clock } from '../engine/clock.ts';
 import { indexListing } from '../search/store.ts';
 
-export const AUDIO_EXTENSIONS = [
-  '.mp3',
-  '.m4a',
-  '.m4b',
-  '.aac',
-  '.wav',
-  '.ogg',
-  '.oga',
-  '.opus',
-  '.flac',
-  '.mp4',
-  '.m4v',
-  '.mkv',
-  '.webm',
-  '.mov',
-];
+import { AUDIO_EXTENSIONS } from './audio-extensions.ts';
+export { AUDIO_EXTENSIONS };
 
 export interface ImportedFile {
   path: string;
@@ -37,8 +23,24 @@ export interface ImportedFile {
 export interface ImportResult {
   imported: ImportedFile[];
   /** Already in the library (same content), with the episode it is. */
-  duplicates: { path: string; episodeId: number }[];
+  duplicates: { path: string; episodeId: number; title: string | null }[];
   rejected: { path: string; reason: string }[];
+}
+
+/** What became of one file, as an import goes (for progress). */
+export type ImportOutcome =
+  | { outcome: 'imported'; path: string; episodeId: number; title: string }
+  | { outcome: 'duplicate'; path: string; episodeId: number; title: string | null }
+  | { outcome: 'rejected'; path: string; reason: string };
+
+export interface ImportOptions {
+  /** Paths never imported (Earshot's own library folder). */
+  exclude?: (p: string) => boolean;
+  /**
+   * Called once the chosen paths are expanded (`done` 0, `file` null), then after each file
+   * with what became of it. `total` counts the files found (links and folders followed).
+   */
+  onProgress?: (p: { done: number; total: number; file: ImportOutcome | null }) => void;
 }
 
 /** Why a path cannot be read, in words (a dangling link, a loop, no permission). */
@@ -167,97 +169,122 @@ export async function importFiles(
   db: Db,
   clock: Clock,
   paths: string[],
-  options: { exclude?: (p: string) => boolean } = {},
+  options: ImportOptions = {},
 ): Promise<ImportResult> {
   const result: ImportResult = { imported: [], duplicates: [], rejected: [] };
   const files: string[] = [];
   for (const p of paths) expand(path.resolve(p), files, result.rejected, options.exclude ?? (() => false));
+  // Paths refused while expanding count as looked at too.
+  const refusedEarly = result.rejected.length;
+  const total = files.length + refusedEarly;
+  let done = 0;
+  const report = (file: ImportOutcome) => options.onProgress?.({ done: ++done, total, file });
+  options.onProgress?.({ done: 0, total, file: null });
+  for (const r of result.rejected.slice(0, refusedEarly)) report({ outcome: 'rejected', ...r });
   for (const file of files) {
-    const ext = path.extname(file).toLowerCase();
-    if (!AUDIO_EXTENSIONS.includes(ext)) {
-      result.rejected.push({
-        path: file,
-        reason: `${ext || 'a file without an extension'} is not an audio or video format Earshot reads`,
-      });
-      continue;
+    const before = {
+      imported: result.imported.length,
+      duplicates: result.duplicates.length,
+      rejected: result.rejected.length,
+    };
+    await importOne(db, clock, file, result);
+    if (result.imported.length > before.imported) {
+      const i = result.imported.at(-1)!;
+      report({ outcome: 'imported', path: i.path, episodeId: i.episodeId, title: i.title });
+    } else if (result.duplicates.length > before.duplicates) {
+      report({ outcome: 'duplicate', ...result.duplicates.at(-1)! });
+    } else if (result.rejected.length > before.rejected) {
+      report({ outcome: 'rejected', ...result.rejected.at(-1)! });
     }
-    // By its content, not its name: a text file or random bytes named .mp3 is refused here.
-    let sniffed: string | undefined;
-    try {
-      sniffed = (await fileTypeFromFile(file))?.mime;
-    } catch (err) {
-      result.rejected.push({ path: file, reason: unreadable(err) });
-      continue;
-    }
-    if (!sniffed || (!/^(audio|video)\//.test(sniffed) && sniffed !== 'application/ogg')) {
-      result.rejected.push({
-        path: file,
-        reason: `its content is not audio or video${sniffed ? ` (it is ${sniffed})` : ''}`,
-      });
-      continue;
-    }
-    let meta;
-    try {
-      meta = await parseFile(file, { duration: true, skipCovers: true, includeChapters: true });
-    } catch (err) {
-      result.rejected.push({
-        path: file,
-        reason: `it could not be read as audio (${(err as Error).message})`,
-      });
-      continue;
-    }
-    if (!meta.format.container && !meta.format.codec && !meta.format.duration) {
-      result.rejected.push({ path: file, reason: 'it holds no audio Earshot can find' });
-      continue;
-    }
-    const hash = await sha256(file);
-    const key = `local-${hash.slice(0, 24)}`;
-    const existing = db.prepare('SELECT id FROM episodes WHERE key = ?').get(key) as
-      { id: number } | undefined;
-    if (existing) {
-      result.duplicates.push({ path: file, episodeId: existing.id });
-      continue;
-    }
-    const title = cleanTitle(meta.common.title ?? '') || cleanTitle(path.basename(file, ext));
-    const durationMs = meta.format.duration ? Math.round(meta.format.duration * 1000) : null;
-    const chapters = (meta.format.chapters ?? []).map((c) => ({
-      startMs: Math.round((c.start / (c.timeScale || 1000)) * 1000),
-      title: c.title,
-    }));
-    const now = clock.now();
-    const notes = meta.common.comment?.map((c) => (typeof c === 'string' ? c : c.text)).join('\n') || null;
-    const episodeId = writeTx(db, 'importing a file', () => {
-      const id = Number(
-        db
-          .prepare(
-            `INSERT INTO episodes (feed_id, key, key_source, title, description, published_at, duration_ms, extra,
-               status, created_at, updated_at)
-             VALUES (NULL, ?, 'content-hash', ?, ?, ?, ?, ?, 'queued', ?, ?)`,
-          )
-          .run(
-            key,
-            title,
-            notes,
-            fs.statSync(file).mtimeMs,
-            durationMs,
-            JSON.stringify({
-              localPath: file,
-              sha256: hash,
-              artist: meta.common.artist ?? null,
-              show: meta.common.album ?? null,
-              podloveChapters: chapters,
-              container: meta.format.container ?? null,
-              codec: meta.format.codec ?? null,
-            }),
-            now,
-            now,
-          ).lastInsertRowid,
-      );
-      // Searchable by its title at once, like a listed episode.
-      indexListing(db, id, title, notes);
-      return id;
-    });
-    result.imported.push({ path: file, episodeId, key, title, durationMs });
   }
   return result;
+}
+
+/** Look at one file and import it, or record it as a duplicate or a refusal in `result`. */
+async function importOne(db: Db, clock: Clock, file: string, result: ImportResult): Promise<void> {
+  const ext = path.extname(file).toLowerCase();
+  if (!AUDIO_EXTENSIONS.includes(ext)) {
+    result.rejected.push({
+      path: file,
+      reason: `${ext || 'a file without an extension'} is not an audio or video format Earshot reads`,
+    });
+    return;
+  }
+  // By its content, not its name: a text file or random bytes named .mp3 is refused here.
+  let sniffed: string | undefined;
+  try {
+    sniffed = (await fileTypeFromFile(file))?.mime;
+  } catch (err) {
+    result.rejected.push({ path: file, reason: unreadable(err) });
+    return;
+  }
+  if (!sniffed || (!/^(audio|video)\//.test(sniffed) && sniffed !== 'application/ogg')) {
+    result.rejected.push({
+      path: file,
+      reason: `its content is not audio or video${sniffed ? ` (it is ${sniffed})` : ''}`,
+    });
+    return;
+  }
+  let meta;
+  try {
+    meta = await parseFile(file, { duration: true, skipCovers: true, includeChapters: true });
+  } catch (err) {
+    result.rejected.push({
+      path: file,
+      reason: `it could not be read as audio (${(err as Error).message})`,
+    });
+    return;
+  }
+  if (!meta.format.container && !meta.format.codec && !meta.format.duration) {
+    result.rejected.push({ path: file, reason: 'it holds no audio Earshot can find' });
+    return;
+  }
+  const hash = await sha256(file);
+  const key = `local-${hash.slice(0, 24)}`;
+  const existing = db.prepare('SELECT id, title FROM episodes WHERE key = ?').get(key) as
+    { id: number; title: string | null } | undefined;
+  if (existing) {
+    result.duplicates.push({ path: file, episodeId: existing.id, title: existing.title });
+    return;
+  }
+  const title = cleanTitle(meta.common.title ?? '') || cleanTitle(path.basename(file, ext));
+  const durationMs = meta.format.duration ? Math.round(meta.format.duration * 1000) : null;
+  const chapters = (meta.format.chapters ?? []).map((c) => ({
+    startMs: Math.round((c.start / (c.timeScale || 1000)) * 1000),
+    title: c.title,
+  }));
+  const now = clock.now();
+  const notes = meta.common.comment?.map((c) => (typeof c === 'string' ? c : c.text)).join('\n') || null;
+  const episodeId = writeTx(db, 'importing a file', () => {
+    const id = Number(
+      db
+        .prepare(
+          `INSERT INTO episodes (feed_id, key, key_source, title, description, published_at, duration_ms, extra,
+             status, created_at, updated_at)
+           VALUES (NULL, ?, 'content-hash', ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+        )
+        .run(
+          key,
+          title,
+          notes,
+          fs.statSync(file).mtimeMs,
+          durationMs,
+          JSON.stringify({
+            localPath: file,
+            sha256: hash,
+            artist: meta.common.artist ?? null,
+            show: meta.common.album ?? null,
+            podloveChapters: chapters,
+            container: meta.format.container ?? null,
+            codec: meta.format.codec ?? null,
+          }),
+          now,
+          now,
+        ).lastInsertRowid,
+    );
+    // Searchable by its title at once, like a listed episode.
+    indexListing(db, id, title, notes);
+    return id;
+  });
+  result.imported.push({ path: file, episodeId, key, title, durationMs });
 }

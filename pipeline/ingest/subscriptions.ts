@@ -11,6 +11,7 @@ import { DEFAULT_BACKLOG, formatBacklog, insidePolicy, parseBacklog } from './ba
 import { buildOpml, parseOpml, type OpmlSkip } from './opml.ts';
 import pLimit from 'p-limit';
 import { indexListing } from '../search/store.ts';
+import { readSettings, REFRESH_MINUTES } from '../store/app-settings.ts';
 
 export interface OpmlImportResult {
   /** Feeds now followed, read at once. */
@@ -27,6 +28,8 @@ import type {
   FeedView,
   EpisodeView,
   FeedProgressEvent,
+  FeedSettingsPatch,
+  FeedSettingsView,
   RefreshView as RefreshResult,
 } from '../api/contract.ts';
 
@@ -34,7 +37,10 @@ import type {
 export type FeedProgress = FeedProgressEvent;
 
 export interface SubscriptionOptions {
-  /** Minutes between background refreshes. Default 60. */
+  /**
+   * Minutes between background refreshes of a feed without its own interval. Default: the app's
+   * setting (Settings, `earshot settings --refresh`), 60 until one is chosen.
+   */
   intervalMinutes?: number;
   /** Fraction of the interval added at random per feed so refreshes spread out. Default 0.1. */
   jitter?: number;
@@ -56,7 +62,16 @@ interface FeedRow {
   last_error: string | null;
   failures: number;
   next_refresh_at: number | null;
+  language: string | null;
+  auto_process: 0 | 1;
+  refresh_minutes: number | null;
+  whisper: 'auto' | 'always';
+  language_override: string | null;
+  failing_since: number | null;
 }
+
+/** A language code as Whisper and feeds write it: 'en', 'de', 'pt-BR', 'zh-Hans'. */
+const LANGUAGE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
 
 export function validateFeedUrl(input: string): string {
   let url: URL;
@@ -90,8 +105,9 @@ export class Subscriptions {
     this.options = options;
   }
 
-  private get intervalMs(): number {
-    return (this.options.intervalMinutes ?? 60) * 60_000;
+  /** Minutes between checks of a feed: its own interval, else the app's. */
+  private intervalMinutes(own: number | null): number {
+    return own ?? this.options.intervalMinutes ?? readSettings(this.db).refreshMinutes;
   }
 
   private fetch(url: string, extra: FetchOptions = {}): Promise<FetchResult> {
@@ -233,9 +249,10 @@ export class Subscriptions {
               : undefined;
           this.db
             .prepare(
-              `UPDATE feeds SET url = ?, last_refresh_at = ?, last_success_at = ?, last_error = NULL, failures = 0, next_refresh_at = ? WHERE id = ?`,
+              `UPDATE feeds SET url = ?, last_refresh_at = ?, last_success_at = ?, last_error = NULL, failures = 0,
+                 failing_since = NULL, next_refresh_at = ? WHERE id = ?`,
             )
-            .run(moved ?? row.url, now, now, this.nextRefresh(now, 0), feedId);
+            .run(moved ?? row.url, now, now, this.nextRefresh(now, 0, row.refresh_minutes), feedId);
           return moved;
         });
         return {
@@ -254,9 +271,10 @@ export class Subscriptions {
       writeTx(this.db, 'recording a failed refresh', () =>
         this.db
           .prepare(
-            `UPDATE feeds SET last_refresh_at = ?, last_error = ?, failures = failures + 1, next_refresh_at = ? WHERE id = ?`,
+            `UPDATE feeds SET last_refresh_at = ?, last_error = ?, failures = failures + 1,
+               failing_since = coalesce(failing_since, ?), next_refresh_at = ? WHERE id = ?`,
           )
-          .run(now, message, this.nextRefresh(now, row.failures + 1), feedId),
+          .run(now, message, now, this.nextRefresh(now, row.failures + 1, row.refresh_minutes), feedId),
       );
       throw err;
     }
@@ -354,9 +372,13 @@ export class Subscriptions {
     return { refreshed, failed };
   }
 
-  /** Next refresh: the interval with per-feed jitter, doubled per consecutive failure (capped at a day). */
-  private nextRefresh(now: number, failures: number): number {
-    const base = Math.min(24 * 3_600_000, this.intervalMs * 2 ** Math.min(failures, 10));
+  /**
+   * Next refresh: the feed's interval (its own, else the app's) with per-feed jitter, doubled
+   * per consecutive failure (capped at a day, or the interval when that is longer).
+   */
+  private nextRefresh(now: number, failures: number, own: number | null): number {
+    const interval = this.intervalMinutes(own) * 60_000;
+    const base = Math.min(Math.max(24 * 3_600_000, interval), interval * 2 ** Math.min(failures, 10));
     const jitter = base * (this.options.jitter ?? 0.1) * (this.options.random ?? Math.random)();
     return Math.round(now + base + jitter);
   }
@@ -388,7 +410,7 @@ export class Subscriptions {
         .prepare(
           `UPDATE feeds SET url = ?, title = ?, description = ?, link = ?, image_url = ?, author = ?, language = ?,
              podcast_guid = ?, format = ?, etag = ?, last_modified = ?, last_refresh_at = ?, last_success_at = ?,
-             last_error = NULL, failures = 0, next_refresh_at = ? WHERE id = ?`,
+             last_error = NULL, failures = 0, failing_since = NULL, next_refresh_at = ? WHERE id = ?`,
         )
         .run(
           movedTo ?? row.url,
@@ -404,7 +426,7 @@ export class Subscriptions {
           fetched.lastModified,
           now,
           now,
-          this.nextRefresh(now, 0),
+          this.nextRefresh(now, 0, row.refresh_minutes),
           feedId,
         );
       const result = this.reconcile(
@@ -414,6 +436,7 @@ export class Subscriptions {
         parseBacklogSafe(row.backlog),
         row.subscribed_at ?? now,
         now,
+        row.auto_process === 1,
       );
       return { feedId, notModified: false, ...result, movedTo };
     });
@@ -426,6 +449,7 @@ export class Subscriptions {
     backlog: ReturnType<typeof parseBacklog>,
     subscribedAt: number,
     now: number,
+    autoProcess = true,
   ): { added: number; updated: number; queued: number[] } {
     const findAlias = this.db.prepare(
       'SELECT episode_id FROM episode_aliases WHERE feed_id = ? AND kind = ? AND value = ?',
@@ -482,8 +506,12 @@ export class Subscriptions {
     const toInbox = this.db.prepare('UPDATE episodes SET inbox_at = ? WHERE id = ?');
     for (const e of firstFetch ? ranked.slice(0, 1) : ranked) toInbox.run(now, e.id);
     const setStatus = this.db.prepare(`UPDATE episodes SET status = 'queued' WHERE id = ?`);
+    // Auto-process off (the show's settings): new episodes are listed, and processed when asked.
     ranked.forEach((e, rank) => {
-      if (insidePolicy(backlog, { publishedAt: e.publishedAt, rank }, { firstFetch, subscribedAt })) {
+      if (
+        autoProcess &&
+        insidePolicy(backlog, { publishedAt: e.publishedAt, rank }, { firstFetch, subscribedAt })
+      ) {
         setStatus.run(e.id);
         queued.push(e.id);
       }
@@ -593,8 +621,151 @@ export class Subscriptions {
       episodeCount: r.episode_count,
       lastRefreshAt: r.last_refresh_at,
       lastError: r.last_error,
+      failingSince: r.failing_since,
       nextRefreshAt: r.next_refresh_at,
     }));
+  }
+
+  /** A show's own settings, with why and since when its feed fails, and what it holds. */
+  settings(feedId: number): FeedSettingsView {
+    const r = this.row(feedId);
+    const counts = this.db
+      .prepare(
+        `SELECT count(*) AS episodes,
+           coalesce(sum(EXISTS (SELECT 1 FROM artifacts a WHERE a.episode_id = e.id AND a.kind = 'transcript')), 0)
+             AS transcribed,
+           coalesce(sum(EXISTS (SELECT 1 FROM artifacts a WHERE a.episode_id = e.id AND a.kind = 'audio')), 0)
+             AS downloaded
+         FROM episodes e WHERE e.feed_id = ?`,
+      )
+      .get(feedId) as FeedSettingsView['counts'];
+    return {
+      feedId: r.id,
+      url: r.url,
+      title: r.title,
+      backlog: r.backlog,
+      autoProcess: r.auto_process === 1,
+      refreshMinutes: r.refresh_minutes,
+      effectiveRefreshMinutes: this.intervalMinutes(r.refresh_minutes),
+      whisper: r.whisper === 'always' ? 'always' : 'auto',
+      language: r.language_override,
+      feedLanguage: r.language,
+      lastRefreshAt: r.last_refresh_at,
+      lastSuccessAt: r.last_success_at,
+      lastError: r.last_error,
+      failingSince: r.failing_since,
+      failures: r.failures,
+      nextRefreshAt: r.next_refresh_at,
+      counts,
+    };
+  }
+
+  /**
+   * Change a show's settings. A new interval moves the next check no later than it says; a new
+   * backlog queues the listed episodes it takes in (returned: the caller starts them); a new
+   * address is stored (its conditional-GET state forgotten) for the caller to check at once.
+   */
+  setSettings(feedId: number, patch: FeedSettingsPatch): { queued: number[]; urlChanged: boolean } {
+    const before = this.row(feedId);
+    const backlog = patch.backlog === undefined ? undefined : formatBacklog(parseBacklog(patch.backlog));
+    if (patch.refreshMinutes !== undefined && patch.refreshMinutes !== null) {
+      const m = patch.refreshMinutes;
+      if (!Number.isInteger(m) || m < REFRESH_MINUTES.min || m > REFRESH_MINUTES.max)
+        throw new IngestError(
+          'BAD_INTERVAL',
+          `A feed is checked every ${REFRESH_MINUTES.min} minutes at the most and once a week at the least; ${m} minutes is outside that.`,
+        );
+    }
+    if (patch.language !== undefined && patch.language !== null && !LANGUAGE.test(patch.language))
+      throw new IngestError(
+        'BAD_LANGUAGE',
+        `"${patch.language}" is not a language code; write it like en, de or pt-BR.`,
+      );
+    const url = patch.url === undefined ? undefined : validateFeedUrl(patch.url);
+    const now = this.clock.now();
+    return writeTx(this.db, "saving a show's settings", () => {
+      if (url !== undefined && url !== before.url) {
+        const clash = this.db.prepare('SELECT id FROM feeds WHERE url = ? AND id != ?').get(url, feedId) as
+          { id: number } | undefined;
+        if (clash)
+          throw new IngestError('ALREADY_SUBSCRIBED', `You already follow ${url} (feed ${clash.id}).`);
+        this.db
+          .prepare('UPDATE feeds SET url = ?, etag = NULL, last_modified = NULL WHERE id = ?')
+          .run(url, feedId);
+      }
+      const set = (column: string, value: unknown) =>
+        this.db.prepare(`UPDATE feeds SET ${column} = ? WHERE id = ?`).run(value, feedId);
+      if (backlog !== undefined) set('backlog', backlog);
+      if (patch.autoProcess !== undefined) set('auto_process', patch.autoProcess ? 1 : 0);
+      if (patch.whisper !== undefined) set('whisper', patch.whisper);
+      if (patch.language !== undefined) set('language_override', patch.language);
+      if (patch.refreshMinutes !== undefined) {
+        set('refresh_minutes', patch.refreshMinutes);
+        this.pullNextRefresh(now, `id = ${Number(feedId)}`);
+      }
+      const after = this.row(feedId);
+      const queued =
+        (backlog !== undefined && backlog !== before.backlog) ||
+        (patch.autoProcess === true && before.auto_process === 0)
+          ? this.queueInsidePolicy(after, now)
+          : [];
+      return { queued, urlChanged: url !== undefined && url !== before.url };
+    });
+  }
+
+  /**
+   * After the interval got shorter: a feed's next check comes no later than one interval from
+   * now (`where` picks the feeds). Inside the caller's transaction.
+   */
+  private pullNextRefresh(now: number, where: string): void {
+    const rows = this.db
+      .prepare(`SELECT id, refresh_minutes, next_refresh_at FROM feeds WHERE ${where}`)
+      .all() as {
+      id: number;
+      refresh_minutes: number | null;
+      next_refresh_at: number | null;
+    }[];
+    const update = this.db.prepare('UPDATE feeds SET next_refresh_at = ? WHERE id = ?');
+    for (const r of rows) {
+      const latest = now + this.intervalMinutes(r.refresh_minutes) * 60_000;
+      if (r.next_refresh_at === null || r.next_refresh_at > latest) update.run(latest, r.id);
+    }
+  }
+
+  /** The app's interval changed: feeds that follow it are checked no later than it says. */
+  appIntervalChanged(): void {
+    const now = this.clock.now();
+    writeTx(this.db, 'rescheduling feed checks', () => this.pullNextRefresh(now, 'refresh_minutes IS NULL'));
+  }
+
+  /**
+   * The listed episodes of a feed that its backlog policy takes in, as on a first fetch (newest
+   * first by publication date): queued, unless auto-process is off. Inside the caller's transaction.
+   */
+  private queueInsidePolicy(feed: FeedRow, now: number): number[] {
+    if (feed.auto_process !== 1) return [];
+    const policy = parseBacklogSafe(feed.backlog);
+    const all = this.db
+      .prepare(
+        `SELECT id, status, published_at FROM episodes WHERE feed_id = ? ORDER BY published_at DESC NULLS LAST, id DESC`,
+      )
+      .all(feed.id) as { id: number; status: string; published_at: number | null }[];
+    const queue = this.db.prepare(`UPDATE episodes SET status = 'queued', updated_at = ? WHERE id = ?`);
+    const queued: number[] = [];
+    all.forEach((e, rank) => {
+      if (e.status !== 'listed') return;
+      if (
+        !insidePolicy(
+          policy,
+          { publishedAt: e.published_at, rank },
+          { firstFetch: true, subscribedAt: feed.subscribed_at ?? now },
+        )
+      )
+        return;
+      queue.run(now, e.id);
+      queued.push(e.id);
+    });
+    return queued;
   }
 
   /** These episodes (those that exist), in the same shape as `episodes`. */

@@ -153,7 +153,7 @@ export class Listening {
   shows(): ShowView[] {
     const feeds = this.db
       .prepare(
-        `SELECT f.id, f.title, f.url, f.author, f.image_url, f.last_error FROM feeds f
+        `SELECT f.id, f.title, f.url, f.author, f.image_url, f.last_error, f.failing_since FROM feeds f
          ORDER BY f.title COLLATE NOCASE, f.id`,
       )
       .all() as {
@@ -163,6 +163,7 @@ export class Listening {
       author: string | null;
       image_url: string | null;
       last_error: string | null;
+      failing_since: number | null;
     }[];
     // One pass over the feed index for the sizes; played episodes are few next to a back
     // catalogue, so those are counted from playback (driving the join from it) and subtracted.
@@ -193,6 +194,7 @@ export class Listening {
       episodeCount: sizes.get(f.id) ?? 0,
       unplayedCount: (sizes.get(f.id) ?? 0) - (played.get(f.id) ?? 0),
       lastError: f.last_error,
+      failingSince: f.failing_since,
     }));
     const files = sizes.get(null) ?? 0;
     if (files > 0) {
@@ -205,6 +207,7 @@ export class Listening {
         episodeCount: files,
         unplayedCount: files - (played.get(null) ?? 0),
         lastError: null,
+        failingSince: null,
       });
     }
     return shows;

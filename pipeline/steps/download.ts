@@ -7,6 +7,7 @@ import { USER_AGENT, describeNetworkError, describeStatus } from '../ingest/http
 import { IngestError } from '../ingest/errors.ts';
 import { DEFAULT_IDLE_MS, guardedFetch } from '../ingest/net-policy.ts';
 import { removePartial } from '../ingest/partial.ts';
+import { insideDataDir, uploadsDir } from '../store/paths.ts';
 import { PermanentStepError, RetryLaterError, type Json, type TypedStepContext } from '../engine/workflow.ts';
 import { commitFile } from '../base/artifacts.ts';
 
@@ -312,12 +313,24 @@ async function copyLocal(
   input: DownloadInput,
 ): Promise<DownloadOutput> {
   const source = input.localPath!;
+  const target = path.join(ctx.dataDir, 'media', `${input.key}${path.extname(source).toLowerCase()}`);
+  // A browser's upload (uploads/, see `earshot serve`) is removed once copied: run again after
+  // that, the copy in media/ is the file.
+  const uploaded = insideDataDir(uploadsDir(ctx.dataDir), source);
+  if (!fs.existsSync(source) && uploaded && input.sha256 && fs.existsSync(target)) {
+    if ((await fileSha256(target)) === input.sha256)
+      return {
+        path: target,
+        bytes: fs.statSync(target).size,
+        contentType: null,
+        url: pathToFileURL(source).href,
+      };
+  }
   if (!fs.existsSync(source)) {
     throw new PermanentStepError(
       `The imported file ${source} is no longer there; import it again from where it is now.`,
     );
   }
-  const target = path.join(ctx.dataDir, 'media', `${input.key}${path.extname(source).toLowerCase()}`);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const part = `${target}.part`;
   const hash = createHash('sha256');
@@ -331,12 +344,19 @@ async function copyLocal(
     throw new PermanentStepError(`The file ${source} changed after you imported it; import it again.`);
   }
   commitFile(part, target);
+  if (uploaded) fs.rmSync(path.dirname(source), { recursive: true, force: true });
   return {
     path: target,
     bytes: fs.statSync(target).size,
     contentType: null,
     url: pathToFileURL(source).href,
   };
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 function safeProtocol(address: string): string {

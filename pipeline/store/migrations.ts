@@ -611,6 +611,24 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE episodes ADD COLUMN notes TEXT;
     `,
   },
+  {
+    version: 19,
+    name: "a show's own settings, and since when its feed fails",
+    // Per feed (Settings of a show, `earshot feed-settings`): auto_process 0 lists new episodes
+    // without queueing them; refresh_minutes NULL follows the app's interval (settings
+    // 'app.refreshMinutes'); whisper 'always' transcribes even with a publisher's transcript;
+    // language_override is what Whisper is told instead of the feed's own language. failing_since
+    // is the first failed check after the last success (NULL while checks work); a feed failing
+    // already is dated from its last check, the best there is.
+    sql: `
+      ALTER TABLE feeds ADD COLUMN auto_process INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE feeds ADD COLUMN refresh_minutes INTEGER;
+      ALTER TABLE feeds ADD COLUMN whisper TEXT NOT NULL DEFAULT 'auto';
+      ALTER TABLE feeds ADD COLUMN language_override TEXT;
+      ALTER TABLE feeds ADD COLUMN failing_since INTEGER;
+      UPDATE feeds SET failing_since = last_refresh_at WHERE failures > 0;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]?.version ?? 0;

@@ -75,3 +75,12 @@ export function insideDataDir(dataDir: string, candidate: string): boolean {
 export function insideDataDirMessage(dataDir: string, candidate: string): string {
   return `${candidate} is inside Earshot's library folder (${dataDir}); Earshot does not import its own files. Choose a file from elsewhere.`;
 }
+
+/**
+ * Where `earshot serve` puts files a browser uploads (a folder per upload, the file under its
+ * own name) until the episode's first step has copied them into media/; the one place inside
+ * the library that `importFiles` reads from.
+ */
+export function uploadsDir(dataDir: string): string {
+  return path.join(dataDir, 'uploads');
+}

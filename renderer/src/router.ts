@@ -16,6 +16,7 @@ const ProblemsView = () => import('./views/ProblemsView.vue');
 const DigestView = () => import('./views/DigestView.vue');
 const ExportView = () => import('./views/ExportView.vue');
 const GraphView = () => import('./views/GraphView.vue');
+const SettingsView = () => import('./views/SettingsView.vue');
 
 // Hash history: the same URLs work from a file:// page in Electron and from `earshot serve`.
 export const router = createRouter({
@@ -62,5 +63,6 @@ export const router = createRouter({
     { path: '/problems', name: 'problems', component: ProblemsView },
     // The Status screen became Activity (and its dead letters Problems).
     { path: '/status', redirect: '/activity' },
+    { path: '/settings', name: 'settings', component: SettingsView },
   ],
 });

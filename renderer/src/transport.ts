@@ -18,10 +18,14 @@ export interface Transport {
   assetUrl(path: string): string;
 }
 
-/** What Electron's preload puts on `window.earshot`. */
+/** What Electron's preload puts on `window.earshot` (electron/shared/bridge.ts). */
 export interface EarshotBridge {
   invoke(name: string, ...args: unknown[]): Promise<unknown>;
   on(event: string, listener: (payload: unknown) => void): () => void;
+  /** Import files dropped on the window: the preload finds where they are on disk. */
+  importDropped?(files: File[]): Promise<unknown>;
+  /** "Add files…": the system's file dialog (through main), then the import; null when cancelled. */
+  chooseAndImport?(): Promise<unknown>;
 }
 
 export function ipcTransport(bridge: EarshotBridge): Transport {

@@ -322,6 +322,7 @@ describe('feed commands', () => {
         episodeCount: 3,
         lastRefreshAt: expect.any(Number),
         lastError: null,
+        failingSince: null,
         nextRefreshAt: expect.any(Number),
       },
     ]);

@@ -82,6 +82,7 @@ describe('shows, pages, play state and the inbox', () => {
         episodeCount: 30,
         unplayedCount: 30,
         lastError: null,
+        failingSince: null,
       },
     ]);
 
@@ -251,6 +252,7 @@ describe('shows, pages, play state and the inbox', () => {
       episodeCount: 1,
       unplayedCount: 1,
       lastError: null,
+      failingSince: null,
     });
     const page = await app.episodePage({ feedId: null });
     expect(page.total).toBe(1);

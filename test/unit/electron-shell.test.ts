@@ -721,8 +721,8 @@ describe('preload bridge', () => {
     return { port: theirs, mine, got };
   }
 
-  it('exposes invoke and on only, and asks main for its port', () => {
-    expect(Object.keys(bridge).sort()).toEqual(['invoke', 'on']);
+  it('exposes the API verbs and the two ways to import only, and asks main for its port', () => {
+    expect(Object.keys(bridge).sort()).toEqual(['chooseAndImport', 'importDropped', 'invoke', 'on']);
     expect(Object.values(bridge)).not.toContain(electron.ipcRenderer);
     expect(electron.ipcRenderer.send).toHaveBeenCalledWith('earshot:connect');
   });

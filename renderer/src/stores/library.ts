@@ -40,6 +40,7 @@ export const useLibraryStore = defineStore('library', () => {
         episodeCount: s.episodeCount,
         lastRefreshAt: null,
         lastError: s.lastError,
+        failingSince: s.failingSince,
         nextRefreshAt: null,
       })),
   );
