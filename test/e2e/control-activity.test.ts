@@ -295,6 +295,12 @@ describe.skipIf(!haveChromium)('Activity and Problems in Chromium, with the engi
     });
     expect(chapters.message).toMatch(/^1 episode of Mike Neumann Show: the chapters address/);
     expect(chapters.actions.map((a) => a.kind)).toEqual(['skip']);
+
+    // The show's own settings, one click away: the show opens with them.
+    await note.getByRole('button', { name: 'The show’s settings' }).click();
+    await page.locator('[data-feed-settings]').waitFor();
+    expect(await page.locator('.show[aria-pressed=true]').textContent()).toContain('Mike Neumann Show');
+    await shot(page, 'problems-show-settings.png');
     expect(errors).toEqual([]);
     await page.close();
   });
