@@ -83,6 +83,7 @@ interface FailuresStore {
   failedEpisodes: number;
   load(): Promise<void>;
   act(group: unknown, action: { kind: string; step?: string; label: string }): Promise<boolean>;
+  listen(): void;
   setTransport(t: Fake): void;
 }
 const { useActivityStore } = (await import(renderer('stores/activity.ts'))) as {
@@ -286,5 +287,27 @@ describe('the failure inbox store', () => {
     );
     expect(await store.act(group, { kind: 'retry', label: 'Try again' })).toBe(false);
     expect(store.error).toBe('Side B: It is running already.');
+  });
+
+  it('reads the groups again when an episode they name changes, and not for others', async () => {
+    vi.useFakeTimers();
+    try {
+      let reads = 0;
+      const t = fakeTransport({ failures: () => (reads++, [group]) });
+      const store = useFailuresStore();
+      store.setTransport(t);
+      store.listen();
+      await store.load();
+      t.emit('onEpisodeChanged', { episodeId: 99, status: 'understood' });
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(reads).toBe(1);
+      // Side A retried from its page: a burst of changes is one read.
+      t.emit('onEpisodeChanged', { episodeId: 11, status: 'queued' });
+      t.emit('onEpisodeChanged', { episodeId: 11, status: 'processing' });
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(reads).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -5,6 +5,9 @@ import { transport as defaultTransport } from '../api.ts';
 import type { Transport } from '../transport.ts';
 import { count } from '../words.ts';
 
+/** The groups are read again this long after an episode they name changed (a burst is one read). */
+const RELOAD_MS = 500;
+
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -79,9 +82,41 @@ export const useFailuresStore = defineStore('failures', () => {
     return problems.length === 0;
   }
 
+  /**
+   * Keep the groups true while the window is open: an episode they name that changes (retried
+   * from its page, processed by another window) has the groups read again, once per burst.
+   */
+  let listening: (() => void) | null = null;
+  let again: ReturnType<typeof setTimeout> | null = null;
+  function listen(): void {
+    if (listening) return;
+    listening = api.on('onEpisodeChanged', (e) => {
+      if (again || !groups.value.some((g) => g.episodes.some((x) => x.id === e.episodeId))) return;
+      again = setTimeout(() => {
+        again = null;
+        void load();
+      }, RELOAD_MS);
+    });
+  }
+
   function setTransport(next: Transport): void {
+    listening?.();
+    listening = null;
     api = next;
   }
 
-  return { groups, loaded, error, notice, busy, failed, notes, failedEpisodes, load, act, setTransport };
+  return {
+    groups,
+    loaded,
+    error,
+    notice,
+    busy,
+    failed,
+    notes,
+    failedEpisodes,
+    load,
+    act,
+    listen,
+    setTransport,
+  };
 });
