@@ -92,6 +92,12 @@ export class RunReport {
     return this.refs.get(workflowId)!;
   }
 
+  private isEpisode(workflowId: string): boolean {
+    const wf = this.o.db.prepare('SELECT kind FROM workflows WHERE id = ?').get(workflowId) as
+      { kind: string } | undefined;
+    return wf?.kind === 'episode';
+  }
+
   private label(workflowId: string, max?: number): string {
     const e = this.episode(workflowId);
     return e ? episodeLabel(e, max) : workflowId;
@@ -164,7 +170,10 @@ export class RunReport {
       this.running.delete(f.jobId);
       this.lastProgressEvent.delete(f.jobId);
       const o = f.outcome;
-      if (o.kind === 'committed' && o.workflowDone) {
+      if (!this.isEpisode(f.workflowId)) {
+        // The digest is no episode: its own line says when it is ready; only its failure is told.
+        if (o.kind === 'dead') this.line(`✗ The digest could not be made: ${o.reason}`);
+      } else if (o.kind === 'committed' && o.workflowDone) {
         this.done++;
         this.report('done', f.workflowId, null);
       } else if (o.kind === 'dead') {

@@ -10,6 +10,7 @@ import { freshStore } from '../helpers/env.ts';
 function library() {
   const { db, registry } = freshStore([
     { kind: 'episode', steps: [{ name: 'only', lane: 'io', version: '1', run: async () => null }] },
+    { kind: 'digest', steps: [{ name: 'digest', lane: 'cpu', version: '1', run: async () => null }] },
   ]);
   const clock = new ManualClock();
   const q = new Queue(db, registry, clock);
@@ -20,7 +21,8 @@ function library() {
     `INSERT INTO episodes (id, feed_id, key, title, status, created_at) VALUES (7, 1, 'f1-ep', 'Useful failures', 'processing', 0)`,
   ).run();
   const workflowId = q.start('episode', 'f1-ep');
-  return { db, workflowId };
+  const digestId = q.start('digest', 'digest-2026-11-30');
+  return { db, workflowId, digestId };
 }
 
 describe('run report', () => {
@@ -93,6 +95,40 @@ describe('run report', () => {
     expect(out).toBe(
       '✗ Useful failures — Talk Lab: Step "only" failed and retrying will not help: gone.\n' +
         '0 episodes done, 1 failed — see `earshot failures`.\n',
+    );
+  });
+
+  it('does not count the digest as an episode; says when it could not be made', () => {
+    const { db, workflowId, digestId } = library();
+    let out = '';
+    const report = new RunReport({
+      db,
+      dataDir: '/lib',
+      lanes: { gpu: 1, cpu: 1, io: 2 },
+      write: (s) => (out += s),
+      tty: false,
+      json: false,
+      untilIdle: true,
+    });
+    const engine = new EventEmitter();
+    report.attach(engine as unknown as Engine);
+    report.start();
+    expect(out).toMatch(/: 1 episode to process /);
+    out = '';
+    const done = { kind: 'committed', workflowDone: true };
+    engine.emit('finished', { jobId: 1, workflowId, step: 'only', outcome: done });
+    engine.emit('finished', { jobId: 2, workflowId: digestId, step: 'digest', outcome: done });
+    engine.emit('finished', {
+      jobId: 3,
+      workflowId: digestId,
+      step: 'digest',
+      outcome: { kind: 'dead', reason: 'The disk is full.' },
+    });
+    report.summary([], new Map());
+    expect(out).toBe(
+      '✓ Useful failures — Talk Lab\n' +
+        '✗ The digest could not be made: The disk is full.\n' +
+        '1 episode done.\n',
     );
   });
 });
