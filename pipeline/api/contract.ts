@@ -684,6 +684,11 @@ export interface EpisodeDetailView extends EpisodeListItem {
   /** The episode's latest pipeline run (for `retry`), and its status; null when never queued. */
   workflowId: string | null;
   workflowStatus: WorkflowStatus | null;
+  /**
+   * Optional parts that could not be fetched and were left out without failing the episode, one
+   * sentence each ("Chapters skipped: … (address)."); empty when nothing was skipped.
+   */
+  skippedParts: string[];
 }
 
 /** An episode's playback state after a change (`savePosition`, `markPlayed`). */

@@ -267,6 +267,9 @@ export class Listening {
         `SELECT id, status FROM workflows WHERE kind = 'episode' AND subject = ? ORDER BY created_at DESC, seq DESC LIMIT 1`,
       )
       .get(r.key) as { id: string; status: WorkflowStatus } | undefined;
+    const noted = this.db.prepare('SELECT notes FROM episodes WHERE id = ?').get(episodeId) as {
+      notes: string | null;
+    };
     const downloaded = [arts.get('audio'), extra.localPath].some((f) => f !== undefined && fs.existsSync(f));
     return {
       ...listItem(r),
@@ -279,6 +282,7 @@ export class Listening {
       playedAt: r.played_at,
       workflowId: workflow?.id ?? null,
       workflowStatus: workflow?.status ?? null,
+      skippedParts: noted.notes ? (JSON.parse(noted.notes) as string[]) : [],
     };
   }
 

@@ -22,8 +22,11 @@ export const downloadStep = defineStep<EpisodeInput, DownloadOutput>({
       modelId: null,
       now: ctx.now,
     });
+    // The publisher's transcript (stored beside the download, maybe first) already made it transcribed.
     ctx.db
-      .prepare(`UPDATE episodes SET status = 'downloaded', updated_at = ? WHERE id = ?`)
+      .prepare(
+        `UPDATE episodes SET status = 'downloaded', updated_at = ? WHERE id = ? AND status != 'transcribed'`,
+      )
       .run(ctx.now, ctx.input.episodeId);
   },
 });

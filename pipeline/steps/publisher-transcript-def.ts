@@ -18,8 +18,13 @@ export const publisherTranscriptStep = defineStep<EpisodeInput, PublisherOutput>
       modelId: 'publisher',
       now: ctx.now,
     };
-    if (ctx.output.transcript)
+    if (ctx.output.transcript) {
       recordArtifact(ctx.db, { ...row, kind: 'transcript', path: ctx.output.transcript.path });
+      // It has a transcript now, as one Whisper made would (lists said "Downloaded" for good).
+      ctx.db
+        .prepare(`UPDATE episodes SET status = 'transcribed', updated_at = ? WHERE id = ?`)
+        .run(ctx.now, ctx.input.episodeId);
+    }
     if (ctx.output.chapters)
       recordArtifact(ctx.db, { ...row, kind: 'chapters', path: ctx.output.chapters.path });
     // What was skipped this time replaces what was noted last time (chapters that load now clear it).

@@ -301,6 +301,16 @@ describe.skipIf(!haveChromium)('Activity and Problems in Chromium, with the engi
     await page.locator('[data-feed-settings]').waitFor();
     expect(await page.locator('.show[aria-pressed=true]').textContent()).toContain('Mike Neumann Show');
     await shot(page, 'problems-show-settings.png');
+
+    // The episode's own page says what was left out, and plays as it is.
+    await page.goto(at(serve!.url, `/episodes/${ep!.id}`));
+    const skipped = page.locator('[data-skipped-part]');
+    await skipped.waitFor();
+    expect(await skipped.textContent()).toMatch(
+      /^\s*Chapters skipped: .*\/mike\/1-chapters\.json\)\. The episode is fine without them\.\s*$/,
+    );
+    expect(await page.locator('[data-section=chapters]').count()).toBe(0);
+    await shot(page, 'episode-skipped-chapters.png');
     expect(errors).toEqual([]);
     await page.close();
   });

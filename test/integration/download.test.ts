@@ -258,6 +258,8 @@ describe('episode downloads on the io lane', () => {
     });
     const { wf, db, episode, wfId } = await setup('dl-tx');
     expect(wf.status).toBe('completed');
+    // Transcribed by its publisher: lists say so (not "Downloaded", as if work were left).
+    expect(episode.status).toBe('transcribed');
     const artifacts = db
       .prepare(
         `SELECT kind, path, model_id FROM artifacts WHERE episode_id = ? AND kind IN ('audio', 'chapters', 'transcript') ORDER BY kind`,
