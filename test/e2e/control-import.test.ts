@@ -253,6 +253,10 @@ describe.skipIf(!haveChromium)('control from the app in Chromium through earshot
     const failing = page.locator('[data-failing]');
     await failing.waitFor({ timeout: 30_000 });
     await expect(failing.textContent()).resolves.toMatch(/Earshot has not been able to read this feed since/);
+    // The list says it in a few words (the reason once, on the show's page, not twice).
+    const listed = page.locator('[data-feed-error]');
+    await listed.waitFor();
+    expect((await listed.textContent())!.trim()).toBe('Can’t check for new episodes');
     await shot(page, 'control-feed-failing.png');
     feeds.route('/garden-new.xml', { body: feed('Garden Hour', 'garden-1') });
     await failing.locator('[data-action="edit-url"]').click();
