@@ -51,7 +51,8 @@ interface Running {
 export class RunReport {
   private readonly o: RunReportOptions;
   private readonly running = new Map<number, Running>();
-  private readonly refs = new Map<string, EpisodeRefView | null>();
+  /** Each workflow seen: its kind, and its episode when it is an episode's (read once). */
+  private readonly workflows = new Map<string, { kind: string | null; ref: EpisodeRefView | null }>();
   private done = 0;
   private failed = 0;
   private lastLine = 0;
@@ -80,22 +81,26 @@ export class RunReport {
     this.redraw(true);
   }
 
-  private episode(workflowId: string): EpisodeRefView | null {
-    if (!this.refs.has(workflowId)) {
+  private workflow(workflowId: string): { kind: string | null; ref: EpisodeRefView | null } {
+    let w = this.workflows.get(workflowId);
+    if (!w) {
       const wf = this.o.db.prepare('SELECT kind, subject FROM workflows WHERE id = ?').get(workflowId) as
         { kind: string; subject: string } | undefined;
-      this.refs.set(
-        workflowId,
-        wf?.kind === 'episode' ? (episodeRefs(this.o.db, [wf.subject]).get(wf.subject) ?? null) : null,
-      );
+      w = {
+        kind: wf?.kind ?? null,
+        ref: wf?.kind === 'episode' ? (episodeRefs(this.o.db, [wf.subject]).get(wf.subject) ?? null) : null,
+      };
+      this.workflows.set(workflowId, w);
     }
-    return this.refs.get(workflowId)!;
+    return w;
+  }
+
+  private episode(workflowId: string): EpisodeRefView | null {
+    return this.workflow(workflowId).ref;
   }
 
   private isEpisode(workflowId: string): boolean {
-    const wf = this.o.db.prepare('SELECT kind FROM workflows WHERE id = ?').get(workflowId) as
-      { kind: string } | undefined;
-    return wf?.kind === 'episode';
+    return this.workflow(workflowId).kind === 'episode';
   }
 
   private label(workflowId: string, max?: number): string {
